@@ -1,0 +1,39 @@
+// Datasets held in memory as uint8 images [N, C, H, W] and int32 labels [N]: Fashion-MNIST (IDX .gz),
+// CIFAR-10 and CIFAR-100 (binary versions). Every load error names the file and what is wrong.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "engine/tensor.h"
+
+namespace mx::data {
+
+struct Dataset {
+  Tensor images;  // [N, C, H, W] U8, CPU
+  Tensor labels;  // [N] I32, CPU, each in [0, num_classes)
+  int num_classes = 0;
+  int64_t size() const { return images.defined() ? images.size(0) : 0; }
+  int channels() const { return static_cast<int>(images.size(1)); }
+  int height() const { return static_cast<int>(images.size(2)); }
+  int width() const { return static_cast<int>(images.size(3)); }
+};
+
+struct Split {
+  Dataset train, test;
+};
+
+std::vector<std::string> dataset_names();  // fashion-mnist, cifar10, cifar100
+std::string default_data_dir(const std::string& name);  // /usr/share/datasets/fashion-mnist for Fashion-MNIST
+Split load_dataset(const std::string& name, const std::string& dir);  // throws on unknown name
+
+Split load_fashion_mnist(const std::string& dir);  // train-images-idx3-ubyte.gz, ... t10k-labels-idx1-ubyte.gz
+Split load_cifar10(const std::string& dir);        // data_batch_1..5.bin, test_batch.bin
+Split load_cifar100(const std::string& dir);       // train.bin, test.bin (fine labels)
+
+// Per-channel mean and standard deviation of the images scaled to [0, 1].
+struct Normalization {
+  std::vector<float> mean, std;
+};
+Normalization compute_normalization(const Dataset& d);
+
+}  // namespace mx::data

@@ -1,0 +1,46 @@
+// Batch loader: shuffles, augments (random translation with zero padding, horizontal flip), normalizes
+// to F32 and prepares the next batch on a background thread. The order and augmentation of epoch e
+// depend only on (seed, e), so a resumed run sees the same batches as an uninterrupted one.
+#pragma once
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "datasets/datasets.h"
+
+namespace mx::data {
+
+struct LoaderOptions {
+  int batch_size = 128;
+  bool shuffle = true;
+  bool drop_last = false;
+  bool flip = false;     // horizontal flip with probability 1/2
+  int translate = 0;     // random shift by up to this many pixels each way, zero fill
+  uint64_t seed = 0;
+};
+
+struct Batch {
+  Tensor images;  // [B, C, H, W] F32 normalized, CPU
+  Tensor labels;  // [B] I32, CPU
+};
+
+class Loader {
+ public:
+  Loader(const Dataset& data, const Normalization& norm, const LoaderOptions& opt);
+  ~Loader();
+  Loader(const Loader&) = delete;
+  Loader& operator=(const Loader&) = delete;
+
+  void start_epoch(int epoch);  // begins preparing the first batch of this epoch
+  bool next(Batch& out);        // false at the end of the epoch
+  int64_t batches_per_epoch() const;
+
+ private:
+  // implementation detail: background worker state
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace mx::data

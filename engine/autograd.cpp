@@ -1,0 +1,107 @@
+// Backward pass: topological order over recorded nodes, gradient accumulation into leaves.
+#include "engine/autograd.h"
+
+#include <unordered_set>
+
+#include "engine/dispatch.h"
+#include "kernels/elementwise.h"
+
+namespace mx {
+
+namespace {
+thread_local bool g_grad_enabled = true;
+}
+
+bool grad_enabled() { return g_grad_enabled; }
+NoGradGuard::NoGradGuard() : prev_(g_grad_enabled) { g_grad_enabled = false; }
+NoGradGuard::~NoGradGuard() { g_grad_enabled = prev_; }
+
+bool needs_grad(std::initializer_list<const Tensor*> inputs) {
+  if (!g_grad_enabled) return false;
+  for (const Tensor* t : inputs)
+    if (t && t->defined() && t->requires_grad()) return true;
+  return false;
+}
+
+void record(Tensor& out, const char* name, std::vector<Tensor> inputs,
+            std::function<std::vector<Tensor>(const Tensor&)> fn) {
+  auto node = std::make_shared<Node>();
+  node->name = name;
+  node->inputs = std::move(inputs);
+  node->backward = std::move(fn);
+  out.impl()->grad_fn = node;
+  out.impl()->requires_grad = true;
+}
+
+void accumulate_into(Tensor& dst, const Tensor& src) {
+  check_same_shape(dst, src, "accumulate_into");
+  check_same_device(dst, src, "accumulate_into");
+  MX_DISPATCH(dst.device(), add_inplace, dst.data<float>(), src.data<float>(), dst.numel());
+}
+
+namespace {
+
+// Add g to a pending gradient slot: the first gradient is taken as is, later ones are summed.
+void add_pending(Tensor& slot, const Tensor& g) {
+  if (!slot.defined()) {
+    slot = g;
+  } else {
+    if (slot.impl()->storage.use_count() > 1) slot = slot.clone();  // never write through a shared buffer
+    accumulate_into(slot, g);
+  }
+}
+
+std::vector<Node*> topo_order(Node* root) {
+  std::vector<Node*> order;
+  std::unordered_set<Node*> seen;
+  std::vector<std::pair<Node*, size_t>> stack{{root, 0}};
+  seen.insert(root);
+  while (!stack.empty()) {
+    auto& [node, next] = stack.back();
+    if (next < node->inputs.size()) {
+      Node* child = node->inputs[next++].impl() ? node->inputs[next - 1].grad_fn().get() : nullptr;
+      if (child && seen.insert(child).second) stack.emplace_back(child, 0);
+    } else {
+      order.push_back(node);
+      stack.pop_back();
+    }
+  }
+  return order;  // children before parents
+}
+
+}  // namespace
+
+void run_backward(const Tensor& root, const Tensor& seed) {
+  if (!root.grad_fn()) {
+    MX_CHECK(root.requires_grad(), "backward(): the tensor does not require grad");
+    Tensor g = root.grad();
+    if (g.defined()) accumulate_into(g, seed); else root.impl()->grad = seed.clone();
+    return;
+  }
+  std::vector<Node*> order = topo_order(root.grad_fn().get());
+  root.grad_fn()->grad_out = seed;
+  for (auto it = order.rbegin(); it != order.rend(); ++it) {
+    Node* node = *it;
+    if (!node->grad_out.defined()) continue;  // no path from the root reaches it with a gradient
+    std::vector<Tensor> grads = node->backward(node->grad_out);
+    MX_CHECK(grads.size() == node->inputs.size(), "autograd: node ", node->name, " returned ",
+             grads.size(), " gradients for ", node->inputs.size(), " inputs");
+    for (size_t i = 0; i < grads.size(); ++i) {
+      Tensor& in = node->inputs[i];
+      if (!grads[i].defined() || !in.defined() || !in.requires_grad()) continue;
+      if (in.grad_fn()) {
+        add_pending(in.grad_fn()->grad_out, grads[i]);
+      } else if (in.grad().defined()) {
+        Tensor g = in.grad();
+        accumulate_into(g, grads[i]);  // leaf gradients accumulate (+=)
+      } else {
+        in.impl()->grad = grads[i].impl()->storage.use_count() > 1 ? grads[i].clone() : grads[i];
+      }
+    }
+    node->grad_out = Tensor();
+    node->inputs.clear();  // free the graph as we go; a second backward needs a new forward
+    node->backward = nullptr;
+  }
+}
+
+}  // namespace mx

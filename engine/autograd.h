@@ -1,0 +1,47 @@
+// Define-by-run autograd: nodes record how to turn an output gradient into input gradients.
+#pragma once
+#include <functional>
+#include <memory>
+#include <vector>
+
+#include "engine/tensor.h"
+
+namespace mx {
+
+// One recorded op. backward() receives the gradient of the op's single output and returns one
+// gradient per input (an undefined Tensor where the input needs none).
+struct Node {
+  const char* name = "";
+  std::vector<Tensor> inputs;  // the op's inputs that may need gradients
+  std::function<std::vector<Tensor>(const Tensor& grad_out)> backward;
+  Tensor grad_out;  // accumulated gradient of the output during a backward pass
+};
+
+// Gradient recording is on by default; NoGradGuard turns it off for its scope (evaluation).
+bool grad_enabled();
+class NoGradGuard {
+ public:
+  NoGradGuard();
+  ~NoGradGuard();
+  NoGradGuard(const NoGradGuard&) = delete;
+  NoGradGuard& operator=(const NoGradGuard&) = delete;
+
+ private:
+  bool prev_;
+};
+
+// True when recording is on and any of the inputs requires a gradient.
+bool needs_grad(std::initializer_list<const Tensor*> inputs);
+
+// Attach a node to `out` so backward() flows through `fn` into `inputs`.
+void record(Tensor& out, const char* name, std::vector<Tensor> inputs,
+            std::function<std::vector<Tensor>(const Tensor&)> fn);
+
+// Reverse-topological backward from `root` seeded with `seed` (ones for a scalar loss).
+// Leaf gradients accumulate (+=); non-leaf gradients are summed per node then consumed.
+void run_backward(const Tensor& root, const Tensor& seed);
+
+// dst += src elementwise (F32, same numel, same device).
+void accumulate_into(Tensor& dst, const Tensor& src);
+
+}  // namespace mx

@@ -1,0 +1,20 @@
+// The CUDA runtime glue of a build without CUDA: there is never a device, and using one is an error.
+#include "engine/cuda/runtime.h"
+#include "engine/error.h"
+
+namespace mx::cuda {
+
+bool built_with_cuda() { return false; }
+int device_count() { return 0; }
+std::string device_summary() { return "no CUDA device (this build has no CUDA backend)"; }
+
+namespace {
+[[noreturn]] void unavailable() { MX_FAIL("CUDA memory requested, but this build has no CUDA backend"); }
+}  // namespace
+
+void* alloc(size_t) { unavailable(); }
+void free(void*) {}
+void copy(void*, bool, const void*, bool, size_t) { unavailable(); }
+void memset_zero(void*, size_t) { unavailable(); }
+
+}  // namespace mx::cuda

@@ -1,0 +1,31 @@
+// Error reporting: one exception type and a check macro that names the condition and location.
+#pragma once
+#include <sstream>
+#include <stdexcept>
+#include <string>
+
+namespace mx {
+
+// Every user-facing failure is an mx::Error whose what() is a single line.
+struct Error : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+namespace detail {
+template <typename... Args>
+std::string concat(Args&&... args) {
+  std::ostringstream os;
+  (os << ... << args);
+  return os.str();
+}
+}  // namespace detail
+
+}  // namespace mx
+
+// MX_CHECK(cond, parts...): throw mx::Error with the streamed message when cond is false.
+#define MX_CHECK(cond, ...)                                   \
+  do {                                                        \
+    if (!(cond)) throw ::mx::Error(::mx::detail::concat(__VA_ARGS__)); \
+  } while (0)
+
+#define MX_FAIL(...) throw ::mx::Error(::mx::detail::concat(__VA_ARGS__))

@@ -1,0 +1,35 @@
+// Storage back end: 256-byte aligned host memory, or the CUDA stream-ordered pool when built with CUDA.
+#include "engine/memory.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "engine/cuda/runtime.h"
+
+namespace mx {
+
+void* device_alloc(size_t bytes, Device dev) {
+  size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
+  if (rounded == 0) rounded = kAlignment;
+  if (dev == Device::CUDA) return cuda::alloc(rounded);
+  void* p = std::aligned_alloc(kAlignment, rounded);
+  MX_CHECK(p, "out of host memory allocating ", bytes, " bytes");
+  return p;
+}
+
+void device_free(void* ptr, Device dev) {
+  if (!ptr) return;
+  if (dev == Device::CUDA) cuda::free(ptr); else std::free(ptr);
+}
+
+void device_copy(void* dst, Device dst_dev, const void* src, Device src_dev, size_t bytes) {
+  if (bytes == 0) return;
+  if (dst_dev == Device::CPU && src_dev == Device::CPU) std::memcpy(dst, src, bytes);
+  else cuda::copy(dst, dst_dev == Device::CUDA, src, src_dev == Device::CUDA, bytes);
+}
+
+void device_memset_zero(void* ptr, Device dev, size_t bytes) {
+  if (dev == Device::CPU) std::memset(ptr, 0, bytes); else cuda::memset_zero(ptr, bytes);
+}
+
+}  // namespace mx

@@ -1,0 +1,16 @@
+// Device memory primitives behind Storage: allocate, free, copy and set bytes on CPU or CUDA.
+#pragma once
+#include <cstddef>
+
+#include "engine/tensor.h"
+
+namespace mx {
+
+constexpr size_t kAlignment = 256;
+
+void* device_alloc(size_t bytes, Device dev);
+void device_free(void* ptr, Device dev);
+void device_copy(void* dst, Device dst_dev, const void* src, Device src_dev, size_t bytes);
+void device_memset_zero(void* ptr, Device dev, size_t bytes);
+
+}  // namespace mx

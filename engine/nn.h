@@ -1,0 +1,100 @@
+// nn modules: parameters and buffers under PyTorch-style dotted names, train/eval mode, and the
+// layers the models are built from (Conv2d, BatchNorm2d, Linear).
+#pragma once
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "engine/ops.h"
+#include "engine/tensor.h"
+
+namespace mx::nn {
+
+using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
+
+class Module {
+ public:
+  virtual ~Module() = default;
+  virtual Tensor forward(const Tensor& x) = 0;
+  Tensor operator()(const Tensor& x) { return forward(x); }
+
+  // Registration order is the order of named_parameters(), as in PyTorch.
+  NamedTensors named_parameters() const;  // "layer1.0.conv1.weight", ...
+  NamedTensors named_buffers() const;     // "bn1.running_mean", "bn1.num_batches_tracked", ...
+  NamedTensors state_dict() const;         // parameters then buffers of each module, PyTorch order
+
+  void train(bool on = true);
+  void eval() { train(false); }
+  bool is_training() const { return training_; }
+
+ protected:
+  Tensor& register_parameter(const std::string& name, Tensor t);
+  Tensor& register_buffer(const std::string& name, Tensor t);
+  template <typename M>
+  std::shared_ptr<M> register_module(const std::string& name, std::shared_ptr<M> m) {
+    children_.emplace_back(name, m);
+    return m;
+  }
+
+ private:
+  void collect(const std::string& prefix, bool params, bool buffers, NamedTensors& out) const;
+  std::vector<std::pair<std::string, Tensor>> params_;
+  std::vector<std::pair<std::string, Tensor>> buffers_;
+  std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
+  bool training_ = true;
+};
+
+// Initialisation follows PyTorch's defaults: kaiming_uniform(a = sqrt(5)) for weights, and
+// uniform(+-1/sqrt(fan_in)) for biases, so fresh models behave like their PyTorch twins.
+class Conv2d : public Module {
+ public:
+  Conv2d(int in_ch, int out_ch, int kernel, const ops::Conv2dArgs& args, bool bias, std::mt19937& rng);
+  Tensor forward(const Tensor& x) override;
+  Tensor weight, bias;
+  ops::Conv2dArgs args;
+};
+
+class Linear : public Module {
+ public:
+  Linear(int in_features, int out_features, bool bias, std::mt19937& rng);
+  Tensor forward(const Tensor& x) override;
+  Tensor weight, bias;
+};
+
+class BatchNorm2d : public Module {
+ public:
+  explicit BatchNorm2d(int channels, float momentum = 0.1f, float eps = 1e-5f);
+  Tensor forward(const Tensor& x) override;
+  Tensor weight, bias, running_mean, running_var, num_batches_tracked;
+  float momentum, eps;
+};
+
+class ReLU : public Module {
+ public:
+  Tensor forward(const Tensor& x) override { return ops::relu(x); }
+};
+
+class MaxPool2d : public Module {
+ public:
+  MaxPool2d(int kernel, int stride) : kernel_(kernel), stride_(stride) {}
+  Tensor forward(const Tensor& x) override;  // identity once the map is smaller than the window
+
+ private:
+  int kernel_, stride_;
+};
+
+// Runs children in order; children are named "0", "1", ... like torch.nn.Sequential.
+class Sequential : public Module {
+ public:
+  void push_back(std::shared_ptr<Module> m);
+  Tensor forward(const Tensor& x) override;
+  size_t size() const { return layers_.size(); }
+
+ private:
+  std::vector<std::shared_ptr<Module>> layers_;
+};
+
+}  // namespace mx::nn

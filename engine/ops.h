@@ -1,0 +1,52 @@
+// Op front-ends: check shapes and dtypes once, call the device's kernel, record the backward.
+// All float tensors are F32, images NCHW. Every op here has a finite-difference test in tests/.
+#pragma once
+#include <cstdint>
+
+#include "engine/tensor.h"
+
+namespace mx::ops {
+
+// Elementwise.
+Tensor relu(const Tensor& x);
+Tensor add(const Tensor& a, const Tensor& b);  // same shape
+
+// Shape.
+Tensor flatten(const Tensor& x);  // [N, ...] -> [N, prod(...)]
+Tensor concat_channels(const std::vector<Tensor>& xs);  // NCHW along C
+
+// Convolution and linear. weight: conv [O, C/groups, kh, kw], linear [out, in]; bias optional.
+struct Conv2dArgs {
+  int stride = 1;
+  int padding = 0;
+  int groups = 1;
+};
+Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dArgs& args);
+Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);  // x [N, in] -> [N, out]
+
+// Batch norm over N,H,W per channel. In training it uses batch statistics and updates the running
+// ones in place (PyTorch semantics: unbiased variance for the running estimate, momentum 0.1);
+// in evaluation it uses the running statistics.
+struct BatchNormArgs {
+  bool training = true;
+  float momentum = 0.1f;
+  float eps = 1e-5f;
+};
+Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
+                    Tensor& running_var, const BatchNormArgs& args);
+
+// Pooling. Windows never start in padding; output size floor((H + 2p - k) / s) + 1.
+Tensor max_pool2d(const Tensor& x, int kernel, int stride, int padding = 0);
+Tensor avg_pool2d(const Tensor& x, int kernel, int stride, int padding = 0);  // counts padding (PyTorch default)
+Tensor global_avg_pool(const Tensor& x);  // [N, C, H, W] -> [N, C]
+
+// Inverted dropout: zero with probability p and scale survivors by 1/(1-p). The mask comes from the
+// counter-based generator keyed by (seed, element), so CPU and GPU draw the same mask.
+Tensor dropout(const Tensor& x, float p, uint64_t seed, bool training);
+
+// Mixed-label cross-entropy fused with log-softmax: mean over samples of
+// lam[i] * CE(logits[i], ya[i]) + (1 - lam[i]) * CE(logits[i], yb[i]). logits [N, K] F32,
+// ya/yb [N] I32, lam [N] F32. Labels are never one-hot. Returns a one-element tensor.
+Tensor mixed_cross_entropy(const Tensor& logits, const Tensor& ya, const Tensor& yb, const Tensor& lam);
+
+}  // namespace mx::ops

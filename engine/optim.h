@@ -1,0 +1,46 @@
+// Optimizer and learning-rate schedules. SGD follows torch.optim.SGD exactly (dampening 0):
+// g = grad + wd * w; buf = momentum * buf + g (buf = g on the first step); step = nesterov ? g + momentum * buf
+// : buf; w -= lr * step. It updates the flat parameter buffer of a ParameterStore in one call.
+#pragma once
+#include <vector>
+
+#include "engine/parameters.h"
+
+namespace mx::optim {
+
+struct SgdOptions {
+  float lr = 0.1f;
+  float momentum = 0.9f;
+  float weight_decay = 1e-4f;
+  bool nesterov = true;
+};
+
+class Sgd {
+ public:
+  Sgd(ParameterStore& store, const SgdOptions& opt);
+  void step(float lr);                   // one update with this step's learning rate
+  Tensor& momentum_buffer() { return buf_; }  // [total] F32, saved in training checkpoints
+  int64_t steps() const { return steps_; }
+  void set_steps(int64_t s) { steps_ = s; }
+  const SgdOptions& options() const { return opt_; }
+
+ private:
+  ParameterStore& store_;
+  SgdOptions opt_;
+  Tensor buf_;
+  int64_t steps_ = 0;
+};
+
+// Learning rate at a fractional epoch: multi-step decay by `gamma` at each milestone epoch, after an
+// optional linear warm-up from 0 over `warmup_epochs`.
+struct LrSchedule {
+  float base_lr = 0.1f;
+  std::vector<double> milestones;  // epochs, ascending
+  float gamma = 0.1f;
+  double warmup_epochs = 0;
+  float at(double epoch) const;
+  // The paper's default: divide by 10 at 50 % and 75 % of `epochs`.
+  static LrSchedule paper(float base_lr, int epochs);
+};
+
+}  // namespace mx::optim

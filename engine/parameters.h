@@ -1,0 +1,28 @@
+// ParameterStore: packs every parameter of a model into one contiguous buffer and points each
+// parameter's gradient into one contiguous gradient buffer, so zeroing, all-reduce and the optimizer
+// update are one call each over the whole model.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "engine/nn.h"
+
+namespace mx {
+
+class ParameterStore {
+ public:
+  // Moves the module's parameters into the flat buffer (values kept) on `dev`.
+  ParameterStore(nn::Module& model, Device dev = Device::CPU);
+
+  Tensor& params() { return params_; }  // [total] F32
+  Tensor& grads() { return grads_; }    // [total] F32
+  int64_t size() const { return params_.numel(); }
+  const nn::NamedTensors& named() const { return named_; }  // views into params()
+  void zero_grad();
+
+ private:
+  Tensor params_, grads_;
+  nn::NamedTensors named_;
+};
+
+}  // namespace mx

@@ -1,0 +1,24 @@
+// The model zoo: networks built from engine/nn with PyTorch-compatible parameter names.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/nn.h"
+
+namespace mx::models {
+
+struct ModelSpec {
+  int in_channels = 3;
+  int image_size = 32;  // square inputs
+  int num_classes = 10;
+  uint64_t seed = 0;    // weight initialisation
+};
+
+// Names: "preact-resnet18" (pytorch-cifar PreActResNet18), "vgg11" (pytorch-cifar VGG('VGG11'), batch
+// norm), "quicknet" (the small fast network of the quick CPU recipe). Throws mx::Error listing the
+// known names for anything else.
+std::shared_ptr<nn::Module> make_model(const std::string& name, const ModelSpec& spec);
+std::vector<std::string> model_names();
+
+}  // namespace mx::models

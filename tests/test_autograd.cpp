@@ -1,0 +1,66 @@
+// Autograd core: topological backward, accumulation into leaves, no_grad, elementwise op gradients.
+#include <gtest/gtest.h>
+
+#include "engine/autograd.h"
+#include "engine/ops.h"
+#include "tests/gradcheck.h"
+
+using namespace mx;
+
+TEST(Autograd, ReluGradient) {
+  std::mt19937 rng(1);
+  testing::expect_gradients_match([](std::vector<Tensor>& in) { return ops::relu(in[0]); },
+                                  {testing::random_tensor({3, 5, 7}, rng)});
+}
+
+TEST(Autograd, AddGradientBothInputs) {
+  std::mt19937 rng(2);
+  testing::expect_gradients_match([](std::vector<Tensor>& in) { return ops::add(in[0], in[1]); },
+                                  {testing::random_tensor({2, 9}, rng), testing::random_tensor({2, 9}, rng)});
+}
+
+TEST(Autograd, DiamondGraphSumsBothPaths) {
+  // y = relu(x) + relu(x) uses x twice through one shared intermediate: dy/dx = 2 where x > 0.
+  Tensor x = Tensor::from_vector<float>({-1.f, 2.f, 3.f}, {3});
+  x.set_requires_grad(true);
+  Tensor r = ops::relu(x);
+  Tensor y = ops::add(r, r);
+  run_backward(y, Tensor::full({3}, 1.f));
+  EXPECT_EQ(x.grad().to_vector<float>(), (std::vector<float>{0.f, 2.f, 2.f}));
+}
+
+TEST(Autograd, LeafGradientsAccumulateAcrossBackwardCalls) {
+  Tensor x = Tensor::from_vector<float>({1.f, -1.f}, {2});
+  x.set_requires_grad(true);
+  for (int i = 0; i < 3; ++i) run_backward(ops::relu(x), Tensor::full({2}, 1.f));
+  EXPECT_EQ(x.grad().to_vector<float>(), (std::vector<float>{3.f, 0.f}));
+}
+
+TEST(Autograd, NoGradRecordsNothing) {
+  Tensor x = Tensor::from_vector<float>({1.f}, {1});
+  x.set_requires_grad(true);
+  NoGradGuard guard;
+  Tensor y = ops::relu(x);
+  EXPECT_FALSE(y.requires_grad());
+  EXPECT_EQ(y.grad_fn(), nullptr);
+}
+
+TEST(Autograd, FlattenKeepsValuesAndRoutesGradient) {
+  std::mt19937 rng(3);
+  testing::expect_gradients_match([](std::vector<Tensor>& in) { return ops::relu(ops::flatten(in[0])); },
+                                  {testing::random_tensor({2, 3, 2, 2}, rng)});
+}
+
+TEST(Tensor, SliceIsAViewOfTheBatch) {
+  Tensor t = Tensor::from_vector<float>({0, 1, 2, 3, 4, 5}, {3, 2});
+  Tensor s = t.slice(1, 3);
+  EXPECT_EQ(s.shape(), (Shape{2, 2}));
+  s.data<float>()[0] = 9.f;
+  EXPECT_EQ(t.to_vector<float>()[2], 9.f);
+  EXPECT_THROW(t.slice(2, 4), Error);
+}
+
+TEST(Tensor, WrongDtypeAccessThrows) {
+  Tensor t = Tensor::zeros({2}, DType::I32);
+  EXPECT_THROW(t.data<float>(), Error);
+}
