@@ -51,16 +51,17 @@ void add_pending(Tensor& slot, const Tensor& g) {
   }
 }
 
-std::vector<Node*> topo_order(Node* root) {
-  std::vector<Node*> order;
-  std::unordered_set<Node*> seen;
-  std::vector<std::pair<Node*, size_t>> stack{{root, 0}};
-  seen.insert(root);
+// Shared pointers keep every node alive while the pass frees inputs along the way.
+std::vector<std::shared_ptr<Node>> topo_order(const std::shared_ptr<Node>& root) {
+  std::vector<std::shared_ptr<Node>> order;
+  std::unordered_set<Node*> seen{root.get()};
+  std::vector<std::pair<std::shared_ptr<Node>, size_t>> stack{{root, 0}};
   while (!stack.empty()) {
     auto& [node, next] = stack.back();
     if (next < node->inputs.size()) {
-      Node* child = node->inputs[next++].impl() ? node->inputs[next - 1].grad_fn().get() : nullptr;
-      if (child && seen.insert(child).second) stack.emplace_back(child, 0);
+      const Tensor& in = node->inputs[next++];
+      std::shared_ptr<Node> child = in.defined() ? in.grad_fn() : nullptr;
+      if (child && seen.insert(child.get()).second) stack.emplace_back(child, 0);
     } else {
       order.push_back(node);
       stack.pop_back();
@@ -78,10 +79,10 @@ void run_backward(const Tensor& root, const Tensor& seed) {
     if (g.defined()) accumulate_into(g, seed); else root.impl()->grad = seed.clone();
     return;
   }
-  std::vector<Node*> order = topo_order(root.grad_fn().get());
+  std::vector<std::shared_ptr<Node>> order = topo_order(root.grad_fn());
   root.grad_fn()->grad_out = seed;
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
-    Node* node = *it;
+    Node* node = it->get();
     if (!node->grad_out.defined()) continue;  // no path from the root reaches it with a gradient
     std::vector<Tensor> grads = node->backward(node->grad_out);
     MX_CHECK(grads.size() == node->inputs.size(), "autograd: node ", node->name, " returned ",

@@ -11,7 +11,7 @@
 #include "engine/autograd.h"
 #include "engine/tensor.h"
 
-namespace mx::testing {
+namespace mx::test {
 
 inline Tensor random_tensor(const Shape& shape, std::mt19937& rng, float lo = -1.f, float hi = 1.f) {
   std::uniform_real_distribution<float> u(lo, hi);
@@ -66,4 +66,4 @@ inline void expect_gradients_match(const std::function<Tensor(std::vector<Tensor
   }
 }
 
-}  // namespace mx::testing
+}  // namespace mx::test

@@ -9,14 +9,14 @@ using namespace mx;
 
 TEST(Autograd, ReluGradient) {
   std::mt19937 rng(1);
-  testing::expect_gradients_match([](std::vector<Tensor>& in) { return ops::relu(in[0]); },
-                                  {testing::random_tensor({3, 5, 7}, rng)});
+  test::expect_gradients_match([](std::vector<Tensor>& in) { return ops::relu(in[0]); },
+                                  {test::random_tensor({3, 5, 7}, rng)});
 }
 
 TEST(Autograd, AddGradientBothInputs) {
   std::mt19937 rng(2);
-  testing::expect_gradients_match([](std::vector<Tensor>& in) { return ops::add(in[0], in[1]); },
-                                  {testing::random_tensor({2, 9}, rng), testing::random_tensor({2, 9}, rng)});
+  test::expect_gradients_match([](std::vector<Tensor>& in) { return ops::add(in[0], in[1]); },
+                                  {test::random_tensor({2, 9}, rng), test::random_tensor({2, 9}, rng)});
 }
 
 TEST(Autograd, DiamondGraphSumsBothPaths) {
@@ -47,8 +47,8 @@ TEST(Autograd, NoGradRecordsNothing) {
 
 TEST(Autograd, FlattenKeepsValuesAndRoutesGradient) {
   std::mt19937 rng(3);
-  testing::expect_gradients_match([](std::vector<Tensor>& in) { return ops::relu(ops::flatten(in[0])); },
-                                  {testing::random_tensor({2, 3, 2, 2}, rng)});
+  test::expect_gradients_match([](std::vector<Tensor>& in) { return ops::relu(ops::flatten(in[0])); },
+                                  {test::random_tensor({2, 3, 2, 2}, rng)});
 }
 
 TEST(Tensor, SliceIsAViewOfTheBatch) {
