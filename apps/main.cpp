@@ -1,3 +1,130 @@
-// The `mixup` command line (placeholder entry until the train command lands).
+// The `mixup` command line. Subcommands: train (more arrive with the roadmap: mixtest, landscape,
+// preview, cyclegan, bench). Errors print one line "mixup: error: ..." and exit with status 1.
+#include <CLI/CLI.hpp>
+#include <Eigen/Core>
+#include <omp.h>
+
 #include <cstdio>
-int main() { std::puts("mixup"); return 0; }
+#include <cstring>
+
+#include "apps/progress.h"
+#include "datasets/datasets.h"
+#include "engine/error.h"
+#include "mixup/mixer.h"
+#include "mixup/recipes.h"
+#include "mixup/trainer.h"
+#include "models/models.h"
+
+namespace {
+
+using mx::mixup::TrainConfig;
+
+std::string join(const std::vector<std::string>& v) {
+  std::string s;
+  for (const auto& x : v) s += (s.empty() ? "" : "|") + x;
+  return s;
+}
+
+// The recipe decides every default, so find --recipe before the flags are bound.
+std::string find_recipe(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--recipe") == 0 && i + 1 < argc) return argv[i + 1];
+    if (std::strncmp(argv[i], "--recipe=", 9) == 0) return argv[i] + 9;
+  }
+  return "quick";
+}
+
+void add_train_flags(CLI::App& cmd, TrainConfig& c, std::string& recipe) {
+  cmd.add_option("--recipe", recipe, "Preset for every default below: " + join(mx::mixup::recipe_names()))
+      ->capture_default_str();
+  cmd.add_option("--dataset", c.dataset, join(mx::data::dataset_names()))->capture_default_str();
+  cmd.add_option("--data-dir", c.data_dir,
+                 "Dataset folder (default: /usr/share/datasets/fashion-mnist for fashion-mnist, "
+                 "./data/cifar-10-batches-bin or ./data/cifar-100-binary for CIFAR)");
+  cmd.add_option("--model", c.model, join(mx::models::model_names()))->capture_default_str();
+  cmd.add_option("--mix", c.mix, "Mixing: none (ERM) | c (mixup-C)")->capture_default_str();
+  cmd.add_option("--alpha", c.alpha, "Beta(alpha, alpha) for the mixing ratio")->capture_default_str();
+  cmd.add_option("--epochs", c.epochs, "Training epochs")->capture_default_str();
+  cmd.add_option("--batch-size", c.batch_size, "Images per step")->capture_default_str();
+  cmd.add_option("--lr", c.lr, "Initial learning rate, divided by 10 at 50% and 75% of the epochs")
+      ->capture_default_str();
+  cmd.add_option("--warmup", c.warmup_epochs, "Linear learning-rate warm-up, in epochs")->capture_default_str();
+  cmd.add_option("--momentum", c.momentum, "SGD momentum")->capture_default_str();
+  cmd.add_option("--wd", c.wd, "Weight decay")->capture_default_str();
+  cmd.add_option("--nesterov", c.nesterov, "Nesterov momentum (true|false)")->capture_default_str();
+  cmd.add_option("--flip", c.flip, "Random horizontal flips (true|false)")->capture_default_str();
+  cmd.add_option("--translate", c.translate, "Random translation by up to this many pixels, zero padded")
+      ->capture_default_str();
+  cmd.add_option("--seed", c.seed, "Seed for initialisation, order, augmentation and mixing")->capture_default_str();
+  cmd.add_option("--threads", c.threads, "CPU threads (0: all cores)")->capture_default_str();
+  cmd.add_option("--device", c.device, "auto|cpu|cuda")->capture_default_str();
+  cmd.add_option("--out", c.out, "Output directory")->capture_default_str();
+  cmd.add_option("--resume", c.resume, "Continue from this checkpoint (with its .state.safetensors beside it)");
+  cmd.add_option("--save-every", c.save_every, "Also keep epoch-K.safetensors every K epochs (0: off)")
+      ->capture_default_str();
+  cmd.add_option("--train-limit", c.train_limit, "Use only the first N training images (0: all)")
+      ->capture_default_str();
+  cmd.add_option("--test-limit", c.test_limit, "Use only the first N test images (0: all)")->capture_default_str();
+}
+
+int run_train(const TrainConfig& c) {
+  mx::app::Progress progress(stderr);
+  mx::mixup::TrainCallbacks cb;
+  cb.notice = [&](const std::string& s) { progress.line(s); };
+  cb.step = [&](const mx::mixup::StepInfo& s) {
+    char detail[96];
+    std::snprintf(detail, sizeof detail, "loss %.4f %.0f img/s", s.loss, s.images_per_s);
+    progress.update("epoch " + std::to_string(s.epoch) + "/" + std::to_string(s.epochs), s.step, s.steps, detail,
+                    s.eta_s);
+  };
+  cb.epoch = [&](const mx::mixup::EpochInfo& e) {
+    char buf[256];
+    std::snprintf(buf, sizeof buf,
+                  "epoch %d/%d  train loss %.4f acc %.2f%%  test loss %.4f acc %.2f%%  lr %.4g  %.0f img/s  %s",
+                  e.epoch, c.epochs, e.train_loss, 100 * e.train_acc, e.test_loss, 100 * e.test_acc, e.lr,
+                  e.images_per_s, mx::app::format_duration(e.seconds).c_str());
+    progress.line(buf);
+  };
+  progress.line("mixup train: " + c.model + " on " + c.dataset + ", mix " + c.mix + ", " + std::to_string(c.epochs) +
+                " epochs, batch " + std::to_string(c.batch_size) + ", " + std::to_string(omp_get_max_threads()) +
+                " threads -> " + c.out);
+  mx::mixup::TrainSummary s = mx::mixup::train(c, cb);
+  std::printf("final test accuracy %.2f%% (best %.2f%% at epoch %d), %.0f train images/s on %s, %s; wrote %s\n",
+              100 * s.final_test_acc, 100 * s.best_test_acc, s.best_epoch, s.images_per_s, s.device.c_str(),
+              mx::app::format_duration(s.seconds).c_str(), c.out.c_str());
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"mixup: a framework-free engine for the mixup training methods (Liang et al., IEEE Access 2018)"};
+  app.require_subcommand(1);
+  app.footer("Run `mixup <command> --help` for the flags of a command and their defaults.");
+  std::string recipe_name = find_recipe(argc, argv);
+  TrainConfig config;
+  try {
+    config = mx::mixup::recipe(recipe_name);
+  } catch (const mx::Error& e) {
+    std::fprintf(stderr, "mixup: error: %s\n", e.what());
+    return 1;
+  }
+  CLI::App* train = app.add_subcommand("train", "Train a network with a mixing method; writes config.json, "
+                                                "metrics.csv, checkpoint.safetensors, best.safetensors, summary.json");
+  add_train_flags(*train, config, recipe_name);
+  train->footer("Defaults shown are those of --recipe " + recipe_name + ".");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  try {
+    if (config.threads > 0) omp_set_num_threads(config.threads);
+    Eigen::setNbThreads(omp_get_max_threads());
+    if (*train) return run_train(config);
+  } catch (const mx::Error& e) {
+    std::fprintf(stderr, "\nmixup: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

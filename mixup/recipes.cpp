@@ -1,0 +1,40 @@
+// The presets behind --recipe.
+#include "mixup/recipes.h"
+
+namespace mx::mixup {
+
+std::vector<std::string> recipe_names() { return {"quick", "paper"}; }
+
+TrainConfig recipe(const std::string& name) {
+  TrainConfig c;
+  c.recipe = name;
+  if (name == "quick") {
+    c.model = "quicknet";
+    c.mix = "none";
+    c.epochs = 5;
+    c.batch_size = 128;
+    c.lr = 0.1f;
+    c.flip = true;
+    c.translate = 0;
+    c.out = "runs/quick";
+    return c;
+  }
+  if (name == "paper") {
+    c.model = "preact-resnet18";
+    c.mix = "c";
+    c.alpha = 1.0;
+    c.epochs = 200;
+    c.batch_size = 128;
+    c.lr = 0.1f;
+    c.momentum = 0.9f;
+    c.wd = 1e-4f;
+    c.nesterov = true;
+    c.flip = true;
+    c.translate = 4;
+    c.out = "runs/paper";
+    return c;
+  }
+  MX_FAIL("--recipe: unknown recipe '", name, "' (known: quick, paper)");
+}
+
+}  // namespace mx::mixup
