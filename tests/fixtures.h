@@ -1,0 +1,98 @@
+// Test fixtures: a temporary directory removed at the end of the test, small IDX .gz files in the
+// Fashion-MNIST layout, and running the `mixup` binary with its output captured.
+#pragma once
+#include <zlib.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace mx::test {
+
+class TempDir {
+ public:
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "mixup-test-XXXXXX").string();
+    path_ = mkdtemp(tmpl.data()) ? tmpl : "";
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  const std::string& path() const { return path_; }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  std::string path_;
+};
+
+inline void put_be32(std::string& s, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) s.push_back(static_cast<char>((v >> shift) & 0xff));
+}
+
+// An IDX file: magic, dimensions (big-endian), then the bytes; gzip-compressed.
+inline void write_idx_gz(const std::string& path, uint32_t magic, const std::vector<uint32_t>& dims,
+                         const std::vector<uint8_t>& bytes) {
+  std::string s;
+  put_be32(s, magic);
+  for (uint32_t d : dims) put_be32(s, d);
+  s.append(bytes.begin(), bytes.end());
+  gzFile f = gzopen(path.c_str(), "wb");
+  gzwrite(f, s.data(), static_cast<unsigned>(s.size()));
+  gzclose(f);
+}
+
+// A Fashion-MNIST-shaped dataset in `dir`: n_train/n_test images of 28x28 whose label is drawn from a
+// simple rule (class k has a bright horizontal band at rows 2k..2k+3), so a network can learn it.
+inline void write_tiny_fashion_mnist(const std::string& dir, uint32_t n_train, uint32_t n_test, uint32_t seed = 1) {
+  auto make = [&](const std::string& prefix, uint32_t n, uint32_t salt) {
+    std::vector<uint8_t> img(static_cast<size_t>(n) * 784), lab(n);
+    uint32_t state = seed * 2654435761u + salt;
+    for (uint32_t i = 0; i < n; ++i) {
+      state = state * 1664525u + 1013904223u;
+      lab[i] = static_cast<uint8_t>((state >> 24) % 10);
+      for (uint32_t p = 0; p < 784; ++p) {
+        state = state * 1664525u + 1013904223u;
+        const uint32_t row = p / 28;
+        const bool band = row >= 2u * lab[i] && row < 2u * lab[i] + 4;
+        img[i * 784 + p] = static_cast<uint8_t>(band ? 200 + (state >> 29) : (state >> 27));
+      }
+    }
+    write_idx_gz(dir + "/" + prefix + "-images-idx3-ubyte.gz", 2051, {n, 28, 28}, img);
+    write_idx_gz(dir + "/" + prefix + "-labels-idx1-ubyte.gz", 2049, {n}, lab);
+  };
+  make("train", n_train, 1);
+  make("t10k", n_test, 2);
+}
+
+inline std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+struct RunResult {
+  int status = -1;
+  std::string out, err;
+};
+
+// Runs `mixup <args>` with stdout and stderr captured into files of `tmp`.
+inline RunResult run_mixup(const std::string& args, const TempDir& tmp) {
+  const std::string out = tmp / "stdout.txt", err = tmp / "stderr.txt";
+  const std::string cmd = std::string(MIXUP_BINARY) + " " + args + " >" + out + " 2>" + err;
+  int rc = std::system(cmd.c_str());
+  RunResult r;
+  r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
+  r.out = read_file(out);
+  r.err = read_file(err);
+  return r;
+}
+
+}  // namespace mx::test

@@ -1,0 +1,136 @@
+// The `mixup` command end to end on tiny generated datasets: outputs, bad input (one line, exit 1,
+// no half-written files) and resume reproducing an uninterrupted run bit for bit.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "tests/fixtures.h"
+
+using mx::test::run_mixup;
+using mx::test::TempDir;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Flags for a short quicknet run on the tiny dataset of `tmp`.
+std::string tiny_run(const TempDir& tmp, const std::string& out, const std::string& extra = "") {
+  return "train --data-dir " + tmp.path() + "/data --out " + out +
+         " --epochs 2 --batch-size 16 --lr 0.05 --threads 2 --seed 3 " + extra;
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    fs::create_directories(tmp_ / "data");
+    mx::test::write_tiny_fashion_mnist(tmp_ / "data", 70, 30);
+  }
+  // Expects failure with a single line on stderr that contains `phrase`.
+  void expect_one_line_error(const std::string& args, const std::string& phrase) {
+    mx::test::RunResult r = run_mixup(args, tmp_);
+    EXPECT_EQ(r.status, 1) << args << "\n" << r.err;
+    std::string err = r.err;
+    while (!err.empty() && (err.front() == '\n')) err.erase(err.begin());
+    EXPECT_NE(err.find(phrase), std::string::npos) << "stderr: " << r.err;
+    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << "stderr: " << r.err;
+  }
+  TempDir tmp_;
+};
+
+bool has_temporary_files(const std::string& dir) {
+  if (!fs::exists(dir)) return false;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.path().filename().string().find(".tmp.") != std::string::npos) return true;
+  return false;
+}
+
+}  // namespace
+
+TEST_F(Cli, HelpDescribesEveryTrainFlagWithDefaults) {
+  mx::test::RunResult r = run_mixup("train --help", tmp_);
+  EXPECT_EQ(r.status, 0);
+  for (const char* flag : {"--dataset", "--data-dir", "--model", "--mix", "--alpha", "--epochs", "--batch-size",
+                           "--lr", "--momentum", "--wd", "--nesterov", "--seed", "--threads", "--device", "--out",
+                           "--resume", "--recipe"})
+    EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
+  EXPECT_NE(r.out.find("[quicknet]"), std::string::npos) << "defaults are shown";
+  EXPECT_EQ(run_mixup("--help", tmp_).status, 0);
+}
+
+TEST_F(Cli, TrainWritesEveryOutputFile) {
+  const std::string out = tmp_ / "run";
+  mx::test::RunResult r = run_mixup(tiny_run(tmp_, out, "--mix c"), tmp_);
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const char* f : {"config.json", "metrics.csv", "checkpoint.safetensors", "best.safetensors", "summary.json",
+                        "checkpoint.state.safetensors"})
+    EXPECT_TRUE(fs::exists(out + "/" + f)) << f;
+  std::string metrics = mx::test::read_file(out + "/metrics.csv");
+  EXPECT_EQ(metrics.rfind("epoch,train_loss,train_acc,test_loss,test_acc,lr,images_per_s,seconds\n", 0), 0u);
+  EXPECT_EQ(std::count(metrics.begin(), metrics.end(), '\n'), 3) << metrics;
+  EXPECT_NE(mx::test::read_file(out + "/config.json").find("\"mix\": \"c\""), std::string::npos);
+  EXPECT_FALSE(has_temporary_files(out));
+  EXPECT_NE(r.out.find("final test accuracy"), std::string::npos);
+}
+
+TEST_F(Cli, ResumeFromAnEpochCheckpointEndsWithIdenticalWeights) {
+  const std::string full = tmp_ / "full", resumed = tmp_ / "resumed";
+  ASSERT_EQ(run_mixup(tiny_run(tmp_, full, "--mix c --save-every 1"), tmp_).status, 0);
+  mx::test::RunResult r =
+      run_mixup(tiny_run(tmp_, resumed, "--mix c --resume " + full + "/epoch-1.safetensors"), tmp_);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.err.find("resumed from"), std::string::npos);
+  const std::string a = mx::test::read_file(full + "/checkpoint.safetensors");
+  const std::string b = mx::test::read_file(resumed + "/checkpoint.safetensors");
+  ASSERT_FALSE(a.empty());
+  EXPECT_TRUE(a == b) << "resumed weights differ from the uninterrupted run";
+  EXPECT_TRUE(mx::test::read_file(full + "/checkpoint.state.safetensors") ==
+              mx::test::read_file(resumed + "/checkpoint.state.safetensors"));
+}
+
+TEST_F(Cli, UnknownNamesAreOneLineErrors) {
+  const std::string out = tmp_ / "bad";
+  expect_one_line_error(tiny_run(tmp_, out, "--model resnet9000"), "resnet9000");
+  expect_one_line_error(tiny_run(tmp_, out, "--dataset mnist2"), "mnist2");
+  expect_one_line_error(tiny_run(tmp_, out, "--mix zz"), "--mix");
+  expect_one_line_error("train --recipe fastest", "--recipe");
+  expect_one_line_error(tiny_run(tmp_, out, "--device tpu"), "--device");
+}
+
+TEST_F(Cli, NonPositiveNumbersAreOneLineErrors) {
+  const std::string out = tmp_ / "bad";
+  expect_one_line_error(tiny_run(tmp_, out) + " --epochs 0", "--epochs");
+  expect_one_line_error(tiny_run(tmp_, out) + " --batch-size -4", "--batch-size");
+  expect_one_line_error(tiny_run(tmp_, out) + " --lr 0", "--lr");
+  expect_one_line_error(tiny_run(tmp_, out) + " --alpha 0", "--alpha");
+  expect_one_line_error(tiny_run(tmp_, out) + " --alpha -1", "--alpha");
+  EXPECT_FALSE(fs::exists(out)) << "nothing written for rejected settings";
+}
+
+TEST_F(Cli, MissingDataDirectorySaysHowToInstall) {
+  expect_one_line_error("train --data-dir " + (tmp_ / "nowhere") + " --out " + (tmp_ / "o"),
+                        "dataset-fashion-mnist");
+}
+
+TEST_F(Cli, CorruptDatasetFilesAreOneLineErrors) {
+  const std::string data = tmp_ / "data";
+  const std::string labels = data + "/t10k-labels-idx1-ubyte.gz";
+  mx::test::write_idx_gz(labels, 2049, {30}, std::vector<uint8_t>(30, 12));  // labels 12 >= 10 classes
+  expect_one_line_error(tiny_run(tmp_, tmp_ / "o"), "t10k-labels-idx1-ubyte.gz");
+  std::string bytes = mx::test::read_file(data + "/train-images-idx3-ubyte.gz");
+  std::ofstream(data + "/train-images-idx3-ubyte.gz", std::ios::binary).write(bytes.data(), 200);  // truncated
+  expect_one_line_error(tiny_run(tmp_, tmp_ / "o"), "train-images-idx3-ubyte.gz");
+}
+
+TEST_F(Cli, UnwritableOutputDirectoryIsAnError) {
+  std::ofstream(tmp_ / "file") << "x";
+  expect_one_line_error(tiny_run(tmp_, tmp_ / "file/sub"), "--out");
+}
+
+TEST_F(Cli, BadCheckpointsForResumeAreOneLineErrors) {
+  const std::string garbage = tmp_ / "garbage.safetensors";
+  std::ofstream(garbage) << "not a safetensors file at all";
+  expect_one_line_error(tiny_run(tmp_, tmp_ / "o", "--resume " + garbage), "garbage.safetensors");
+  const std::string vgg = tmp_ / "vgg";
+  ASSERT_EQ(run_mixup(tiny_run(tmp_, vgg, "--model vgg11 --epochs 1 --train-limit 16 --test-limit 8"), tmp_).status,
+            0);
+  expect_one_line_error(tiny_run(tmp_, tmp_ / "o", "--resume " + vgg + "/checkpoint.safetensors"), "checkpoint");
+}
