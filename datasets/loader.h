@@ -2,11 +2,9 @@
 // to F32 and prepares the next batch on a background thread. The order and augmentation of epoch e
 // depend only on (seed, e), so a resumed run sees the same batches as an uninterrupted one.
 #pragma once
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
-#include <optional>
-#include <thread>
+#include <memory>
+#include <vector>
 
 #include "datasets/datasets.h"
 
@@ -38,9 +36,17 @@ class Loader {
   int64_t batches_per_epoch() const;
 
  private:
-  // implementation detail: background worker state
-  struct State;
+  struct State;  // the dataset, options and the background worker's shared state
   std::unique_ptr<State> state_;
 };
+
+// The sample order of one epoch: 0..n-1 shuffled by Fisher-Yates with a std::mt19937_64 seeded from
+// (seed, epoch), so every standard library yields the same order.
+std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int epoch);
+
+// One image [channels, height, width] moved by (dx, dy) pixels (content goes right and down for positive
+// values) with zero fill, then mirrored left-right when `flip` is set. src and dst must not overlap.
+void shift_and_flip(const uint8_t* src, uint8_t* dst, int channels, int height, int width, int dx, int dy,
+                    bool flip);
 
 }  // namespace mx::data
