@@ -2,51 +2,23 @@
 // lookup table, and one background thread that keeps the next batch ready while the consumer trains.
 #include "datasets/loader.h"
 
+#include "engine/random.h"
+
 #include <algorithm>
 #include <condition_variable>
 #include <cstring>
 #include <exception>
 #include <mutex>
-#include <numeric>
 #include <optional>
-#include <random>
 #include <thread>
 
 namespace mx::data {
 namespace {
 
-constexpr uint64_t kGolden = 0x9E3779B97F4A7C15ull;
 constexpr uint64_t kShuffleStream = 1, kAugmentStream = 2;
 
-// The SplitMix64 finalizer: a bijective 64-bit mix.
-uint64_t mix64(uint64_t x) {
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ull;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBull;
-  return x ^ (x >> 31);
-}
-
-// A 64-bit key derived from a list of values; distinct streams keep shuffle and augmentation independent.
-uint64_t derive_key(std::initializer_list<uint64_t> values) {
-  uint64_t h = 0;
-  for (uint64_t v : values) h = mix64(h ^ mix64(v + kGolden));
-  return h;
-}
-
-// SplitMix64 as a generator: cheap to seed, so each sample gets its own stream.
-struct SplitMix64 {
-  uint64_t state;
-  uint64_t operator()() { return mix64(state += kGolden); }
-};
-
-// A uniform integer in [0, n), n > 0, by rejection so that no residue is favoured.
-template <typename Generator>
-uint64_t uniform_below(Generator& g, uint64_t n) {
-  const uint64_t threshold = (0 - n) % n;  // 2^64 mod n
-  for (;;) {
-    uint64_t r = g();
-    if (r >= threshold) return r % n;
-  }
-}
+using random::derive_key;
+using random::uniform_below;
 
 struct Augment {
   int dx = 0, dy = 0;
@@ -55,7 +27,7 @@ struct Augment {
 
 // The augmentation of the sample at `position` of epoch `epoch`; the draws do not depend on the switches.
 Augment draw_augment(const LoaderOptions& opt, int epoch, int64_t position) {
-  SplitMix64 g{derive_key({opt.seed, kAugmentStream, static_cast<uint64_t>(epoch), static_cast<uint64_t>(position)})};
+  random::SplitMix64 g{derive_key({opt.seed, kAugmentStream, static_cast<uint64_t>(epoch), static_cast<uint64_t>(position)})};
   const uint64_t span = 2 * static_cast<uint64_t>(opt.translate) + 1;
   Augment a;
   a.dx = static_cast<int>(uniform_below(g, span)) - opt.translate;
@@ -67,12 +39,8 @@ Augment draw_augment(const LoaderOptions& opt, int epoch, int64_t position) {
 }  // namespace
 
 std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int epoch) {
-  std::vector<int64_t> order(static_cast<size_t>(n));
-  std::iota(order.begin(), order.end(), 0);
-  std::mt19937_64 rng(derive_key({seed, kShuffleStream, static_cast<uint64_t>(epoch)}));
-  for (int64_t i = n - 1; i > 0; --i)
-    std::swap(order[static_cast<size_t>(i)], order[uniform_below(rng, static_cast<uint64_t>(i) + 1)]);
-  return order;
+  random::Rng rng = random::make_rng({seed, kShuffleStream, static_cast<uint64_t>(epoch)});
+  return random::permutation(rng, n);
 }
 
 void shift_and_flip(const uint8_t* src, uint8_t* dst, int channels, int height, int width, int dx, int dy,

@@ -2,29 +2,11 @@
 #include "engine/random.h"
 
 #include <cmath>
+#include <numeric>
 
 #include "engine/error.h"
 
 namespace mx::random {
-
-namespace {
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9e3779b97f4a7c15ULL;
-  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-  return x ^ (x >> 31);
-}
-}  // namespace
-
-Rng make_rng(uint64_t seed, uint64_t stream) { return Rng(splitmix64(splitmix64(seed) ^ stream)); }
-
-uint64_t uniform_index(Rng& rng, uint64_t n) {
-  MX_CHECK(n > 0, "uniform_index: empty range");
-  const uint64_t limit = UINT64_MAX - UINT64_MAX % n;  // reject the incomplete last block
-  uint64_t r;
-  do r = rng(); while (r >= limit);
-  return r % n;
-}
 
 double uniform01(Rng& rng) { return static_cast<double>(rng() >> 11) * 0x1.0p-53; }
 
@@ -59,13 +41,11 @@ double beta(Rng& rng, double a, double b) {
   return x / (x + y);
 }
 
-std::vector<int32_t> permutation(Rng& rng, int64_t n) {
-  std::vector<int32_t> p(static_cast<size_t>(n));
-  for (int64_t i = 0; i < n; ++i) p[static_cast<size_t>(i)] = static_cast<int32_t>(i);
-  for (int64_t i = n - 1; i > 0; --i) {
-    auto j = static_cast<int64_t>(uniform_index(rng, static_cast<uint64_t>(i + 1)));
-    std::swap(p[static_cast<size_t>(i)], p[static_cast<size_t>(j)]);
-  }
+std::vector<int64_t> permutation(Rng& rng, int64_t n) {
+  std::vector<int64_t> p(static_cast<size_t>(n));
+  std::iota(p.begin(), p.end(), 0);
+  for (int64_t i = n - 1; i > 0; --i)
+    std::swap(p[static_cast<size_t>(i)], p[uniform_below(rng, static_cast<uint64_t>(i) + 1)]);
   return p;
 }
 

@@ -24,9 +24,9 @@ MixPlan Mixer::plan(int64_t n, random::Rng& rng) const {
   }
   // mixup-C: one lambda per batch (the paper's choice), partner from a fresh permutation.
   const auto lam = static_cast<float>(random::beta(rng, opt_.alpha, opt_.alpha));
-  std::vector<int32_t> perm = random::permutation(rng, n);
+  std::vector<int64_t> perm = random::permutation(rng, n);
   for (size_t i = 0; i < p.samples.size(); ++i) {
-    p.samples[i].partner = perm[i];
+    p.samples[i].partner = static_cast<int32_t>(perm[i]);
     p.samples[i].op = kernels::kBlend;
     p.samples[i].lam = lam;
     p.label_weight[i] = lam;

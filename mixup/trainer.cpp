@@ -24,6 +24,7 @@ namespace mx::mixup {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
+constexpr uint64_t kMixStream = 3;  // the loader uses streams 1 and 2 of the seed
 
 nlohmann::json to_json(const TrainConfig& c) {
   return {{"recipe", c.recipe},       {"dataset", c.dataset},     {"data_dir", c.data_dir},
@@ -221,7 +222,7 @@ TrainSummary train(const TrainConfig& c, const TrainCallbacks& cb) {
   EpochInfo last;
   for (int epoch = st.epoch + 1; epoch <= c.epochs; ++epoch) {
     const auto t0 = Clock::now();
-    random::Rng rng = random::make_rng(c.seed, 0x6d6978000000ULL + static_cast<uint64_t>(epoch));
+    random::Rng rng = random::make_rng({c.seed, kMixStream, static_cast<uint64_t>(epoch)});
     train_loader.start_epoch(epoch);
     data::Batch b;
     double loss_sum = 0, correct = 0, seen = 0;
