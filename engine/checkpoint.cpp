@@ -232,7 +232,8 @@ void load_into(const std::string& path, const File& file, const nn::NamedTensors
     in_model.insert(name);
     auto it = in_file.find(name);
     if (it == in_file.end())
-      fail(path, "missing tensor ", name, " (model expects ", shape_str(want.shape()), " ", dtype_name(want.dtype()), ")");
+      fail(path, "missing tensor ", name, " (model expects ", shape_str(want.shape()), " ", dtype_name(want.dtype()),
+           ")");
     const Tensor& got = *it->second;
     if (got.shape() != want.shape())
       fail(path, "tensor ", name, " has shape ", shape_str(got.shape()), ", model expects ", shape_str(want.shape()));

@@ -13,7 +13,8 @@ class PreActBlock : public nn::Module {
  public:
   PreActBlock(int in_planes, int planes, int stride, std::mt19937& rng) {
     bn1_ = register_module("bn1", std::make_shared<BatchNorm2d>(in_planes));
-    conv1_ = register_module("conv1", std::make_shared<Conv2d>(in_planes, planes, 3, ops::Conv2dArgs{stride, 1}, false, rng));
+    conv1_ = register_module("conv1",
+                             std::make_shared<Conv2d>(in_planes, planes, 3, ops::Conv2dArgs{stride, 1}, false, rng));
     bn2_ = register_module("bn2", std::make_shared<BatchNorm2d>(planes));
     conv2_ = register_module("conv2", std::make_shared<Conv2d>(planes, planes, 3, ops::Conv2dArgs{1, 1}, false, rng));
     if (stride != 1 || in_planes != planes) {
@@ -40,7 +41,8 @@ class PreActResNet18 : public nn::Module {
  public:
   explicit PreActResNet18(const ModelSpec& spec) {
     std::mt19937 rng = init_rng(spec.seed);
-    conv1_ = register_module("conv1", std::make_shared<Conv2d>(spec.in_channels, 64, 3, ops::Conv2dArgs{1, 1}, false, rng));
+    conv1_ = register_module("conv1",
+                             std::make_shared<Conv2d>(spec.in_channels, 64, 3, ops::Conv2dArgs{1, 1}, false, rng));
     const int planes[4] = {64, 128, 256, 512};
     const int strides[4] = {1, 2, 2, 2};
     int in_planes = 64;

@@ -5,6 +5,8 @@
 
 namespace mx::models {
 
-std::shared_ptr<nn::Module> quicknet(const ModelSpec& spec) { return conv_stack({32, kPool, 64, kPool, 128}, false, spec); }
+std::shared_ptr<nn::Module> quicknet(const ModelSpec& spec) {
+  return conv_stack({32, kPool, 64, kPool, 128}, false, spec);
+}
 
 }  // namespace mx::models

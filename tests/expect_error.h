@@ -17,7 +17,8 @@ void expect_error(F&& f, std::initializer_list<std::string> fragments) {
   } catch (const Error& e) {
     std::string msg = e.what();
     EXPECT_EQ(msg.find('\n'), std::string::npos) << "not one line: " << msg;
-    for (const std::string& part : fragments) EXPECT_NE(msg.find(part), std::string::npos) << part << " not in: " << msg;
+    for (const std::string& part : fragments)
+      EXPECT_NE(msg.find(part), std::string::npos) << part << " not in: " << msg;
   }
 }
 

@@ -240,8 +240,10 @@ TEST_F(Checkpoint, LoadIntoNamesTheFirstMismatch) {
 
   checkpoint::File wrong_dtype{state, {}};
   entry(wrong_dtype.tensors, "features.1.num_batches_tracked") = Tensor::zeros({}, DType::I32);
-  test::expect_error([&] { checkpoint::load_into(p, wrong_dtype, state); }, {p, "num_batches_tracked", "I32", "I64"});
+  test::expect_error([&] { checkpoint::load_into(p, wrong_dtype, state); },
+                     {p, "num_batches_tracked", "I32", "I64"});
 
   // A rejected file changes nothing.
-  for (size_t i = 0; i < state.size(); ++i) EXPECT_TRUE(same_bytes(state[i].second, before[i].second)) << state[i].first;
+  for (size_t i = 0; i < state.size(); ++i)
+    EXPECT_TRUE(same_bytes(state[i].second, before[i].second)) << state[i].first;
 }

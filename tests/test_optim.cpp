@@ -56,7 +56,7 @@ void expect_matches_reference(const optim::SgdOptions& opt) {
     ref.step(model.w.grad().to_vector<float>(), opt, lr);
     sgd.step(lr);
     std::vector<float> w = model.w.to_vector<float>();
-    for (int i = 0; i < n; ++i) ASSERT_NEAR(w[static_cast<size_t>(i)], ref.w[static_cast<size_t>(i)], 1e-5) << "step " << step;
+    for (size_t i = 0; i < w.size(); ++i) ASSERT_NEAR(w[i], ref.w[i], 1e-5) << "step " << step << " index " << i;
   }
   EXPECT_EQ(sgd.steps(), 6);
 }
