@@ -1,0 +1,164 @@
+// CPU convolution. Per image and group: col = im2col(x) [cg*kh*kw, oh*ow], y = W_g col,
+// dW_g += dy col^T, dcol = W_g^T dy then col2im into dx. Images are spread over OpenMP threads; the
+// GEMMs inside run single-threaded (Eigen does so inside a parallel region), each thread owns its
+// column buffer and its weight-gradient partial, and partials are summed in thread order so the result
+// is deterministic. A 1x1, stride-1, unpadded convolution uses the image itself as the column matrix.
+#include "engine/cpu/conv_cpu.h"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <vector>
+
+#include "engine/cpu/eigen_maps.h"
+
+namespace mx::cpu {
+
+namespace {
+
+// A per-thread scratch buffer that only grows, so steady-state training allocates nothing.
+float* thread_scratch(size_t floats) {
+  thread_local std::vector<float> buf;
+  if (buf.size() < floats) buf.resize(floats);
+  return buf.data();
+}
+
+bool is_pointwise(const ConvShape& s) { return s.kh == 1 && s.kw == 1 && s.stride == 1 && s.padding == 0; }
+
+// Smallest j >= 0 with j * stride >= target.
+int64_t first_at_least(int64_t target, int64_t stride) { return target <= 0 ? 0 : (target + stride - 1) / stride; }
+
+// Visits every (column-matrix row, output row i) pair of one image's group as
+// fn(dst, inside, src, lo, hi): dst is the offset of col[row][i * ow]; inside is false when the input
+// row lies in the padding; otherwise output columns j in [lo, hi) read the input element at offset
+// src + (j - lo) * stride and the other columns lie in the padding.
+template <typename Fn>
+void for_each_col_row(int64_t cg, const ConvShape& s, Fn&& fn) {
+  const int64_t ohw = s.oh * s.ow;
+  for (int64_t ch = 0; ch < cg; ++ch)
+    for (int64_t ki = 0; ki < s.kh; ++ki)
+      for (int64_t kj = 0; kj < s.kw; ++kj) {
+        const int64_t row = (ch * s.kh + ki) * s.kw + kj;
+        const int64_t lo = std::min(s.ow, first_at_least(s.padding - kj, s.stride));
+        const int64_t hi = std::max(lo, std::min(s.ow, first_at_least(s.w + s.padding - kj, s.stride)));
+        for (int64_t i = 0; i < s.oh; ++i) {
+          const int64_t r = i * s.stride - s.padding + ki;
+          fn(row * ohw + i * s.ow, r >= 0 && r < s.h, (ch * s.h + r) * s.w + lo * s.stride - s.padding + kj, lo, hi);
+        }
+      }
+}
+
+// col [cg*kh*kw, oh*ow] from the cg channels of one image starting at x.
+void im2col(float* col, const float* x, int64_t cg, const ConvShape& s) {
+  const int64_t st = s.stride;
+  for_each_col_row(cg, s, [&](int64_t dst, bool inside, int64_t src, int64_t lo, int64_t hi) {
+    float* d = col + dst;
+    if (!inside) {
+      std::fill(d, d + s.ow, 0.f);
+      return;
+    }
+    const float* xs = x + src;
+    std::fill(d, d + lo, 0.f);
+    for (int64_t j = lo; j < hi; ++j) d[j] = xs[(j - lo) * st];
+    std::fill(d + hi, d + s.ow, 0.f);
+  });
+}
+
+// dx (cg channels of one image, already zeroed) += the scatter of col back onto the image.
+void col2im(float* dx, const float* col, int64_t cg, const ConvShape& s) {
+  const int64_t st = s.stride;
+  for_each_col_row(cg, s, [&](int64_t dst, bool inside, int64_t src, int64_t lo, int64_t hi) {
+    if (!inside) return;
+    const float* c = col + dst;
+    float* dxs = dx + src;
+    for (int64_t j = lo; j < hi; ++j) dxs[(j - lo) * st] += c[j];
+  });
+}
+
+}  // namespace
+
+void conv2d_forward(float* y, const float* x, const float* weight, const float* bias, const ConvShape& s) {
+  const int64_t cg = s.c / s.groups, og = s.o / s.groups;
+  const int64_t kdim = cg * s.kh * s.kw, ohw = s.oh * s.ow, hw = s.h * s.w;
+  const bool pointwise = is_pointwise(s);
+#pragma omp parallel
+  {
+    float* col = pointwise ? nullptr : thread_scratch(static_cast<size_t>(kdim * ohw));
+#pragma omp for schedule(static)
+    for (int64_t img = 0; img < s.n; ++img) {
+      for (int64_t g = 0; g < s.groups; ++g) {
+        const float* xg = x + (img * s.c + g * cg) * hw;
+        if (!pointwise) im2col(col, xg, cg, s);
+        MatMap yg = mat(y + (img * s.o + g * og) * ohw, og, ohw);
+        yg.noalias() = mat(weight + g * og * kdim, og, kdim) * mat(pointwise ? xg : col, kdim, ohw);
+        if (bias) yg.colwise() += Eigen::Map<const Eigen::VectorXf>(bias + g * og, og);
+      }
+    }
+  }
+}
+
+namespace {
+
+// dbias[oc] = sum of dy over images and positions.
+void bias_gradient(float* dbias, const float* dy, const ConvShape& s) {
+  const int64_t ohw = s.oh * s.ow;
+#pragma omp parallel for schedule(static)
+  for (int64_t oc = 0; oc < s.o; ++oc) {
+    double sum = 0;
+    for (int64_t img = 0; img < s.n; ++img) {
+      const float* p = dy + (img * s.o + oc) * ohw;
+#pragma omp simd reduction(+ : sum)
+      for (int64_t j = 0; j < ohw; ++j) sum += p[j];
+    }
+    dbias[oc] = static_cast<float>(sum);
+  }
+}
+
+}  // namespace
+
+void conv2d_backward(float* dx, float* dweight, float* dbias, const float* dy, const float* x,
+                     const float* weight, const ConvShape& s) {
+  if (dbias) bias_gradient(dbias, dy, s);
+  if (!dx && !dweight) return;
+  const int64_t cg = s.c / s.groups, og = s.o / s.groups;
+  const int64_t kdim = cg * s.kh * s.kw, ohw = s.oh * s.ow, hw = s.h * s.w;
+  const int64_t wsize = s.o * kdim;
+  const bool pointwise = is_pointwise(s);
+  const int max_threads = omp_get_max_threads();
+  std::vector<float> partials(dweight ? static_cast<size_t>(max_threads * wsize) : 0, 0.f);
+#pragma omp parallel num_threads(max_threads)
+  {
+    float* col = pointwise ? nullptr : thread_scratch(static_cast<size_t>(kdim * ohw));
+    float* dw_partial = dweight ? partials.data() + omp_get_thread_num() * wsize : nullptr;
+#pragma omp for schedule(static)
+    for (int64_t img = 0; img < s.n; ++img) {
+      for (int64_t g = 0; g < s.groups; ++g) {
+        const float* xg = x + (img * s.c + g * cg) * hw;
+        ConstMatMap dyg = mat(dy + (img * s.o + g * og) * ohw, og, ohw);
+        ConstMatMap wg = mat(weight + g * og * kdim, og, kdim);
+        if (dweight) {
+          if (!pointwise) im2col(col, xg, cg, s);
+          mat(dw_partial + g * og * kdim, og, kdim).noalias() += dyg * mat(pointwise ? xg : col, kdim, ohw).transpose();
+        }
+        if (!dx) continue;
+        float* dxg = dx + (img * s.c + g * cg) * hw;
+        if (pointwise) {
+          mat(dxg, kdim, ohw).noalias() = wg.transpose() * dyg;
+        } else {
+          mat(col, kdim, ohw).noalias() = wg.transpose() * dyg;
+          std::fill(dxg, dxg + cg * hw, 0.f);
+          col2im(dxg, col, cg, s);
+        }
+      }
+    }
+  }
+  if (!dweight) return;
+  std::copy(partials.begin(), partials.begin() + wsize, dweight);
+  for (int t = 1; t < max_threads; ++t) {
+    const float* p = partials.data() + t * wsize;
+#pragma omp parallel for simd schedule(static) if (wsize > 65536)
+    for (int64_t i = 0; i < wsize; ++i) dweight[i] += p[i];
+  }
+}
+
+}  // namespace mx::cpu
