@@ -1,5 +1,5 @@
 // nn modules: parameters and buffers under PyTorch-style dotted names, train/eval mode, and the
-// layers the models are built from (Conv2d, BatchNorm2d, Linear).
+// layers the models are built from (Conv2d, BatchNorm2d, Linear, pooling, Sequential).
 #pragma once
 #include <map>
 #include <memory>
@@ -24,7 +24,9 @@ class Module {
   // Registration order is the order of named_parameters(), as in PyTorch.
   NamedTensors named_parameters() const;  // "layer1.0.conv1.weight", ...
   NamedTensors named_buffers() const;     // "bn1.running_mean", "bn1.num_batches_tracked", ...
-  NamedTensors state_dict() const;         // parameters then buffers of each module, PyTorch order
+  // For each module its own parameters, then its own buffers, then its children in registration
+  // order (recursively): the order and names of PyTorch's state_dict().
+  NamedTensors state_dict() const;
 
   void train(bool on = true);
   void eval() { train(false); }
@@ -64,6 +66,8 @@ class Linear : public Module {
   Tensor weight, bias;
 };
 
+// weight 1, bias 0, running_mean 0, running_var 1 and num_batches_tracked (I64, shape []), which
+// each training forward increments on the host, as PyTorch does.
 class BatchNorm2d : public Module {
  public:
   explicit BatchNorm2d(int channels, float momentum = 0.1f, float eps = 1e-5f);
@@ -77,13 +81,22 @@ class ReLU : public Module {
   Tensor forward(const Tensor& x) override { return ops::relu(x); }
 };
 
+// Max pooling without padding. Unlike PyTorch (which raises), a map whose height or width is smaller
+// than the window passes through unchanged, so the VGG feature stack also accepts 28x28 inputs.
 class MaxPool2d : public Module {
  public:
   MaxPool2d(int kernel, int stride) : kernel_(kernel), stride_(stride) {}
-  Tensor forward(const Tensor& x) override;  // identity once the map is smaller than the window
+  Tensor forward(const Tensor& x) override;
 
  private:
   int kernel_, stride_;
+};
+
+// Average over the whole map: [N, C, H, W] -> [N, C]. Equals avg_pool2d(H) then flatten, so a
+// network ending in it accepts any input size.
+class GlobalAvgPool : public Module {
+ public:
+  Tensor forward(const Tensor& x) override { return ops::global_avg_pool(x); }
 };
 
 // Runs children in order; children are named "0", "1", ... like torch.nn.Sequential.

@@ -11,12 +11,15 @@ namespace mx {
 
 class ParameterStore {
  public:
-  // Moves the module's parameters into the flat buffer (values kept) on `dev`.
+  // Moves the module's parameters into the flat buffer (values kept) on `dev`, each starting on a
+  // kAlignment boundary; the gaps stay zero in both buffers. The F32 buffers (BatchNorm running
+  // statistics) move to `dev` too; integer counters (num_batches_tracked) stay on the host.
   ParameterStore(nn::Module& model, Device dev = Device::CPU);
 
-  Tensor& params() { return params_; }  // [total] F32
-  Tensor& grads() { return grads_; }    // [total] F32
-  int64_t size() const { return params_.numel(); }
+  Tensor& params() { return params_; }  // [size()] F32
+  Tensor& grads() { return grads_; }    // [size()] F32
+  int64_t size() const { return params_.numel(); }  // includes the alignment gaps
+  int64_t num_parameters() const;                    // the model's parameter count
   const nn::NamedTensors& named() const { return named_; }  // views into params()
   void zero_grad();
 

@@ -1,0 +1,133 @@
+// nn modules: registration and PyTorch-ordered traversal of parameters and buffers, PyTorch's default
+// initialisation, and the forward passes of the layers.
+#include "engine/nn.h"
+
+#include <cmath>
+
+namespace mx::nn {
+
+namespace {
+
+// U(-bound, bound) from the top 24 bits of each draw, so a seed gives the same weights with any
+// standard library (std::uniform_real_distribution is implementation-defined).
+Tensor uniform(const Shape& shape, float bound, std::mt19937& rng) {
+  Tensor t = Tensor::empty(shape);
+  float* p = t.data<float>();
+  for (int64_t i = 0; i < t.numel(); ++i) {
+    float u = static_cast<float>(rng() >> 8) * (1.0f / 16777216.0f);  // [0, 1)
+    p[i] = (2.0f * u - 1.0f) * bound;
+  }
+  return t;
+}
+
+// kaiming_uniform_(a = sqrt(5)): gain sqrt(2 / (1 + a^2)) times sqrt(3 / fan_in), i.e. 1 / sqrt(fan_in);
+// PyTorch draws biases from the same bound.
+float default_init_bound(int64_t fan_in) {
+  const double a = std::sqrt(5.0);
+  double gain = std::sqrt(2.0 / (1.0 + a * a));
+  return static_cast<float>(gain * std::sqrt(3.0 / static_cast<double>(fan_in)));
+}
+
+}  // namespace
+
+Tensor& Module::register_parameter(const std::string& name, Tensor t) {
+  t.set_requires_grad(true);
+  params_.emplace_back(name, std::move(t));
+  return params_.back().second;
+}
+
+Tensor& Module::register_buffer(const std::string& name, Tensor t) {
+  buffers_.emplace_back(name, std::move(t));
+  return buffers_.back().second;
+}
+
+void Module::collect(const std::string& prefix, bool params, bool buffers, NamedTensors& out) const {
+  if (params)
+    for (const auto& [name, t] : params_) out.emplace_back(prefix + name, t);
+  if (buffers)
+    for (const auto& [name, t] : buffers_) out.emplace_back(prefix + name, t);
+  for (const auto& [name, child] : children_) child->collect(prefix + name + ".", params, buffers, out);
+}
+
+NamedTensors Module::named_parameters() const {
+  NamedTensors out;
+  collect("", true, false, out);
+  return out;
+}
+
+NamedTensors Module::named_buffers() const {
+  NamedTensors out;
+  collect("", false, true, out);
+  return out;
+}
+
+NamedTensors Module::state_dict() const {
+  NamedTensors out;
+  collect("", true, true, out);
+  return out;
+}
+
+void Module::train(bool on) {
+  training_ = on;
+  for (auto& child : children_) child.second->train(on);
+}
+
+Conv2d::Conv2d(int in_ch, int out_ch, int kernel, const ops::Conv2dArgs& conv_args, bool has_bias,
+               std::mt19937& rng)
+    : args(conv_args) {
+  MX_CHECK(in_ch > 0 && out_ch > 0 && kernel > 0 && args.groups > 0 && in_ch % args.groups == 0 &&
+               out_ch % args.groups == 0,
+           "Conv2d: invalid sizes in ", in_ch, " out ", out_ch, " kernel ", kernel, " groups ", args.groups);
+  int64_t fan_in = static_cast<int64_t>(in_ch / args.groups) * kernel * kernel;
+  float bound = default_init_bound(fan_in);
+  weight = register_parameter("weight", uniform({out_ch, in_ch / args.groups, kernel, kernel}, bound, rng));
+  if (has_bias) bias = register_parameter("bias", uniform({out_ch}, bound, rng));
+}
+
+Tensor Conv2d::forward(const Tensor& x) { return ops::conv2d(x, weight, bias, args); }
+
+Linear::Linear(int in_features, int out_features, bool has_bias, std::mt19937& rng) {
+  MX_CHECK(in_features > 0 && out_features > 0, "Linear: invalid sizes in ", in_features, " out ", out_features);
+  float bound = default_init_bound(in_features);
+  weight = register_parameter("weight", uniform({out_features, in_features}, bound, rng));
+  if (has_bias) bias = register_parameter("bias", uniform({out_features}, bound, rng));
+}
+
+Tensor Linear::forward(const Tensor& x) { return ops::linear(x, weight, bias); }
+
+BatchNorm2d::BatchNorm2d(int channels, float momentum_, float eps_) : momentum(momentum_), eps(eps_) {
+  MX_CHECK(channels > 0, "BatchNorm2d: invalid channel count ", channels);
+  weight = register_parameter("weight", Tensor::full({channels}, 1.0f));
+  bias = register_parameter("bias", Tensor::zeros({channels}));
+  running_mean = register_buffer("running_mean", Tensor::zeros({channels}));
+  running_var = register_buffer("running_var", Tensor::full({channels}, 1.0f));
+  num_batches_tracked = register_buffer("num_batches_tracked", Tensor::zeros({}, DType::I64));
+}
+
+Tensor BatchNorm2d::forward(const Tensor& x) {
+  Tensor y = ops::batch_norm2d(x, weight, bias, running_mean, running_var, {is_training(), momentum, eps});
+  if (is_training()) {
+    MX_CHECK(num_batches_tracked.device() == Device::CPU, "BatchNorm2d: num_batches_tracked must stay on the host");
+    ++num_batches_tracked.data<int64_t>()[0];
+  }
+  return y;
+}
+
+Tensor MaxPool2d::forward(const Tensor& x) {
+  check_dim(x, 4, "MaxPool2d", "x");
+  if (x.size(2) < kernel_ || x.size(3) < kernel_) return x;
+  return ops::max_pool2d(x, kernel_, stride_);
+}
+
+void Sequential::push_back(std::shared_ptr<Module> m) {
+  register_module(std::to_string(layers_.size()), m);
+  layers_.push_back(std::move(m));
+}
+
+Tensor Sequential::forward(const Tensor& x) {
+  Tensor out = x;
+  for (auto& layer : layers_) out = layer->forward(out);
+  return out;
+}
+
+}  // namespace mx::nn

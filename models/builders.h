@@ -1,0 +1,25 @@
+// Internal to models/: the builders behind make_model and the pieces they share.
+#pragma once
+#include <memory>
+#include <random>
+#include <vector>
+
+#include "engine/nn.h"
+#include "models/models.h"
+
+namespace mx::models {
+
+// The generator that initialises a model's weights, seeded from all 64 bits of spec.seed.
+std::mt19937 init_rng(uint64_t seed);
+
+// A "features" Sequential of [Conv2d 3x3 pad 1, BatchNorm2d, ReLU] per channel count in `cfg` and
+// MaxPool2d(2, 2) per kPool, closed by a global average pool, then a "classifier" Linear: the layout
+// of pytorch-cifar's VGG.
+constexpr int kPool = 0;
+std::shared_ptr<nn::Module> conv_stack(const std::vector<int>& cfg, bool conv_bias, const ModelSpec& spec);
+
+std::shared_ptr<nn::Module> preact_resnet18(const ModelSpec& spec);
+std::shared_ptr<nn::Module> vgg11(const ModelSpec& spec);
+std::shared_ptr<nn::Module> quicknet(const ModelSpec& spec);
+
+}  // namespace mx::models
