@@ -6,6 +6,7 @@
 
 #include <cstdio>
 #include <cstring>
+#include <unistd.h>
 
 #include "apps/progress.h"
 #include "datasets/datasets.h"
@@ -25,6 +26,13 @@ std::string join(const std::vector<std::string>& v) {
   return s;
 }
 
+// Every failure ends here: one line on stderr (after clearing a progress bar) and exit status 1.
+int fail(const char* what) {
+  if (isatty(fileno(stderr))) std::fputs("\r\033[K", stderr);
+  std::fprintf(stderr, "mixup: error: %s\n", what);
+  return 1;
+}
+
 // The recipe decides every default, so find --recipe before the flags are bound.
 std::string find_recipe(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
@@ -35,12 +43,13 @@ std::string find_recipe(int argc, char** argv) {
 }
 
 void add_train_flags(CLI::App& cmd, TrainConfig& c, std::string& recipe) {
+  cmd.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a later flag wins
   cmd.add_option("--recipe", recipe, "Preset for every default below: " + join(mx::mixup::recipe_names()))
       ->capture_default_str();
   cmd.add_option("--dataset", c.dataset, join(mx::data::dataset_names()))->capture_default_str();
   cmd.add_option("--data-dir", c.data_dir,
-                 "Dataset folder (default: /usr/share/datasets/fashion-mnist for fashion-mnist, "
-                 "./data/cifar-10-batches-bin or ./data/cifar-100-binary for CIFAR)");
+                 "Dataset folder (default: /usr/share/datasets/fashion-mnist for fashion-mnist; for CIFAR ./data, "
+                 "holding cifar-10-batches-bin or cifar-100-binary)");
   cmd.add_option("--model", c.model, join(mx::models::model_names()))->capture_default_str();
   cmd.add_option("--mix", c.mix, "Mixing: none (ERM) | c (mixup-C)")->capture_default_str();
   cmd.add_option("--alpha", c.alpha, "Beta(alpha, alpha) for the mixing ratio")->capture_default_str();
@@ -68,7 +77,8 @@ void add_train_flags(CLI::App& cmd, TrainConfig& c, std::string& recipe) {
 }
 
 int run_train(const TrainConfig& c) {
-  mx::app::Progress progress(stderr);
+  mx::mixup::validate(c);
+  mx::app::Progress progress(stderr, stdout);
   mx::mixup::TrainCallbacks cb;
   cb.notice = [&](const std::string& s) { progress.line(s); };
   cb.step = [&](const mx::mixup::StepInfo& s) {
@@ -106,8 +116,7 @@ int main(int argc, char** argv) {
   try {
     config = mx::mixup::recipe(recipe_name);
   } catch (const mx::Error& e) {
-    std::fprintf(stderr, "mixup: error: %s\n", e.what());
-    return 1;
+    return fail(e.what());
   }
   CLI::App* train = app.add_subcommand("train", "Train a network with a mixing method; writes config.json, "
                                                 "metrics.csv, checkpoint.safetensors, best.safetensors, summary.json");
@@ -116,15 +125,15 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help
+    return fail(e.what());
   }
   try {
     if (config.threads > 0) omp_set_num_threads(config.threads);
     Eigen::setNbThreads(omp_get_max_threads());
     if (*train) return run_train(config);
   } catch (const mx::Error& e) {
-    std::fprintf(stderr, "\nmixup: error: %s\n", e.what());
-    return 1;
+    return fail(e.what());
   }
   return 0;
 }

@@ -9,7 +9,8 @@ namespace mx::app {
 
 using Clock = std::chrono::steady_clock;
 
-Progress::Progress(std::FILE* out) : out_(out), tty_(isatty(fileno(out)) != 0), last_(Clock::now()) {}
+Progress::Progress(std::FILE* bar, std::FILE* lines)
+    : out_(bar), lines_(lines), tty_(isatty(fileno(bar)) != 0), last_(Clock::now()) {}
 
 std::string format_duration(double s) {
   if (!std::isfinite(s) || s < 0) return "?";
@@ -44,10 +45,13 @@ void Progress::update(const std::string& label, long long done, long long total,
 }
 
 void Progress::line(const std::string& text) {
-  if (bar_shown_) std::fputs("\r\033[K", out_);
+  if (bar_shown_) {
+    std::fputs("\r\033[K", out_);
+    std::fflush(out_);
+  }
   bar_shown_ = false;
-  std::fprintf(out_, "%s\n", text.c_str());
-  std::fflush(out_);
+  std::fprintf(lines_, "%s\n", text.c_str());
+  std::fflush(lines_);
 }
 
 }  // namespace mx::app

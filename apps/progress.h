@@ -1,4 +1,5 @@
 // Progress display for long runs: a live one-line bar on a terminal, plain periodic lines otherwise.
+// The bar and periodic lines go to one stream (stderr), permanent lines (results) to another (stdout).
 #pragma once
 #include <chrono>
 #include <cstdio>
@@ -8,13 +9,14 @@ namespace mx::app {
 
 class Progress {
  public:
-  explicit Progress(std::FILE* out);  // a bar when `out` is a terminal
+  Progress(std::FILE* bar, std::FILE* lines);  // a live bar when `bar` is a terminal
   // done/total units of work; `label` leads the line, `detail` follows the counts.
   void update(const std::string& label, long long done, long long total, const std::string& detail, double eta_s);
   void line(const std::string& text);  // a permanent line (clears the bar first)
 
  private:
   std::FILE* out_;
+  std::FILE* lines_;
   bool tty_;
   bool bar_shown_ = false;
   std::chrono::steady_clock::time_point last_;

@@ -3,6 +3,7 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -37,7 +38,24 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"train_limit", c.train_limit}, {"test_limit", c.test_limit}};
 }
 
+namespace {
+bool contains(const std::vector<std::string>& names, const std::string& x) {
+  return std::find(names.begin(), names.end(), x) != names.end();
+}
+std::string listing(const std::vector<std::string>& names) {
+  std::string s;
+  for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
+  return s;
+}
+}  // namespace
+
 void validate(const TrainConfig& c) {
+  MX_CHECK(contains(models::model_names(), c.model), "--model: unknown model '", c.model, "' (known: ",
+           listing(models::model_names()), ")");
+  MX_CHECK(contains(data::dataset_names(), c.dataset), "--dataset: unknown dataset '", c.dataset, "' (known: ",
+           listing(data::dataset_names()), ")");
+  MX_CHECK(contains({"auto", "cpu", "cuda"}, c.device), "--device: unknown device '", c.device,
+           "' (known: auto, cpu, cuda)");
   MX_CHECK(c.epochs > 0, "--epochs: must be > 0, got ", c.epochs);
   MX_CHECK(c.batch_size > 0, "--batch-size: must be > 0, got ", c.batch_size);
   MX_CHECK(c.lr > 0, "--lr: must be > 0, got ", c.lr);
