@@ -51,8 +51,23 @@ void add_train_flags(CLI::App& cmd, TrainConfig& c, std::string& recipe) {
                  "Dataset folder (default: /usr/share/datasets/fashion-mnist for fashion-mnist; for CIFAR ./data, "
                  "holding cifar-10-batches-bin or cifar-100-binary)");
   cmd.add_option("--model", c.model, join(mx::models::model_names()))->capture_default_str();
-  cmd.add_option("--mix", c.mix, "Mixing: none (ERM) | c (mixup-C)")->capture_default_str();
-  cmd.add_option("--alpha", c.alpha, "Beta(alpha, alpha) for the mixing ratio")->capture_default_str();
+  cmd.add_option("--mix", c.mix,
+                 "Mode set: none, c (channel), h (horizontal seam), v (vertical seam), r (rectangle), letters "
+                 "combined for equal odds (hv, hc, hvc), weights as \"h:1,c:2\" or \"none:1,hv:3\"")
+      ->capture_default_str();
+  cmd.add_option("--alpha", c.alpha, "lambda ~ Beta(alpha, alpha) unless --lam-x is given")->capture_default_str();
+  cmd.add_option("--lam-x", c.lam_x, "Image mixing ratio: beta:A, beta:A:B, uniform:L1:L2 or const:V");
+  cmd.add_option("--lam-l", c.lam_l, "Label mixing ratio: same (tied to the image ratio) or a distribution as --lam-x")
+      ->capture_default_str();
+  cmd.add_option("--lam-label", c.lam_label,
+                 "With --lam-l same: exact (label weight = share of x1's pixels) or raw (the drawn lambda)")
+      ->capture_default_str();
+  cmd.add_option("--mix-per", c.mix_per,
+                 "batch (one mode and lambda per batch), half (first half the first mode, second half the "
+                 "second), sample (each sample its own)")
+      ->capture_default_str();
+  cmd.add_option("--mix-off-epoch", c.mix_off_epoch, "From this epoch on, train without mixing (0: never)")
+      ->capture_default_str();
   cmd.add_option("--epochs", c.epochs, "Training epochs")->capture_default_str();
   cmd.add_option("--batch-size", c.batch_size, "Images per step")->capture_default_str();
   cmd.add_option("--lr", c.lr, "Initial learning rate, divided by 10 at 50% and 75% of the epochs")

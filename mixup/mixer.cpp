@@ -1,35 +1,118 @@
-// ERM and mixup-C policies on top of the fused batch mixup kernel.
+// Mixing plans (mode, ratio, partner and pasted box per sample) and their application by the fused
+// batch-mixing kernel.
 #include "mixup/mixer.h"
+
+#include <cmath>
 
 #include "engine/dispatch.h"
 
 namespace mx::mixup {
 
-std::vector<std::string> mix_names() { return {"none", "c"}; }
+namespace {
 
-Mixer::Mixer(const MixerOptions& opt) : opt_(opt) {
-  bool known = false;
-  for (const auto& name : mix_names()) known |= name == opt.mix;
-  MX_CHECK(known, "--mix: unknown mode '", opt.mix, "' (known: none, c)");
-  MX_CHECK(opt.alpha > 0, "--alpha: must be > 0, got ", opt.alpha);
+LamDist image_ratio(const MixerOptions& o) {
+  MX_CHECK(o.alpha > 0, "--alpha: must be > 0, got ", o.alpha);
+  return o.lam_x.empty() ? LamDist::beta(o.alpha) : LamDist::parse(o.lam_x, "--lam-x");
 }
 
-MixPlan Mixer::plan(int64_t n, random::Rng& rng) const {
-  MixPlan p;
-  p.samples.resize(static_cast<size_t>(n));
-  p.label_weight.assign(static_cast<size_t>(n), 1.f);
-  if (opt_.mix == "none") {
-    for (int64_t i = 0; i < n; ++i) p.samples[static_cast<size_t>(i)].partner = static_cast<int32_t>(i);
-    return p;
+int32_t round_share(double lam, int64_t extent) { return static_cast<int32_t>(std::lround(lam * static_cast<double>(extent))); }
+
+}  // namespace
+
+Mixer::Mixer(const MixerOptions& opt)
+    : opt_(opt),
+      modes_(ModeSet::parse(opt.mix, "--mix")),
+      lam_x_(image_ratio(opt)),
+      lam_l_same_(opt.lam_l == "same"),
+      lam_l_(lam_l_same_ ? lam_x_ : LamDist::parse(opt.lam_l, "--lam-l")) {
+  MX_CHECK(opt.lam_label == "exact" || opt.lam_label == "raw", "--lam-label: '", opt.lam_label,
+           "' is not exact or raw");
+  MX_CHECK(opt.per == "batch" || opt.per == "half" || opt.per == "sample", "--mix-per: '", opt.per,
+           "' is not batch, half or sample");
+  MX_CHECK(opt.per != "half" || modes_.modes().size() == 2, "--mix-per half: needs exactly two modes (e.g. --mix hv), got '",
+           opt.mix, "'");
+}
+
+// One decision: the mode, the ratios, and for the spatial modes the box taken from the partner.
+Mixer::Draw Mixer::draw(Mode mode, int64_t h, int64_t w, random::Rng& rng) const {
+  Draw d;
+  d.mode = mode;
+  if (mode == Mode::N) return d;
+  d.lam_x = lam_x_.draw(rng);
+  d.lam_l = lam_l_same_ ? d.lam_x : lam_l_.draw(rng);
+  set_box(d, h, w, rng);
+  return d;
+}
+
+// The box of partner pixels for d.mode and d.lam_x (empty for N and C).
+void Mixer::set_box(Draw& d, int64_t h, int64_t w, random::Rng& rng) const {
+  d.y0 = d.y1 = d.x0 = d.x1 = 0;
+  const Mode mode = d.mode;
+  if (mode == Mode::H) {
+    d.y0 = round_share(d.lam_x, h), d.y1 = static_cast<int32_t>(h), d.x0 = 0, d.x1 = static_cast<int32_t>(w);
+  } else if (mode == Mode::V) {
+    d.y0 = 0, d.y1 = static_cast<int32_t>(h), d.x0 = round_share(d.lam_x, w), d.x1 = static_cast<int32_t>(w);
+  } else if (mode == Mode::R) {
+    // A box of area (1 - lambda) * H * W with a free aspect ratio: height uniform among the integers
+    // that allow a width inside the image, width the rounded quotient, position uniform inside.
+    const double area = (1 - d.lam_x) * static_cast<double>(h * w);
+    if (area >= 0.5) {
+      const auto lo = static_cast<int64_t>(std::max(1.0, std::ceil(area / static_cast<double>(w) - 1e-9)));
+      const auto hi = static_cast<int64_t>(std::min(static_cast<double>(h), std::max(1.0, std::floor(area))));
+      const int64_t bh = lo + static_cast<int64_t>(random::uniform_below(rng, static_cast<uint64_t>(std::max<int64_t>(hi - lo, 0) + 1)));
+      const int64_t bw = std::clamp<int64_t>(std::lround(area / static_cast<double>(bh)), 1, w);
+      const auto top = static_cast<int64_t>(random::uniform_below(rng, static_cast<uint64_t>(h - bh + 1)));
+      const auto left = static_cast<int64_t>(random::uniform_below(rng, static_cast<uint64_t>(w - bw + 1)));
+      d.y0 = static_cast<int32_t>(top), d.y1 = static_cast<int32_t>(top + bh);
+      d.x0 = static_cast<int32_t>(left), d.x1 = static_cast<int32_t>(left + bw);
+    }
   }
-  // mixup-C: one lambda per batch (the paper's choice), partner from a fresh permutation.
-  const auto lam = static_cast<float>(random::beta(rng, opt_.alpha, opt_.alpha));
+}
+
+// Sample i of the plan from decision d: kernel op, box, and the weight of the sample's own label.
+void Mixer::fill(const Draw& d, int64_t h, int64_t w, size_t i, MixPlan& p) const {
+  kernels::MixSample& s = p.samples[i];
+  p.modes[i] = d.mode;
+  double share = 1;  // exact share of the sample's own pixels
+  if (d.mode == Mode::N) {
+    s.partner = static_cast<int32_t>(i);  // a clean sample is its own partner: y_b = y_a
+  } else if (d.mode == Mode::C) {
+    s.op = kernels::kBlend;
+    s.lam = static_cast<float>(d.lam_x);
+    share = d.lam_x;
+  } else {
+    s.op = kernels::kPaste;
+    s.y0 = d.y0, s.y1 = d.y1, s.x0 = d.x0, s.x1 = d.x1;
+    share = 1 - static_cast<double>((d.y1 - d.y0) * (d.x1 - d.x0)) / static_cast<double>(h * w);
+  }
+  double weight = share;
+  if (d.mode != Mode::N && !lam_l_same_) weight = d.lam_l;
+  else if (d.mode != Mode::N && opt_.lam_label == "raw") weight = d.lam_x;
+  p.label_weight[i] = static_cast<float>(weight);
+}
+
+MixPlan Mixer::plan(int64_t n, int64_t h, int64_t w, random::Rng& rng) const {
+  MixPlan p;
+  const auto count = static_cast<size_t>(n);
+  p.samples.resize(count);
+  p.label_weight.assign(count, 1.f);
+  p.modes.assign(count, Mode::N);
   std::vector<int64_t> perm = random::permutation(rng, n);
-  for (size_t i = 0; i < p.samples.size(); ++i) {
-    p.samples[i].partner = static_cast<int32_t>(perm[i]);
-    p.samples[i].op = kernels::kBlend;
-    p.samples[i].lam = lam;
-    p.label_weight[i] = lam;
+  for (size_t i = 0; i < count; ++i) p.samples[i].partner = static_cast<int32_t>(perm[i]);
+  if (opt_.per == "sample") {
+    for (size_t i = 0; i < count; ++i) fill(draw(modes_.draw(rng), h, w, rng), h, w, i, p);
+  } else if (opt_.per == "half") {
+    // The paper's code: one ratio per batch, the first half stitched by the first mode, the second
+    // half by the second.
+    const Draw first = draw(modes_.modes()[0].first, h, w, rng);
+    Draw second = first;
+    second.mode = modes_.modes()[1].first;
+    if (first.mode == Mode::N) second = draw(second.mode, h, w, rng);
+    else set_box(second, h, w, rng);
+    for (size_t i = 0; i < count; ++i) fill(i < count / 2 ? first : second, h, w, i, p);
+  } else {
+    const Draw d = draw(modes_.draw(rng), h, w, rng);
+    for (size_t i = 0; i < count; ++i) fill(d, h, w, i, p);
   }
   return p;
 }
@@ -39,8 +122,12 @@ Tensor apply_plan(const Tensor& images, const std::vector<kernels::MixSample>& s
   check_dim(images, 4, "mix_batch", "images");
   MX_CHECK(static_cast<int64_t>(samples.size()) == images.size(0), "mix_batch: ", samples.size(),
            " plans for a batch of ", images.size(0));
-  for (const auto& s : samples)
+  for (const auto& s : samples) {
     MX_CHECK(s.partner >= 0 && s.partner < images.size(0), "mix_batch: partner ", s.partner, " out of range");
+    MX_CHECK(s.op != kernels::kPaste || (0 <= s.y0 && s.y0 <= s.y1 && s.y1 <= images.size(2) && 0 <= s.x0 &&
+                                         s.x0 <= s.x1 && s.x1 <= images.size(3)),
+             "mix_batch: paste box outside the image");
+  }
   Tensor out = Tensor::empty(images.shape(), DType::F32, images.device());
   MX_DISPATCH(images.device(), mix_batch, out.data<float>(), images.data<float>(), samples.data(),
               images.size(0), images.size(1), images.size(2), images.size(3));
@@ -49,11 +136,12 @@ Tensor apply_plan(const Tensor& images, const std::vector<kernels::MixSample>& s
 
 MixedBatch Mixer::mix(const Tensor& images, const Tensor& labels, random::Rng& rng) const {
   check_dtype(labels, DType::I32, "mix", "labels");
-  MixPlan p = plan(images.size(0), rng);
+  check_dim(images, 4, "mix", "images");
+  MixPlan p = plan(images.size(0), images.size(2), images.size(3), rng);
   std::vector<int32_t> ya = labels.to_vector<int32_t>(), yb(ya.size());
   for (size_t i = 0; i < ya.size(); ++i) yb[i] = ya[static_cast<size_t>(p.samples[i].partner)];
   MixedBatch out;
-  out.images = opt_.mix == "none" ? images : apply_plan(images, p.samples);
+  out.images = mixes() ? apply_plan(images, p.samples) : images;
   out.ya = labels;
   out.yb = Tensor::from_vector(yb, labels.shape(), labels.device());
   out.lam = Tensor::from_vector(p.label_weight, labels.shape(), labels.device());

@@ -1,6 +1,7 @@
 // Mixers: take a batch of images and labels, return the mixed images and, per sample, the two
-// labels and the weight of the first (labels are never one-hot). The host draws lambda, the partner
-// permutation and the mode from one seeded generator; the pixels are mixed by one fused kernel call.
+// labels and the weight of the first (labels are never one-hot). The host draws the mode, the
+// mixing ratio and the partner permutation from one seeded generator; the pixels are mixed by one
+// fused kernel call whatever the granularity. Exact semantics: README "Mixing semantics".
 #pragma once
 #include <string>
 #include <vector>
@@ -8,6 +9,7 @@
 #include "engine/random.h"
 #include "engine/tensor.h"
 #include "kernels/mix_batch.h"
+#include "mixup/policy.h"
 
 namespace mx::mixup {
 
@@ -18,30 +20,47 @@ struct MixedBatch {
 };
 
 struct MixerOptions {
-  std::string mix = "none";  // none (ERM) | c (mixup-C)
-  double alpha = 1.0;        // lambda ~ Beta(alpha, alpha)
+  std::string mix = "none";        // mode set, see ModeSet
+  double alpha = 1.0;              // lambda_x ~ Beta(alpha, alpha) unless lam_x is given
+  std::string lam_x;               // distribution of the image ratio (empty: beta:alpha)
+  std::string lam_l = "same";      // "same" or a distribution of the label ratio, drawn independently
+  std::string lam_label = "exact"; // with lam_l same: exact share of x1's pixels, or the raw drawn lambda
+  std::string per = "batch";       // batch | half (first half the first mode, second half the second) | sample
 };
 
-// The per-batch decisions, kept separate from the pixels so they can be inspected and tested.
+// The per-batch decisions, kept apart from the pixels so they can be inspected and tested.
 struct MixPlan {
   std::vector<kernels::MixSample> samples;
   std::vector<float> label_weight;  // per sample, the weight of its own label
+  std::vector<Mode> modes;          // per sample
 };
 
 class Mixer {
  public:
-  explicit Mixer(const MixerOptions& opt);  // throws mx::Error naming --mix or --alpha on bad values
-  MixPlan plan(int64_t n, random::Rng& rng) const;
+  explicit Mixer(const MixerOptions& opt);  // throws mx::Error naming the flag at fault
+  MixPlan plan(int64_t n, int64_t height, int64_t width, random::Rng& rng) const;
   MixedBatch mix(const Tensor& images, const Tensor& labels, random::Rng& rng) const;
   const MixerOptions& options() const { return opt_; }
+  bool mixes() const { return !modes_.only_none(); }
 
  private:
+  struct Draw {
+    Mode mode = Mode::N;
+    double lam_x = 1, lam_l = 1;
+    int32_t y0 = 0, y1 = 0, x0 = 0, x1 = 0;  // the pasted box for H, V, R
+  };
+  Draw draw(Mode mode, int64_t height, int64_t width, random::Rng& rng) const;
+  void set_box(Draw& d, int64_t height, int64_t width, random::Rng& rng) const;
+  void fill(const Draw& d, int64_t height, int64_t width, size_t i, MixPlan& p) const;
+
   MixerOptions opt_;
+  ModeSet modes_;
+  LamDist lam_x_;
+  bool lam_l_same_;
+  LamDist lam_l_;
 };
 
-// Runs the fused kernel for a plan: out[i] per plan.samples[i] (see kernels/mix_batch.h).
+// Runs the fused kernel for a plan: out[i] per samples[i] (see kernels/mix_batch.h).
 Tensor apply_plan(const Tensor& images, const std::vector<kernels::MixSample>& samples);
-
-std::vector<std::string> mix_names();
 
 }  // namespace mx::mixup

@@ -30,12 +30,18 @@ constexpr uint64_t kMixStream = 3;  // the loader uses streams 1 and 2 of the se
 nlohmann::json to_json(const TrainConfig& c) {
   return {{"recipe", c.recipe},       {"dataset", c.dataset},     {"data_dir", c.data_dir},
           {"model", c.model},         {"mix", c.mix},             {"alpha", c.alpha},
+          {"lam_x", c.lam_x},         {"lam_l", c.lam_l},         {"lam_label", c.lam_label},
+          {"mix_per", c.mix_per},     {"mix_off_epoch", c.mix_off_epoch},
           {"epochs", c.epochs},       {"batch_size", c.batch_size}, {"lr", c.lr},
           {"momentum", c.momentum},   {"wd", c.wd},               {"nesterov", c.nesterov},
           {"warmup_epochs", c.warmup_epochs}, {"flip", c.flip},   {"translate", c.translate},
           {"seed", c.seed},           {"threads", c.threads},     {"device", c.device},
           {"out", c.out},             {"resume", c.resume},       {"save_every", c.save_every},
           {"train_limit", c.train_limit}, {"test_limit", c.test_limit}};
+}
+
+MixerOptions mixer_options(const TrainConfig& c) {
+  return {c.mix, c.alpha, c.lam_x, c.lam_l, c.lam_label, c.mix_per};
 }
 
 namespace {
@@ -67,7 +73,8 @@ void validate(const TrainConfig& c) {
   MX_CHECK(c.threads >= 0, "--threads: must be >= 0, got ", c.threads);
   MX_CHECK(c.save_every >= 0, "--save-every: must be >= 0, got ", c.save_every);
   MX_CHECK(!c.out.empty(), "--out: an output directory is required");
-  Mixer check_mix(MixerOptions{c.mix, c.alpha});
+  MX_CHECK(c.mix_off_epoch >= 0, "--mix-off-epoch: must be >= 0, got ", c.mix_off_epoch);
+  Mixer check_mix(mixer_options(c));
 }
 
 namespace {
@@ -80,24 +87,40 @@ data::Dataset head(const data::Dataset& d, int64_t limit) {
   return out;
 }
 
-std::vector<int32_t> argmax_rows(const Tensor& logits) {
+// The two highest-scoring classes of each row (top-1 first).
+std::vector<std::pair<int32_t, int32_t>> top2_rows(const Tensor& logits) {
   std::vector<float> v = logits.to_vector<float>();
   const int64_t n = logits.size(0), k = logits.size(1);
-  std::vector<int32_t> out(static_cast<size_t>(n));
+  std::vector<std::pair<int32_t, int32_t>> out(static_cast<size_t>(n), {0, 0});
   for (int64_t i = 0; i < n; ++i) {
     const float* row = v.data() + i * k;
-    out[static_cast<size_t>(i)] = static_cast<int32_t>(std::max_element(row, row + k) - row);
+    int32_t a = 0, b = -1;
+    for (int32_t j = 1; j < k; ++j) {
+      if (row[j] > row[a]) b = a, a = j;
+      else if (b < 0 || row[j] > row[b]) b = j;
+    }
+    out[static_cast<size_t>(i)] = {a, b};
   }
   return out;
 }
 
-// Top-1 accuracy credited lam to y_a and 1 - lam to y_b, summed over the batch.
-double weighted_correct(const std::vector<int32_t>& pred, const MixedBatch& b) {
+// Batch sums of the training metrics: top-1 accuracy credited lam to y_a and 1 - lam to y_b, and the
+// two top-2 metrics of Fig. 1.
+struct MixMetrics {
+  double weighted = 0, x1x2 = 0, x2x1 = 0;
+};
+MixMetrics mix_metrics(const Tensor& logits, const MixedBatch& b) {
+  std::vector<std::pair<int32_t, int32_t>> top = top2_rows(logits);
   std::vector<int32_t> ya = b.ya.to_vector<int32_t>(), yb = b.yb.to_vector<int32_t>();
   std::vector<float> lam = b.lam.to_vector<float>();
-  double s = 0;
-  for (size_t i = 0; i < pred.size(); ++i) s += lam[i] * (pred[i] == ya[i]) + (1 - lam[i]) * (pred[i] == yb[i]);
-  return s;
+  MixMetrics m;
+  for (size_t i = 0; i < top.size(); ++i) {
+    const auto [t1, t2] = top[i];
+    m.weighted += lam[i] * (t1 == ya[i]) + (1 - lam[i]) * (t1 == yb[i]);
+    m.x1x2 += t1 == ya[i] && t2 == yb[i];
+    m.x2x1 += t1 == yb[i] && t2 == ya[i];
+  }
+  return m;
 }
 
 struct EvalResult {
@@ -117,8 +140,9 @@ EvalResult evaluate(nn::Module& model, data::Loader& loader, Device dev) {
     Tensor logits = model(x);
     Tensor ones = Tensor::full({bs}, 1.f, dev);
     loss += ops::mixed_cross_entropy(logits, y, y, ones).item<float>() * static_cast<double>(bs);
-    std::vector<int32_t> pred = argmax_rows(logits), lab = b.labels.to_vector<int32_t>();
-    for (size_t i = 0; i < pred.size(); ++i) correct += pred[i] == lab[i];
+    std::vector<std::pair<int32_t, int32_t>> top = top2_rows(logits);
+    std::vector<int32_t> lab = b.labels.to_vector<int32_t>();
+    for (size_t i = 0; i < top.size(); ++i) correct += top[i].first == lab[i];
     n += bs;
   }
   model.train();
@@ -176,7 +200,8 @@ RunState resume_from(const std::string& path, nn::Module& model, optim::Sgd& opt
   return st;
 }
 
-const char* kMetricsHeader = "epoch,train_loss,train_acc,test_loss,test_acc,lr,images_per_s,seconds\n";
+const char* kMetricsHeader =
+    "epoch,train_loss,train_acc,train_x1x2,train_x2x1,test_loss,test_acc,lr,images_per_s,seconds\n";
 
 // Rows of an earlier metrics.csv up to `epoch`, so a resumed run continues the same file.
 std::string metrics_up_to(const std::string& path, int epoch) {
@@ -192,8 +217,8 @@ std::string metrics_up_to(const std::string& path, int epoch) {
 
 std::string metrics_row(const EpochInfo& e) {
   char buf[256];
-  std::snprintf(buf, sizeof buf, "%d,%.6f,%.6f,%.6f,%.6f,%.6g,%.1f,%.2f\n", e.epoch, e.train_loss, e.train_acc,
-                e.test_loss, e.test_acc, e.lr, e.images_per_s, e.seconds);
+  std::snprintf(buf, sizeof buf, "%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6g,%.1f,%.2f\n", e.epoch, e.train_loss,
+                e.train_acc, e.train_x1x2, e.train_x2x1, e.test_loss, e.test_acc, e.lr, e.images_per_s, e.seconds);
   return buf;
 }
 
@@ -223,7 +248,8 @@ TrainSummary train(const TrainConfig& c, const TrainCallbacks& cb) {
   optim::Sgd opt(store, {c.lr, c.momentum, c.wd, c.nesterov});
   optim::LrSchedule sched = optim::LrSchedule::paper(c.lr, c.epochs);
   sched.warmup_epochs = c.warmup_epochs;
-  const Mixer mixer(MixerOptions{c.mix, c.alpha});
+  const Mixer mixer(mixer_options(c));
+  const Mixer no_mixing(MixerOptions{});
 
   RunState st;
   if (!c.resume.empty()) {
@@ -243,10 +269,12 @@ TrainSummary train(const TrainConfig& c, const TrainCallbacks& cb) {
     random::Rng rng = random::make_rng({c.seed, kMixStream, static_cast<uint64_t>(epoch)});
     train_loader.start_epoch(epoch);
     data::Batch b;
-    double loss_sum = 0, correct = 0, seen = 0;
+    const Mixer& mix = c.mix_off_epoch > 0 && epoch >= c.mix_off_epoch ? no_mixing : mixer;
+    double loss_sum = 0, seen = 0;
+    MixMetrics sums;
     float lr = 0;
     for (int64_t step = 1; train_loader.next(b); ++step) {
-      MixedBatch mb = mixer.mix(b.images.to(dev), b.labels.to(dev), rng);
+      MixedBatch mb = mix.mix(b.images.to(dev), b.labels.to(dev), rng);
       store.zero_grad();
       Tensor logits = (*model)(mb.images);
       Tensor loss = ops::mixed_cross_entropy(logits, mb.ya, mb.yb, mb.lam);
@@ -258,7 +286,8 @@ TrainSummary train(const TrainConfig& c, const TrainCallbacks& cb) {
       MX_CHECK(std::isfinite(l), "training diverged: loss is ", l, " at epoch ", epoch, " step ", step,
                " (try a lower --lr)");
       loss_sum += l * bs;
-      correct += weighted_correct(argmax_rows(logits), mb);
+      const MixMetrics m = mix_metrics(logits, mb);
+      sums.weighted += m.weighted, sums.x1x2 += m.x1x2, sums.x2x1 += m.x2x1;
       seen += bs;
       if (cb.step) {
         const double el = seconds_since(t0), ips = seen / std::max(el, 1e-9);
@@ -268,7 +297,8 @@ TrainSummary train(const TrainConfig& c, const TrainCallbacks& cb) {
     }
     const double train_s = seconds_since(t0);
     EvalResult ev = evaluate(*model, test_loader, dev);
-    last = {epoch, loss_sum / seen, correct / seen, ev.loss, ev.acc, lr, seen / train_s, seconds_since(t0)};
+    last = {epoch,  loss_sum / seen, sums.weighted / seen, sums.x1x2 / seen, sums.x2x1 / seen,
+            ev.loss, ev.acc,         lr,                   seen / train_s,    seconds_since(t0)};
     total_images += seen;
     train_seconds += train_s;
     st.epoch = epoch;

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/tensor.h"
+#include "mixup/mixer.h"
 
 namespace mx::mixup {
 
@@ -15,8 +16,13 @@ struct TrainConfig {
   std::string dataset = "fashion-mnist";
   std::string data_dir;  // empty: the dataset's default directory
   std::string model = "quicknet";
-  std::string mix = "none";
-  double alpha = 1.0;
+  std::string mix = "none";         // mode set: none, c, h, v, r, hv, hc, "none:1,hv:3", ...
+  double alpha = 1.0;               // lambda ~ Beta(alpha, alpha) unless lam_x is given
+  std::string lam_x;                // image ratio distribution (empty: beta:alpha)
+  std::string lam_l = "same";       // label ratio: same, or its own distribution
+  std::string lam_label = "exact";  // exact pixel share or the raw drawn lambda
+  std::string mix_per = "batch";    // batch | half | sample
+  int mix_off_epoch = 0;            // from this epoch on, no mixing (0: never)
   int epochs = 5;
   int batch_size = 128;
   float lr = 0.1f;
@@ -37,6 +43,7 @@ struct TrainConfig {
 };
 
 nlohmann::json to_json(const TrainConfig& c);
+MixerOptions mixer_options(const TrainConfig& c);
 
 // Validates the settings, naming the flag at fault; throws mx::Error.
 void validate(const TrainConfig& c);
@@ -53,7 +60,9 @@ struct StepInfo {
 };
 struct EpochInfo {
   int epoch = 0;
-  double train_loss = 0, train_acc = 0, test_loss = 0, test_acc = 0, lr = 0, images_per_s = 0, seconds = 0;
+  double train_loss = 0, train_acc = 0;
+  double train_x1x2 = 0, train_x2x1 = 0;  // top-1 = y_a and top-2 = y_b, and the reverse (Fig. 1)
+  double test_loss = 0, test_acc = 0, lr = 0, images_per_s = 0, seconds = 0;
 };
 
 struct TrainCallbacks {

@@ -64,7 +64,10 @@ TEST_F(Cli, TrainWritesEveryOutputFile) {
                         "checkpoint.state.safetensors"})
     EXPECT_TRUE(fs::exists(out + "/" + f)) << f;
   std::string metrics = mx::test::read_file(out + "/metrics.csv");
-  EXPECT_EQ(metrics.rfind("epoch,train_loss,train_acc,test_loss,test_acc,lr,images_per_s,seconds\n", 0), 0u);
+  EXPECT_EQ(metrics.rfind("epoch,train_loss,train_acc,train_x1x2,train_x2x1,test_loss,test_acc,lr,images_per_s,"
+                          "seconds\n",
+                          0),
+            0u);
   EXPECT_EQ(std::count(metrics.begin(), metrics.end(), '\n'), 3) << metrics;
   EXPECT_NE(mx::test::read_file(out + "/config.json").find("\"mix\": \"c\""), std::string::npos);
   EXPECT_FALSE(has_temporary_files(out));

@@ -24,6 +24,13 @@ float reference(const std::vector<float>& x, const MixSample& s, int64_t i, int6
   return at(i);
 }
 
+mixup::MixerOptions options(const std::string& mix, double alpha = 1.0) {
+  mixup::MixerOptions o;
+  o.mix = mix;
+  o.alpha = alpha;
+  return o;
+}
+
 }  // namespace
 
 TEST(Mix, KernelMatchesDefinitionForEveryOpOnAwkwardShapes) {
@@ -62,7 +69,7 @@ TEST(Mix, PlanRejectsPartnerOutOfRange) {
 }
 
 TEST(Mix, NoneLeavesImagesAndLabels) {
-  mixup::Mixer m({"none", 1.0});
+  mixup::Mixer m(options("none"));
   std::mt19937 rng(3);
   Tensor x = test::random_tensor({5, 1, 4, 4}, rng);
   Tensor y = Tensor::from_vector<int32_t>({0, 1, 2, 3, 4}, {5});
@@ -75,7 +82,7 @@ TEST(Mix, NoneLeavesImagesAndLabels) {
 }
 
 TEST(Mix, ChannelMixupBlendsWithPermutedPartnerAndMatchingLabels) {
-  mixup::Mixer m({"c", 1.0});
+  mixup::Mixer m(options("c"));
   std::mt19937 rng(4);
   const int64_t n = 9;  // odd batch
   Tensor x = test::random_tensor({n, 2, 3, 3}, rng);
@@ -83,7 +90,7 @@ TEST(Mix, ChannelMixupBlendsWithPermutedPartnerAndMatchingLabels) {
   std::iota(labels.begin(), labels.end(), 100);
   Tensor y = Tensor::from_vector(labels, {n});
   random::Rng r1 = random::make_rng({9, 0}), r2 = random::make_rng({9, 0});
-  mixup::MixPlan plan = m.plan(n, r1);
+  mixup::MixPlan plan = m.plan(n, 3, 3, r1);
   mixup::MixedBatch b = m.mix(x, y, r2);
   std::vector<int32_t> partners;
   for (const auto& s : plan.samples) partners.push_back(s.partner);
@@ -109,13 +116,13 @@ TEST(Mix, ChannelMixupBlendsWithPermutedPartnerAndMatchingLabels) {
 
 TEST(Mix, BadSpecificationsNameTheFlag) {
   try {
-    mixup::Mixer m({"q", 1.0});
+    mixup::Mixer m(options("q"));
     FAIL() << "unknown mode accepted";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("--mix"), std::string::npos);
   }
   try {
-    mixup::Mixer m({"c", 0.0});
+    mixup::Mixer m(options("c", 0.0));
     FAIL() << "alpha 0 accepted";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("--alpha"), std::string::npos);
