@@ -59,7 +59,11 @@ void im2col(float* col, const float* x, int64_t cg, const ConvShape& s) {
     }
     const float* xs = x + src;
     std::fill(d, d + lo, 0.f);
-    for (int64_t j = lo; j < hi; ++j) d[j] = xs[(j - lo) * st];
+    if (st == 1) {
+      std::copy(xs, xs + (hi - lo), d + lo);
+    } else {
+      for (int64_t j = lo; j < hi; ++j) d[j] = xs[(j - lo) * st];
+    }
     std::fill(d + hi, d + s.ow, 0.f);
   });
 }
@@ -69,9 +73,13 @@ void col2im(float* dx, const float* col, int64_t cg, const ConvShape& s) {
   const int64_t st = s.stride;
   for_each_col_row(cg, s, [&](int64_t dst, bool inside, int64_t src, int64_t lo, int64_t hi) {
     if (!inside) return;
-    const float* c = col + dst;
+    const float* c = col + dst + lo;
     float* dxs = dx + src;
-    for (int64_t j = lo; j < hi; ++j) dxs[(j - lo) * st] += c[j];
+    if (st == 1) {
+      for (int64_t j = 0; j < hi - lo; ++j) dxs[j] += c[j];
+    } else {
+      for (int64_t j = 0; j < hi - lo; ++j) dxs[j * st] += c[j];
+    }
   });
 }
 
