@@ -157,13 +157,13 @@ void max_pool2d_forward(float* y, int32_t* argmax, const float* x, int64_t plane
                         int64_t oh, int64_t ow, int kernel, int stride, int padding) {
   if (padding == 0) {
     const std::vector<int32_t> corner = window_corners(w, oh, ow, stride);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (planes * h * w > 65536)
     for (int64_t p = 0; p < planes; ++p)
       max_pool_plane_unpadded(y + p * oh * ow, argmax + p * oh * ow, x + p * h * w, corner.data(), oh * ow, w, kernel);
     return;
   }
   const Span inner = interior(w, ow, kernel, stride, padding);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (planes * h * w > 65536)
   for (int64_t p = 0; p < planes; ++p)
     for (int64_t i = 0; i < oh; ++i)
       max_pool_row(y + (p * oh + i) * ow, argmax + (p * oh + i) * ow, x + p * h * w,
@@ -172,7 +172,7 @@ void max_pool2d_forward(float* y, int32_t* argmax, const float* x, int64_t plane
 
 void max_pool2d_backward(float* dx, const float* dy, const int32_t* argmax, int64_t planes, int64_t h,
                          int64_t w, int64_t oh, int64_t ow) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (planes * h * w > 65536)
   for (int64_t p = 0; p < planes; ++p) {
     float* dp = dx + p * h * w;
     std::fill(dp, dp + h * w, 0.f);
@@ -184,13 +184,13 @@ void avg_pool2d_forward(float* y, const float* x, int64_t planes, int64_t h, int
                         int64_t ow, int kernel, int stride, int padding) {
   if (padding == 0) {
     const std::vector<int32_t> corner = window_corners(w, oh, ow, stride);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (planes * h * w > 65536)
     for (int64_t p = 0; p < planes; ++p)
       avg_pool_plane_unpadded(y + p * oh * ow, x + p * h * w, corner.data(), oh * ow, w, kernel);
     return;
   }
   const Span inner = interior(w, ow, kernel, stride, padding);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (planes * h * w > 65536)
   for (int64_t p = 0; p < planes; ++p)
     for (int64_t i = 0; i < oh; ++i)
       avg_pool_row(y + (p * oh + i) * ow, x + p * h * w, window(i, h, kernel, stride, padding), w, ow, inner,
@@ -200,7 +200,7 @@ void avg_pool2d_forward(float* y, const float* x, int64_t planes, int64_t h, int
 void avg_pool2d_backward(float* dx, const float* dy, int64_t planes, int64_t h, int64_t w, int64_t oh,
                          int64_t ow, int kernel, int stride, int padding) {
   const std::vector<int32_t> corner = padding == 0 ? window_corners(w, oh, ow, stride) : std::vector<int32_t>();
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (planes * h * w > 65536)
   for (int64_t p = 0; p < planes; ++p) {
     float* dp = dx + p * h * w;
     std::fill(dp, dp + h * w, 0.f);

@@ -113,7 +113,8 @@ TEST_P(OpsConv2d, GradientsMatchFiniteDifferences) {
 }
 
 // Batch 1 and odd batches, C*H*W not a multiple of 8, non-square images and kernels, strides 1 and 2,
-// padding 0, 1 and 2, groups 1, 2 and depthwise, the 1x1 fast path and a strided 1x1.
+// padding 0, 1 and 2, groups 1, 2 and depthwise, the 1x1 fast path and a strided 1x1; "same" width
+// convolutions (stride 1, ow == w) take the block-copy im2col, the others the row-by-row one.
 INSTANTIATE_TEST_SUITE_P(Ops, OpsConv2d,
                          ::testing::Values(ConvCase{1, 3, 7, 5, 4, 3, 3, 1, 1, 1, true},
                                            ConvCase{3, 4, 6, 9, 6, 3, 3, 2, 0, 2, false},
@@ -121,6 +122,7 @@ INSTANTIATE_TEST_SUITE_P(Ops, OpsConv2d,
                                            ConvCase{3, 6, 4, 3, 4, 1, 1, 1, 0, 1, true},
                                            ConvCase{1, 2, 5, 5, 3, 1, 1, 2, 0, 1, false},
                                            ConvCase{2, 3, 9, 8, 2, 3, 3, 2, 1, 1, true},
+                                           ConvCase{2, 3, 6, 5, 4, 3, 3, 1, 0, 1, true},
                                            ConvCase{3, 2, 6, 7, 4, 2, 3, 1, 1, 2, false},
                                            ConvCase{1, 1, 4, 6, 2, 5, 5, 1, 2, 1, true}));
 

@@ -23,6 +23,11 @@ float* thread_scratch(size_t floats) {
   return buf.data();
 }
 
+// Threads pay off above about a million multiply-adds; tiny convolutions (tests) stay serial.
+bool worth_threads(const ConvShape& s) {
+  return s.n > 1 && s.n * s.o * s.oh * s.ow * (s.c / s.groups) * s.kh * s.kw > (1 << 20);
+}
+
 bool is_pointwise(const ConvShape& s) { return s.kh == 1 && s.kw == 1 && s.stride == 1 && s.padding == 0; }
 
 // Smallest j >= 0 with j * stride >= target.
@@ -48,8 +53,36 @@ void for_each_col_row(int64_t cg, const ConvShape& s, Fn&& fn) {
       }
 }
 
+// Stride 1 with ow == w (a "same" convolution): the column-matrix row of tap (ki, kj) is the channel
+// shifted by (ki - padding, kj - padding) and flattened, so it is one block copy; then the columns that
+// wrapped round from a neighbouring row and the rows shifted in from outside are zeroed.
+bool is_same_width(const ConvShape& s) { return s.stride == 1 && s.ow == s.w && s.padding < s.w; }
+
+void im2col_same_width(float* col, const float* x, int64_t cg, const ConvShape& s) {
+  const int64_t w = s.w, ohw = s.oh * s.ow;
+  for (int64_t ch = 0; ch < cg; ++ch)
+    for (int64_t ki = 0; ki < s.kh; ++ki)
+      for (int64_t kj = 0; kj < s.kw; ++kj) {
+        float* d = col + ((ch * s.kh + ki) * s.kw + kj) * ohw;
+        const float* xc = x + ch * s.h * w;
+        const int64_t dr = ki - s.padding, dc = kj - s.padding;  // d[t] = xc[t + dr * w + dc]
+        const int64_t i_lo = std::clamp<int64_t>(-dr, 0, s.oh), i_hi = std::clamp<int64_t>(s.h - dr, i_lo, s.oh);
+        const int64_t t0 = i_lo * w + std::max<int64_t>(0, -dc);
+        const int64_t t1 = std::max(t0, i_hi * w - std::max<int64_t>(0, dc));
+        std::fill(d, d + t0, 0.f);
+        std::copy(xc + t0 + dr * w + dc, xc + t1 + dr * w + dc, d + t0);
+        std::fill(d + t1, d + ohw, 0.f);
+        for (int64_t i = i_lo; i < i_hi; ++i) {
+          float* row = d + i * w;
+          if (dc < 0) std::fill(row, row - dc, 0.f);
+          if (dc > 0) std::fill(row + w - dc, row + w, 0.f);
+        }
+      }
+}
+
 // col [cg*kh*kw, oh*ow] from the cg channels of one image starting at x.
 void im2col(float* col, const float* x, int64_t cg, const ConvShape& s) {
+  if (is_same_width(s)) return im2col_same_width(col, x, cg, s);
   const int64_t st = s.stride;
   for_each_col_row(cg, s, [&](int64_t dst, bool inside, int64_t src, int64_t lo, int64_t hi) {
     float* d = col + dst;
@@ -89,7 +122,7 @@ void conv2d_forward(float* y, const float* x, const float* weight, const float* 
   const int64_t cg = s.c / s.groups, og = s.o / s.groups;
   const int64_t kdim = cg * s.kh * s.kw, ohw = s.oh * s.ow, hw = s.h * s.w;
   const bool pointwise = is_pointwise(s);
-#pragma omp parallel
+#pragma omp parallel if (worth_threads(s))
   {
     float* col = pointwise ? nullptr : thread_scratch(static_cast<size_t>(kdim * ohw));
 #pragma omp for schedule(static)
@@ -110,7 +143,7 @@ namespace {
 // dbias[oc] = sum of dy over images and positions.
 void bias_gradient(float* dbias, const float* dy, const ConvShape& s) {
   const int64_t ohw = s.oh * s.ow;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (s.n * s.o * ohw > 65536)
   for (int64_t oc = 0; oc < s.o; ++oc) {
     double sum = 0;
     for (int64_t img = 0; img < s.n; ++img) {
@@ -134,7 +167,7 @@ void conv2d_backward(float* dx, float* dweight, float* dbias, const float* dy, c
   const bool pointwise = is_pointwise(s);
   const int max_threads = omp_get_max_threads();
   std::vector<float> partials(dweight ? static_cast<size_t>(max_threads * wsize) : 0, 0.f);
-#pragma omp parallel num_threads(max_threads)
+#pragma omp parallel num_threads(max_threads) if (worth_threads(s))
   {
     float* col = pointwise ? nullptr : thread_scratch(static_cast<size_t>(kdim * ohw));
     float* dw_partial = dweight ? partials.data() + omp_get_thread_num() * wsize : nullptr;
