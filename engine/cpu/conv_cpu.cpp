@@ -2,7 +2,8 @@
 // dW_g += dy col^T, dcol = W_g^T dy then col2im into dx. Images are spread over OpenMP threads; the
 // GEMMs inside run single-threaded (Eigen does so inside a parallel region), each thread owns its
 // column buffer and its weight-gradient partial, and partials are summed in thread order so the result
-// is deterministic. A 1x1, stride-1, unpadded convolution uses the image itself as the column matrix.
+// is deterministic. A batch of one runs serially and leaves Eigen free to thread its GEMMs. A 1x1,
+// stride-1, unpadded convolution uses the image itself as the column matrix.
 #include "engine/cpu/conv_cpu.h"
 
 #include <omp.h>
@@ -72,11 +73,9 @@ void im2col_same_width(float* col, const float* x, int64_t cg, const ConvShape& 
         std::fill(d, d + t0, 0.f);
         std::copy(xc + t0 + dr * w + dc, xc + t1 + dr * w + dc, d + t0);
         std::fill(d + t1, d + ohw, 0.f);
-        for (int64_t i = i_lo; i < i_hi; ++i) {
-          float* row = d + i * w;
-          if (dc < 0) std::fill(row, row - dc, 0.f);
-          if (dc > 0) std::fill(row + w - dc, row + w, 0.f);
-        }
+        const int64_t wrap_begin = dc < 0 ? 0 : w - dc, wrap_end = dc < 0 ? -dc : w;
+        for (int64_t j = wrap_begin; j < wrap_end; ++j)  // column by column: a few strided stores
+          for (int64_t i = i_lo; i < i_hi; ++i) d[i * w + j] = 0.f;
       }
 }
 
