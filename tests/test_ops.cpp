@@ -150,6 +150,36 @@ TEST(OpsConv2dGrad, WeightOnlyLeavesInputWithoutGradient) {
       }
 }
 
+// Large enough for the multi-threaded path (per-thread weight-gradient partials): the batch must agree
+// with the same images pushed through one at a time, which runs serially.
+TEST(OpsConv2dGrad, ThreadedBatchMatchesImageByImage) {
+  std::mt19937 rng(14);
+  const int64_t n = 8;
+  Tensor x = test::random_tensor({n, 8, 16, 16}, rng), w = test::random_tensor({16, 4, 3, 3}, rng);
+  Tensor b = test::random_tensor({16}, rng), gy = test::random_tensor({n, 16, 16, 16}, rng);
+  const ops::Conv2dArgs args{1, 1, 2};
+  for (Tensor* t : {&x, &w, &b}) t->set_requires_grad(true);
+  run_backward(ops::conv2d(x, w, b, args), gy);
+  Tensor w1 = w.clone(), b1 = b.clone();
+  w1.set_requires_grad(true);
+  b1.set_requires_grad(true);
+  std::vector<float> gx_want;
+  for (int64_t i = 0; i < n; ++i) {
+    Tensor xi = x.slice(i, i + 1).clone();
+    xi.set_requires_grad(true);
+    run_backward(ops::conv2d(xi, w1, b1, args), gy.slice(i, i + 1).clone());  // w1, b1 grads accumulate
+    std::vector<float> g = xi.grad().to_vector<float>();
+    gx_want.insert(gx_want.end(), g.begin(), g.end());
+  }
+  auto expect_same = [](const std::vector<float>& got, const std::vector<float>& want) {
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-4 * std::max(1.f, std::fabs(want[i])));
+  };
+  expect_same(x.grad().to_vector<float>(), gx_want);
+  expect_same(w.grad().to_vector<float>(), w1.grad().to_vector<float>());
+  expect_same(b.grad().to_vector<float>(), b1.grad().to_vector<float>());
+}
+
 TEST(OpsConv2dErrors, ShapeAndDtypeErrorsNameTheOp) {
   Tensor x = Tensor::zeros({2, 4, 5, 5});
   expect_op_error([&] { ops::conv2d(x, Tensor::zeros({3, 3, 3, 3}), no_tensor(), {}); }, "conv2d");
