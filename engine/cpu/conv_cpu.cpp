@@ -55,28 +55,65 @@ void for_each_col_row(int64_t cg, const ConvShape& s, Fn&& fn) {
 }
 
 // Stride 1 with ow == w (a "same" convolution): the column-matrix row of tap (ki, kj) is the channel
-// shifted by (ki - padding, kj - padding) and flattened, so it is one block copy; then the columns that
-// wrapped round from a neighbouring row and the rows shifted in from outside are zeroed.
+// shifted by (ki - padding) rows and (kj - padding) columns and flattened, so it moves as one block.
+// Entry t = i * w + j of the row pairs with channel element t + shift for t in [t0, t1), except in the
+// columns [wrap_begin, wrap_end) of rows [i_lo, i_hi), which wrapped round from a neighbouring row and
+// belong to the padding, as does everything outside [t0, t1).
 bool is_same_width(const ConvShape& s) { return s.stride == 1 && s.ow == s.w && s.padding < s.w; }
 
-void im2col_same_width(float* col, const float* x, int64_t cg, const ConvShape& s) {
-  const int64_t w = s.w, ohw = s.oh * s.ow;
+struct ShiftedTap {
+  int64_t shift, t0, t1, i_lo, i_hi, wrap_begin, wrap_end;
+};
+
+ShiftedTap shifted_tap(int64_t ki, int64_t kj, const ConvShape& s) {
+  const int64_t w = s.w, dr = ki - s.padding, dc = kj - s.padding;
+  ShiftedTap tap{};
+  tap.shift = dr * w + dc;
+  tap.i_lo = std::clamp<int64_t>(-dr, 0, s.oh);
+  tap.i_hi = std::clamp<int64_t>(s.h - dr, tap.i_lo, s.oh);
+  tap.t0 = tap.i_lo * w + std::max<int64_t>(0, -dc);
+  tap.t1 = std::max(tap.t0, tap.i_hi * w - std::max<int64_t>(0, dc));
+  tap.wrap_begin = dc < 0 ? 0 : w - dc;
+  tap.wrap_end = dc < 0 ? -dc : w;
+  return tap;
+}
+
+// Zeroes the wrapped columns of one column-matrix row, column by column: a few strided stores.
+void zero_wrapped(float* d, const ShiftedTap& tap, int64_t w) {
+  for (int64_t j = tap.wrap_begin; j < tap.wrap_end; ++j)
+    for (int64_t i = tap.i_lo; i < tap.i_hi; ++i) d[i * w + j] = 0.f;
+}
+
+// Visits the column-matrix rows of one image's group as fn(row, channel, tap).
+template <typename Fn>
+void for_each_shifted_tap(int64_t cg, const ConvShape& s, Fn&& fn) {
+  const int64_t ohw = s.oh * s.ow, hw = s.h * s.w;
   for (int64_t ch = 0; ch < cg; ++ch)
     for (int64_t ki = 0; ki < s.kh; ++ki)
-      for (int64_t kj = 0; kj < s.kw; ++kj) {
-        float* d = col + ((ch * s.kh + ki) * s.kw + kj) * ohw;
-        const float* xc = x + ch * s.h * w;
-        const int64_t dr = ki - s.padding, dc = kj - s.padding;  // d[t] = xc[t + dr * w + dc]
-        const int64_t i_lo = std::clamp<int64_t>(-dr, 0, s.oh), i_hi = std::clamp<int64_t>(s.h - dr, i_lo, s.oh);
-        const int64_t t0 = i_lo * w + std::max<int64_t>(0, -dc);
-        const int64_t t1 = std::max(t0, i_hi * w - std::max<int64_t>(0, dc));
-        std::fill(d, d + t0, 0.f);
-        std::copy(xc + t0 + dr * w + dc, xc + t1 + dr * w + dc, d + t0);
-        std::fill(d + t1, d + ohw, 0.f);
-        const int64_t wrap_begin = dc < 0 ? 0 : w - dc, wrap_end = dc < 0 ? -dc : w;
-        for (int64_t j = wrap_begin; j < wrap_end; ++j)  // column by column: a few strided stores
-          for (int64_t i = i_lo; i < i_hi; ++i) d[i * w + j] = 0.f;
-      }
+      for (int64_t kj = 0; kj < s.kw; ++kj)
+        fn(((ch * s.kh + ki) * s.kw + kj) * ohw, ch * hw, shifted_tap(ki, kj, s));
+}
+
+void im2col_same_width(float* col, const float* x, int64_t cg, const ConvShape& s) {
+  const int64_t ohw = s.oh * s.ow;
+  for_each_shifted_tap(cg, s, [&](int64_t row, int64_t channel, const ShiftedTap& tap) {
+    float* d = col + row;
+    const float* xc = x + channel;
+    std::fill(d, d + tap.t0, 0.f);
+    std::copy(xc + tap.t0 + tap.shift, xc + tap.t1 + tap.shift, d + tap.t0);
+    std::fill(d + tap.t1, d + ohw, 0.f);
+    zero_wrapped(d, tap, s.w);
+  });
+}
+
+// dx += col scattered back; the wrapped entries of col are zeroed first so one block add suffices.
+void col2im_same_width(float* dx, float* col, int64_t cg, const ConvShape& s) {
+  for_each_shifted_tap(cg, s, [&](int64_t row, int64_t channel, const ShiftedTap& tap) {
+    float* d = col + row;
+    float* xc = dx + channel;
+    zero_wrapped(d, tap, s.w);
+    for (int64_t t = tap.t0; t < tap.t1; ++t) xc[t + tap.shift] += d[t];
+  });
 }
 
 // col [cg*kh*kw, oh*ow] from the cg channels of one image starting at x.
@@ -100,8 +137,10 @@ void im2col(float* col, const float* x, int64_t cg, const ConvShape& s) {
   });
 }
 
-// dx (cg channels of one image, already zeroed) += the scatter of col back onto the image.
-void col2im(float* dx, const float* col, int64_t cg, const ConvShape& s) {
+// dx (cg channels of one image, already zeroed) += the scatter of col back onto the image; col is
+// scratch and may be overwritten.
+void col2im(float* dx, float* col, int64_t cg, const ConvShape& s) {
+  if (is_same_width(s)) return col2im_same_width(dx, col, cg, s);
   const int64_t st = s.stride;
   for_each_col_row(cg, s, [&](int64_t dst, bool inside, int64_t src, int64_t lo, int64_t hi) {
     if (!inside) return;
@@ -178,7 +217,8 @@ void conv2d_backward(float* dx, float* dweight, float* dbias, const float* dy, c
         ConstMatMap wg = mat(weight + g * og * kdim, og, kdim);
         if (dweight) {
           if (!pointwise) im2col(col, xg, cg, s);
-          mat(dw_partial + g * og * kdim, og, kdim).noalias() += dyg * mat(pointwise ? xg : col, kdim, ohw).transpose();
+          ConstMatMap colm = mat(pointwise ? xg : col, kdim, ohw);
+          mat(dw_partial + g * og * kdim, og, kdim).noalias() += dyg * colm.transpose();
         }
         if (!dx) continue;
         float* dxg = dx + (img * s.c + g * cg) * hw;
