@@ -1,12 +1,24 @@
 // Storage back end: 256-byte aligned host memory, or the CUDA stream-ordered pool when built with CUDA.
 #include "engine/memory.h"
 
+#include <malloc.h>
+
 #include <cstdlib>
 #include <cstring>
 
 #include "engine/cuda/runtime.h"
 
 namespace mx {
+
+namespace {
+// Activations of a training step are allocated and freed every step. glibc serves large blocks with
+// fresh mmap()s whose pages fault in again each time; keeping them in the heap makes reuse cheap.
+const bool g_heap_tuned = [] {
+  mallopt(M_MMAP_THRESHOLD, 512 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  return true;
+}();
+}  // namespace
 
 void* device_alloc(size_t bytes, Device dev) {
   size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
