@@ -1,5 +1,5 @@
-// The `mixup` command line. Subcommands: train (more arrive with the roadmap: mixtest, landscape,
-// preview, cyclegan, bench). Errors print one line "mixup: error: ..." and exit with status 1.
+// The `mixup` command line. Subcommands: train, preview (more arrive with the roadmap: mixtest,
+// landscape, cyclegan, bench). Errors print one line "mixup: error: ..." and exit with status 1.
 #include <CLI/CLI.hpp>
 #include <Eigen/Core>
 #include <omp.h>
@@ -12,6 +12,7 @@
 #include "datasets/datasets.h"
 #include "engine/error.h"
 #include "mixup/mixer.h"
+#include "mixup/preview.h"
 #include "mixup/recipes.h"
 #include "mixup/trainer.h"
 #include "models/models.h"
@@ -42,30 +43,39 @@ std::string find_recipe(int argc, char** argv) {
   return "quick";
 }
 
+void add_data_flags(CLI::App& cmd, std::string& dataset, std::string& data_dir) {
+  cmd.add_option("--dataset", dataset, join(mx::data::dataset_names()))->capture_default_str();
+  cmd.add_option("--data-dir", data_dir,
+                 "Dataset folder (default: /usr/share/datasets/fashion-mnist for fashion-mnist; for CIFAR ./data, "
+                 "holding cifar-10-batches-bin or cifar-100-binary)");
+}
+
+// The mixing flags shared by train and preview.
+void add_mix_flags(CLI::App& cmd, mx::mixup::MixerOptions& m) {
+  cmd.add_option("--mix", m.mix,
+                 "Mode set: none, c (channel), h (horizontal seam), v (vertical seam), r (rectangle), letters "
+                 "combined for equal odds (hv, hc, hvc), weights as \"h:1,c:2\" or \"none:1,hv:3\"")
+      ->capture_default_str();
+  cmd.add_option("--alpha", m.alpha, "lambda ~ Beta(alpha, alpha) unless --lam-x is given")->capture_default_str();
+  cmd.add_option("--lam-x", m.lam_x, "Image mixing ratio: beta:A, beta:A:B, uniform:L1:L2 or const:V");
+  cmd.add_option("--lam-l", m.lam_l, "Label mixing ratio: same (tied to the image ratio) or a distribution as --lam-x")
+      ->capture_default_str();
+  cmd.add_option("--lam-label", m.lam_label,
+                 "With --lam-l same: exact (label weight = share of x1's pixels) or raw (the drawn lambda)")
+      ->capture_default_str();
+  cmd.add_option("--mix-per", m.per,
+                 "batch (one mode and lambda per batch), half (first half the first mode, second half the "
+                 "second), sample (each sample its own)")
+      ->capture_default_str();
+}
+
 void add_train_flags(CLI::App& cmd, TrainConfig& c, std::string& recipe) {
   cmd.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a later flag wins
   cmd.add_option("--recipe", recipe, "Preset for every default below: " + join(mx::mixup::recipe_names()))
       ->capture_default_str();
-  cmd.add_option("--dataset", c.dataset, join(mx::data::dataset_names()))->capture_default_str();
-  cmd.add_option("--data-dir", c.data_dir,
-                 "Dataset folder (default: /usr/share/datasets/fashion-mnist for fashion-mnist; for CIFAR ./data, "
-                 "holding cifar-10-batches-bin or cifar-100-binary)");
+  add_data_flags(cmd, c.dataset, c.data_dir);
   cmd.add_option("--model", c.model, join(mx::models::model_names()))->capture_default_str();
-  cmd.add_option("--mix", c.mix,
-                 "Mode set: none, c (channel), h (horizontal seam), v (vertical seam), r (rectangle), letters "
-                 "combined for equal odds (hv, hc, hvc), weights as \"h:1,c:2\" or \"none:1,hv:3\"")
-      ->capture_default_str();
-  cmd.add_option("--alpha", c.alpha, "lambda ~ Beta(alpha, alpha) unless --lam-x is given")->capture_default_str();
-  cmd.add_option("--lam-x", c.lam_x, "Image mixing ratio: beta:A, beta:A:B, uniform:L1:L2 or const:V");
-  cmd.add_option("--lam-l", c.lam_l, "Label mixing ratio: same (tied to the image ratio) or a distribution as --lam-x")
-      ->capture_default_str();
-  cmd.add_option("--lam-label", c.lam_label,
-                 "With --lam-l same: exact (label weight = share of x1's pixels) or raw (the drawn lambda)")
-      ->capture_default_str();
-  cmd.add_option("--mix-per", c.mix_per,
-                 "batch (one mode and lambda per batch), half (first half the first mode, second half the "
-                 "second), sample (each sample its own)")
-      ->capture_default_str();
+  add_mix_flags(cmd, c.mixing);
   cmd.add_option("--mix-off-epoch", c.mix_off_epoch, "From this epoch on, train without mixing (0: never)")
       ->capture_default_str();
   cmd.add_option("--epochs", c.epochs, "Training epochs")->capture_default_str();
@@ -91,6 +101,17 @@ void add_train_flags(CLI::App& cmd, TrainConfig& c, std::string& recipe) {
   cmd.add_option("--test-limit", c.test_limit, "Use only the first N test images (0: all)")->capture_default_str();
 }
 
+void add_preview_flags(CLI::App& cmd, mx::mixup::PreviewConfig& p) {
+  cmd.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  add_data_flags(cmd, p.dataset, p.data_dir);
+  add_mix_flags(cmd, p.mix);
+  cmd.add_option("--count", p.count, "Images in the previewed batch")->capture_default_str();
+  cmd.add_option("--columns", p.columns, "Tiles per row")->capture_default_str();
+  cmd.add_option("--scale", p.scale, "Screen pixels per image pixel")->capture_default_str();
+  cmd.add_option("--seed", p.seed, "Seed for the images picked and the mixing")->capture_default_str();
+  cmd.add_option("--out", p.out, "PNG file to write")->capture_default_str();
+}
+
 int run_train(const TrainConfig& c) {
   mx::mixup::validate(c);
   mx::app::Progress progress(stderr, stdout);
@@ -110,7 +131,7 @@ int run_train(const TrainConfig& c) {
                   e.images_per_s, mx::app::format_duration(e.seconds).c_str());
     progress.line(buf);
   };
-  progress.line("mixup train: " + c.model + " on " + c.dataset + ", mix " + c.mix + ", " + std::to_string(c.epochs) +
+  progress.line("mixup train: " + c.model + " on " + c.dataset + ", mix " + c.mixing.mix + ", " + std::to_string(c.epochs) +
                 " epochs, batch " + std::to_string(c.batch_size) + ", " + std::to_string(omp_get_max_threads()) +
                 " threads -> " + c.out);
   mx::mixup::TrainSummary s = mx::mixup::train(c, cb);
@@ -137,6 +158,10 @@ int main(int argc, char** argv) {
                                                 "metrics.csv, checkpoint.safetensors, best.safetensors, summary.json");
   add_train_flags(*train, config, recipe_name);
   train->footer("Defaults shown are those of --recipe " + recipe_name + ".");
+  mx::mixup::PreviewConfig preview_config;
+  CLI::App* preview = app.add_subcommand("preview", "Write a PNG grid of one training batch after mixing, each "
+                                                    "tile labelled with its mode, labels and label weights");
+  add_preview_flags(*preview, preview_config);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -147,6 +172,7 @@ int main(int argc, char** argv) {
     if (config.threads > 0) omp_set_num_threads(config.threads);
     Eigen::setNbThreads(omp_get_max_threads());
     if (*train) return run_train(config);
+    if (*preview) std::printf("%s\n", mx::mixup::write_preview(preview_config).c_str());
   } catch (const mx::Error& e) {
     return fail(e.what());
   }

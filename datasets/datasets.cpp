@@ -206,6 +206,16 @@ std::string cifar_dir(const std::string& dir, const CifarFormat& f) {
 
 std::vector<std::string> dataset_names() { return {"fashion-mnist", "cifar10", "cifar100"}; }
 
+std::string class_name(const std::string& dataset, int label) {
+  static const std::vector<std::string> fashion = {"T-shirt", "Trouser", "Pullover", "Dress", "Coat",
+                                                   "Sandal",  "Shirt",   "Sneaker",  "Bag",   "Boot"};
+  static const std::vector<std::string> cifar10 = {"plane", "car",  "bird", "cat",  "deer",
+                                                   "dog",   "frog", "horse", "ship", "truck"};
+  const std::vector<std::string>* names = dataset == "fashion-mnist" ? &fashion : dataset == "cifar10" ? &cifar10 : nullptr;
+  if (names && label >= 0 && label < static_cast<int>(names->size())) return (*names)[static_cast<size_t>(label)];
+  return std::to_string(label);
+}
+
 std::string default_data_dir(const std::string& name) {
   return name == "fashion-mnist" ? "/usr/share/datasets/fashion-mnist" : "data";
 }

@@ -23,6 +23,7 @@ struct Split {
 };
 
 std::vector<std::string> dataset_names();  // fashion-mnist, cifar10, cifar100
+std::string class_name(const std::string& dataset, int label);  // short name, or the number
 std::string default_data_dir(const std::string& name);  // /usr/share/datasets/fashion-mnist for Fashion-MNIST
 Split load_dataset(const std::string& name, const std::string& dir);  // throws on unknown name
 

@@ -135,9 +135,12 @@ Tensor apply_plan(const Tensor& images, const std::vector<kernels::MixSample>& s
 }
 
 MixedBatch Mixer::mix(const Tensor& images, const Tensor& labels, random::Rng& rng) const {
-  check_dtype(labels, DType::I32, "mix", "labels");
   check_dim(images, 4, "mix", "images");
-  MixPlan p = plan(images.size(0), images.size(2), images.size(3), rng);
+  return apply(images, labels, plan(images.size(0), images.size(2), images.size(3), rng));
+}
+
+MixedBatch Mixer::apply(const Tensor& images, const Tensor& labels, const MixPlan& p) const {
+  check_dtype(labels, DType::I32, "mix", "labels");
   std::vector<int32_t> ya = labels.to_vector<int32_t>(), yb(ya.size());
   for (size_t i = 0; i < ya.size(); ++i) yb[i] = ya[static_cast<size_t>(p.samples[i].partner)];
   MixedBatch out;

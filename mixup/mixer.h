@@ -39,7 +39,8 @@ class Mixer {
  public:
   explicit Mixer(const MixerOptions& opt);  // throws mx::Error naming the flag at fault
   MixPlan plan(int64_t n, int64_t height, int64_t width, random::Rng& rng) const;
-  MixedBatch mix(const Tensor& images, const Tensor& labels, random::Rng& rng) const;
+  MixedBatch mix(const Tensor& images, const Tensor& labels, random::Rng& rng) const;  // plan, then apply
+  MixedBatch apply(const Tensor& images, const Tensor& labels, const MixPlan& plan) const;
   const MixerOptions& options() const { return opt_; }
   bool mixes() const { return !modes_.only_none(); }
 

@@ -10,7 +10,7 @@ TrainConfig recipe(const std::string& name) {
   c.recipe = name;
   if (name == "quick") {
     c.model = "quicknet";
-    c.mix = "none";
+    c.mixing.mix = "none";
     c.epochs = 5;
     c.batch_size = 128;
     c.lr = 0.1f;
@@ -21,8 +21,8 @@ TrainConfig recipe(const std::string& name) {
   }
   if (name == "paper") {
     c.model = "preact-resnet18";
-    c.mix = "c";
-    c.alpha = 1.0;
+    c.mixing.mix = "c";
+    c.mixing.alpha = 1.0;
     c.epochs = 200;
     c.batch_size = 128;
     c.lr = 0.1f;

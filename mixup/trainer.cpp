@@ -29,19 +29,15 @@ constexpr uint64_t kMixStream = 3;  // the loader uses streams 1 and 2 of the se
 
 nlohmann::json to_json(const TrainConfig& c) {
   return {{"recipe", c.recipe},       {"dataset", c.dataset},     {"data_dir", c.data_dir},
-          {"model", c.model},         {"mix", c.mix},             {"alpha", c.alpha},
-          {"lam_x", c.lam_x},         {"lam_l", c.lam_l},         {"lam_label", c.lam_label},
-          {"mix_per", c.mix_per},     {"mix_off_epoch", c.mix_off_epoch},
+          {"model", c.model},         {"mix", c.mixing.mix},      {"alpha", c.mixing.alpha},
+          {"lam_x", c.mixing.lam_x},  {"lam_l", c.mixing.lam_l},  {"lam_label", c.mixing.lam_label},
+          {"mix_per", c.mixing.per},  {"mix_off_epoch", c.mix_off_epoch},
           {"epochs", c.epochs},       {"batch_size", c.batch_size}, {"lr", c.lr},
           {"momentum", c.momentum},   {"wd", c.wd},               {"nesterov", c.nesterov},
           {"warmup_epochs", c.warmup_epochs}, {"flip", c.flip},   {"translate", c.translate},
           {"seed", c.seed},           {"threads", c.threads},     {"device", c.device},
           {"out", c.out},             {"resume", c.resume},       {"save_every", c.save_every},
           {"train_limit", c.train_limit}, {"test_limit", c.test_limit}};
-}
-
-MixerOptions mixer_options(const TrainConfig& c) {
-  return {c.mix, c.alpha, c.lam_x, c.lam_l, c.lam_label, c.mix_per};
 }
 
 namespace {
@@ -67,14 +63,13 @@ void validate(const TrainConfig& c) {
   MX_CHECK(c.lr > 0, "--lr: must be > 0, got ", c.lr);
   MX_CHECK(c.momentum >= 0 && c.momentum < 1, "--momentum: must be in [0, 1), got ", c.momentum);
   MX_CHECK(c.wd >= 0, "--wd: must be >= 0, got ", c.wd);
-  MX_CHECK(c.alpha > 0, "--alpha: must be > 0, got ", c.alpha);
   MX_CHECK(c.warmup_epochs >= 0, "--warmup: must be >= 0, got ", c.warmup_epochs);
   MX_CHECK(c.translate >= 0, "--translate: must be >= 0, got ", c.translate);
   MX_CHECK(c.threads >= 0, "--threads: must be >= 0, got ", c.threads);
   MX_CHECK(c.save_every >= 0, "--save-every: must be >= 0, got ", c.save_every);
   MX_CHECK(!c.out.empty(), "--out: an output directory is required");
   MX_CHECK(c.mix_off_epoch >= 0, "--mix-off-epoch: must be >= 0, got ", c.mix_off_epoch);
-  Mixer check_mix(mixer_options(c));
+  Mixer check_mix(c.mixing);
 }
 
 namespace {
@@ -248,7 +243,7 @@ TrainSummary train(const TrainConfig& c, const TrainCallbacks& cb) {
   optim::Sgd opt(store, {c.lr, c.momentum, c.wd, c.nesterov});
   optim::LrSchedule sched = optim::LrSchedule::paper(c.lr, c.epochs);
   sched.warmup_epochs = c.warmup_epochs;
-  const Mixer mixer(mixer_options(c));
+  const Mixer mixer(c.mixing);
   const Mixer no_mixing(MixerOptions{});
 
   RunState st;

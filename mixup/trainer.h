@@ -16,13 +16,8 @@ struct TrainConfig {
   std::string dataset = "fashion-mnist";
   std::string data_dir;  // empty: the dataset's default directory
   std::string model = "quicknet";
-  std::string mix = "none";         // mode set: none, c, h, v, r, hv, hc, "none:1,hv:3", ...
-  double alpha = 1.0;               // lambda ~ Beta(alpha, alpha) unless lam_x is given
-  std::string lam_x;                // image ratio distribution (empty: beta:alpha)
-  std::string lam_l = "same";       // label ratio: same, or its own distribution
-  std::string lam_label = "exact";  // exact pixel share or the raw drawn lambda
-  std::string mix_per = "batch";    // batch | half | sample
-  int mix_off_epoch = 0;            // from this epoch on, no mixing (0: never)
+  MixerOptions mixing;    // mode set, ratios, granularity
+  int mix_off_epoch = 0;  // from this epoch on, no mixing (0: never)
   int epochs = 5;
   int batch_size = 128;
   float lr = 0.1f;
@@ -43,7 +38,6 @@ struct TrainConfig {
 };
 
 nlohmann::json to_json(const TrainConfig& c);
-MixerOptions mixer_options(const TrainConfig& c);
 
 // Validates the settings, naming the flag at fault; throws mx::Error.
 void validate(const TrainConfig& c);
