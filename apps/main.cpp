@@ -14,6 +14,7 @@
 #include "mixup/mixer.h"
 #include "mixup/preview.h"
 #include "mixup/recipes.h"
+#include "mixup/sweep.h"
 #include "mixup/trainer.h"
 #include "models/models.h"
 
@@ -112,25 +113,31 @@ void add_preview_flags(CLI::App& cmd, mx::mixup::PreviewConfig& p) {
   cmd.add_option("--out", p.out, "PNG file to write")->capture_default_str();
 }
 
-int run_train(const TrainConfig& c) {
-  mx::mixup::validate(c);
-  mx::app::Progress progress(stderr, stdout);
+// Callbacks that drive the progress display of a training run.
+mx::mixup::TrainCallbacks progress_callbacks(mx::app::Progress& progress, int epochs) {
   mx::mixup::TrainCallbacks cb;
-  cb.notice = [&](const std::string& s) { progress.line(s); };
-  cb.step = [&](const mx::mixup::StepInfo& s) {
+  cb.notice = [&progress](const std::string& s) { progress.line(s); };
+  cb.step = [&progress](const mx::mixup::StepInfo& s) {
     char detail[96];
     std::snprintf(detail, sizeof detail, "loss %.4f %.0f img/s", s.loss, s.images_per_s);
     progress.update("epoch " + std::to_string(s.epoch) + "/" + std::to_string(s.epochs), s.step, s.steps, detail,
                     s.eta_s);
   };
-  cb.epoch = [&](const mx::mixup::EpochInfo& e) {
+  cb.epoch = [&progress, epochs](const mx::mixup::EpochInfo& e) {
     char buf[256];
     std::snprintf(buf, sizeof buf,
                   "epoch %d/%d  train loss %.4f acc %.2f%%  test loss %.4f acc %.2f%%  lr %.4g  %.0f img/s  %s",
-                  e.epoch, c.epochs, e.train_loss, 100 * e.train_acc, e.test_loss, 100 * e.test_acc, e.lr,
+                  e.epoch, epochs, e.train_loss, 100 * e.train_acc, e.test_loss, 100 * e.test_acc, e.lr,
                   e.images_per_s, mx::app::format_duration(e.seconds).c_str());
     progress.line(buf);
   };
+  return cb;
+}
+
+int run_train(const TrainConfig& c) {
+  mx::mixup::validate(c);
+  mx::app::Progress progress(stderr, stdout);
+  mx::mixup::TrainCallbacks cb = progress_callbacks(progress, c.epochs);
   progress.line("mixup train: " + c.model + " on " + c.dataset + ", mix " + c.mixing.mix + ", " + std::to_string(c.epochs) +
                 " epochs, batch " + std::to_string(c.batch_size) + ", " + std::to_string(omp_get_max_threads()) +
                 " threads -> " + c.out);
@@ -138,6 +145,16 @@ int run_train(const TrainConfig& c) {
   std::printf("final test accuracy %.2f%% (best %.2f%% at epoch %d), %.0f train images/s on %s, %s; wrote %s\n",
               100 * s.final_test_acc, 100 * s.best_test_acc, s.best_epoch, s.images_per_s, s.device.c_str(),
               mx::app::format_duration(s.seconds).c_str(), c.out.c_str());
+  return 0;
+}
+
+int run_sweep(const std::string& name, TrainConfig c, const std::string& recipe_out) {
+  if (c.out == recipe_out) c.out = "runs/sweep-" + name;
+  mx::mixup::sweep_runs(name);  // reject an unknown name before anything runs
+  mx::mixup::validate(c);
+  mx::app::Progress progress(stderr, stdout);
+  std::printf("%s", mx::mixup::run_sweep(name, c, progress_callbacks(progress, c.epochs)).c_str());
+  std::printf("wrote %s/results.md and results.csv\n", c.out.c_str());
   return 0;
 }
 
@@ -158,6 +175,15 @@ int main(int argc, char** argv) {
                                                 "metrics.csv, checkpoint.safetensors, best.safetensors, summary.json");
   add_train_flags(*train, config, recipe_name);
   train->footer("Defaults shown are those of --recipe " + recipe_name + ".");
+  TrainConfig sweep_config = config;
+  std::string sweep_name;
+  CLI::App* sweep = app.add_subcommand("sweep", "Run one of the paper's experiment grids (table1: ERM, mixup-C/H/HV/HC; "
+                                                "fig1a-d: decoupled lambda ranges) and write results.md and results.csv");
+  sweep->add_option("--sweep", sweep_name, join(mx::mixup::sweep_names()))->required();
+  add_train_flags(*sweep, sweep_config, recipe_name);
+  sweep->footer("Each run trains with the flags above, its mixing set by the sweep (--alpha still applies); runs "
+                "go to OUT/<run>, and a finished run (with summary.json) is not trained again. Defaults shown are "
+                "those of --recipe " + recipe_name + "; --out defaults to runs/sweep-<name>.");
   mx::mixup::PreviewConfig preview_config;
   CLI::App* preview = app.add_subcommand("preview", "Write a PNG grid of one training batch after mixing, each "
                                                     "tile labelled with its mode, labels and label weights");
@@ -172,6 +198,7 @@ int main(int argc, char** argv) {
     if (config.threads > 0) omp_set_num_threads(config.threads);
     Eigen::setNbThreads(omp_get_max_threads());
     if (*train) return run_train(config);
+    if (*sweep) return run_sweep(sweep_name, sweep_config, config.out);
     if (*preview) std::printf("%s\n", mx::mixup::write_preview(preview_config).c_str());
   } catch (const mx::Error& e) {
     return fail(e.what());

@@ -318,7 +318,9 @@ TrainSummary train(const TrainConfig& c, const TrainCallbacks& cb) {
                        {"best_epoch", sum.best_epoch},         {"epochs", c.epochs},
                        {"seconds", sum.seconds},               {"train_images_per_s", sum.images_per_s},
                        {"device", sum.device},                 {"threads", omp_get_max_threads()},
-                       {"final_test_loss", last.test_loss},    {"final_train_loss", last.train_loss}};
+                       {"final_test_loss", last.test_loss},    {"final_train_loss", last.train_loss},
+                       {"final_train_acc", last.train_acc},    {"final_train_x1x2", last.train_x1x2},
+                       {"final_train_x2x1", last.train_x2x1}};
   files::write_atomic((fs::path(c.out) / "summary.json").string(), js.dump(2) + "\n");
   return sum;
 }
