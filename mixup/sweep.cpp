@@ -62,7 +62,7 @@ std::vector<SweepRun> sweep_runs(const std::string& name) {
   } else if (name == "fig1d") {  // lambda_x and lambda_l drawn apart from asymmetric ranges above 0.5
     for (int k = 1; k <= 5; ++k) {
       const double hi = 0.5 + 0.1 * k;
-      runs.push_back({"lx,ll" + range_name("", 0.5, hi) + " apart", mixing("c", uniform(0.5, hi), uniform(0.5, hi))});
+      runs.push_back({"lx!=ll" + range_name("", 0.5, hi), mixing("c", uniform(0.5, hi), uniform(0.5, hi))});
     }
   } else {
     MX_FAIL("--sweep: unknown sweep '", name, "' (known: table1, fig1a, fig1b, fig1c, fig1d)");
@@ -82,7 +82,7 @@ std::string run_sweep(const std::string& name, const TrainConfig& base, const Tr
     c.mixing.alpha = base.mixing.alpha;
     std::string folder = r.name;
     for (char& ch : folder)
-      if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '.' && ch != '-' && ch != '=') ch = '_';
+      if (!std::isalnum(static_cast<unsigned char>(ch)) && ch != '.' && ch != '-') ch = '_';
     c.out = (fs::path(base.out) / folder).string();
     const std::string summary_path = (fs::path(c.out) / "summary.json").string();
     if (cb.notice) cb.notice("sweep " + name + " [" + std::to_string(i + 1) + "/" + std::to_string(runs.size()) + "] " + r.name);
@@ -92,7 +92,7 @@ std::string run_sweep(const std::string& name, const TrainConfig& base, const Tr
     const double best_err = 100 * (1 - s.at("best_test_acc").get<double>());
     const std::string lx = c.mixing.lam_x.empty() ? "beta:" + fmt(c.mixing.alpha) : c.mixing.lam_x;
     char row[512];
-    std::snprintf(row, sizeof row, "%s,%s,%s,%s,%.2f,%.2f,%.4f,%.4f,%.4f,%.1f\n", r.name.c_str(), c.mixing.mix.c_str(),
+    std::snprintf(row, sizeof row, "\"%s\",%s,%s,%s,%.2f,%.2f,%.4f,%.4f,%.4f,%.1f\n", r.name.c_str(), c.mixing.mix.c_str(),
                   lx.c_str(), c.mixing.lam_l.c_str(), final_err, best_err, s.value("final_train_acc", 0.0),
                   s.value("final_train_x1x2", 0.0), s.value("final_train_x2x1", 0.0), s.at("seconds").get<double>());
     csv += row;
