@@ -30,11 +30,10 @@ PoolShape pool_shape(const Tensor& x, int kernel, int stride, int padding, const
 Tensor max_pool2d(const Tensor& x, int kernel, int stride, int padding) {
   PoolShape s = pool_shape(x, kernel, stride, padding, "max_pool2d");
   Tensor y = Tensor::empty({s.n, s.c, s.oh, s.ow}, DType::F32, x.device());
-  const bool grad = needs_grad({&x});
-  Tensor argmax = grad ? Tensor::empty(y.shape(), DType::I32, x.device()) : Tensor();
-  MX_DISPATCH(x.device(), max_pool2d_forward, y.data<float>(), grad ? argmax.data<int32_t>() : nullptr,
-              x.data<float>(), s.n * s.c, s.h, s.w, s.oh, s.ow, kernel, stride, padding);
-  if (grad) {
+  Tensor argmax = Tensor::empty(y.shape(), DType::I32, x.device());
+  MX_DISPATCH(x.device(), max_pool2d_forward, y.data<float>(), argmax.data<int32_t>(), x.data<float>(), s.n * s.c,
+              s.h, s.w, s.oh, s.ow, kernel, stride, padding);
+  if (needs_grad({&x})) {
     Shape in_shape = x.shape();
     record(y, "max_pool2d", {x}, [=](const Tensor& gy) -> std::vector<Tensor> {
       Tensor gx = Tensor::empty(in_shape, DType::F32, gy.device());

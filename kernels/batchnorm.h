@@ -12,8 +12,9 @@ void batch_norm_train_forward(float* y, float* save_mean, float* save_invstd, fl
 void batch_norm_eval_forward(float* y, float* save_mean, float* save_invstd, const float* x,
                              const float* gamma, const float* beta, const float* running_mean,
                              const float* running_var, int64_t n, int64_t c, int64_t hw, float eps);
-// dgamma and dbeta are overwritten; dx may be null when x needs no gradient. In training the batch statistics depend on x, which adds the
-// mean-subtraction terms to dx; in evaluation dx = dy * gamma * invstd.
+// dgamma and dbeta are overwritten; dx may be null when x needs no gradient. In training the batch
+// statistics depend on x, which adds the mean-subtraction terms to dx; in evaluation
+// dx = dy * gamma * invstd.
 void batch_norm_backward(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
                          const float* gamma, const float* save_mean, const float* save_invstd, int64_t n,
                          int64_t c, int64_t hw, bool training);

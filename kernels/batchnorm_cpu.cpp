@@ -25,7 +25,7 @@ void batch_norm_train_forward(float* y, float* save_mean, float* save_invstd, fl
                               float* running_var, const float* x, const float* gamma, const float* beta,
                               int64_t n, int64_t c, int64_t hw, float momentum, float eps) {
   const double count = static_cast<double>(n * hw);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n * c * hw > 65536)
   for (int64_t ch = 0; ch < c; ++ch) {
     double sum = 0, sum_sq = 0;
     for (int64_t i = 0; i < n; ++i) {
@@ -53,7 +53,7 @@ void batch_norm_train_forward(float* y, float* save_mean, float* save_invstd, fl
 void batch_norm_eval_forward(float* y, float* save_mean, float* save_invstd, const float* x,
                              const float* gamma, const float* beta, const float* running_mean,
                              const float* running_var, int64_t n, int64_t c, int64_t hw, float eps) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n * c * hw > 65536)
   for (int64_t ch = 0; ch < c; ++ch) {
     float invstd = 1.f / std::sqrt(running_var[ch] + eps);
     save_mean[ch] = running_mean[ch];
@@ -67,7 +67,7 @@ void batch_norm_backward(float* dx, float* dgamma, float* dbeta, const float* dy
                          const float* gamma, const float* save_mean, const float* save_invstd, int64_t n,
                          int64_t c, int64_t hw, bool training) {
   const double count = static_cast<double>(n * hw);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (n * c * hw > 65536)
   for (int64_t ch = 0; ch < c; ++ch) {
     const float mean = save_mean[ch], invstd = save_invstd[ch];
     double sum_dy = 0, sum_dy_xc = 0;  // sum dy and sum dy * (x - mean)

@@ -1,6 +1,7 @@
 // Philox4x32-10 counter-based generator (Salmon et al., SC'11) and the float draws built on it.
 // Every function is usable on the host and on the device, and every float step is either a single
-// correctly rounded IEEE operation or an explicit fmaf, so CPU and GPU draw bit-identical numbers.
+// correctly rounded IEEE operation or an explicit fmaf (no a * b + c left for a compiler to contract),
+// so CPU and GPU draw bit-identical numbers as long as neither side is built with fast-math.
 #pragma once
 #include <cmath>
 #include <cstdint>

@@ -4,7 +4,7 @@
 #include <cstdint>
 
 namespace mx::kernels::cpu {
-// argmax (may be null) receives, per output, the flat index inside its input plane of the maximum.
+// argmax receives, per output, the flat index inside its input plane of the maximum.
 void max_pool2d_forward(float* y, int32_t* argmax, const float* x, int64_t planes, int64_t h, int64_t w,
                         int64_t oh, int64_t ow, int kernel, int stride, int padding);
 void max_pool2d_backward(float* dx, const float* dy, const int32_t* argmax, int64_t planes, int64_t h,

@@ -55,6 +55,12 @@ struct ConvCase {
   bool bias;
 };
 
+void PrintTo(const ConvCase& k, std::ostream* os) {
+  *os << "x[" << k.n << "," << k.c << "," << k.h << "," << k.w << "] w[" << k.o << "," << k.c / k.groups << ","
+      << k.kh << "," << k.kw << "] stride " << k.stride << " padding " << k.padding << " groups " << k.groups
+      << (k.bias ? " bias" : " no bias");
+}
+
 std::vector<double> naive_conv(const Tensor& x, const Tensor& wt, const Tensor& b, const ConvCase& k) {
   std::vector<float> xv = x.to_vector<float>(), wv = wt.to_vector<float>();
   std::vector<float> bv = b.defined() ? b.to_vector<float>() : std::vector<float>(k.o, 0.f);
@@ -107,7 +113,8 @@ TEST_P(OpsConv2d, GradientsMatchFiniteDifferences) {
 }
 
 // Batch 1 and odd batches, C*H*W not a multiple of 8, non-square images and kernels, strides 1 and 2,
-// padding 0, 1 and 2, groups 1, 2 and depthwise, the 1x1 fast path and a strided 1x1.
+// padding 0, 1 and 2, groups 1, 2 and depthwise, the 1x1 fast path and a strided 1x1; "same" width
+// convolutions (stride 1, ow == w) take the block-copy im2col, the others the row-by-row one.
 INSTANTIATE_TEST_SUITE_P(Ops, OpsConv2d,
                          ::testing::Values(ConvCase{1, 3, 7, 5, 4, 3, 3, 1, 1, 1, true},
                                            ConvCase{3, 4, 6, 9, 6, 3, 3, 2, 0, 2, false},
@@ -115,6 +122,7 @@ INSTANTIATE_TEST_SUITE_P(Ops, OpsConv2d,
                                            ConvCase{3, 6, 4, 3, 4, 1, 1, 1, 0, 1, true},
                                            ConvCase{1, 2, 5, 5, 3, 1, 1, 2, 0, 1, false},
                                            ConvCase{2, 3, 9, 8, 2, 3, 3, 2, 1, 1, true},
+                                           ConvCase{2, 3, 6, 5, 4, 3, 3, 1, 0, 1, true},
                                            ConvCase{3, 2, 6, 7, 4, 2, 3, 1, 1, 2, false},
                                            ConvCase{1, 1, 4, 6, 2, 5, 5, 1, 2, 1, true}));
 
@@ -140,6 +148,36 @@ TEST(OpsConv2dGrad, WeightOnlyLeavesInputWithoutGradient) {
             }
         for (int64_t o = 0; o < 4; ++o) EXPECT_NEAR(gw[((o * 3 + c) * 3 + a) * 3 + b], want, 1e-4);
       }
+}
+
+// Large enough for the multi-threaded path (per-thread weight-gradient partials): the batch must agree
+// with the same images pushed through one at a time, which runs serially.
+TEST(OpsConv2dGrad, ThreadedBatchMatchesImageByImage) {
+  std::mt19937 rng(14);
+  const int64_t n = 8;
+  Tensor x = test::random_tensor({n, 8, 16, 16}, rng), w = test::random_tensor({16, 4, 3, 3}, rng);
+  Tensor b = test::random_tensor({16}, rng), gy = test::random_tensor({n, 16, 16, 16}, rng);
+  const ops::Conv2dArgs args{1, 1, 2};
+  for (Tensor* t : {&x, &w, &b}) t->set_requires_grad(true);
+  run_backward(ops::conv2d(x, w, b, args), gy);
+  Tensor w1 = w.clone(), b1 = b.clone();
+  w1.set_requires_grad(true);
+  b1.set_requires_grad(true);
+  std::vector<float> gx_want;
+  for (int64_t i = 0; i < n; ++i) {
+    Tensor xi = x.slice(i, i + 1).clone();
+    xi.set_requires_grad(true);
+    run_backward(ops::conv2d(xi, w1, b1, args), gy.slice(i, i + 1).clone());  // w1, b1 grads accumulate
+    std::vector<float> g = xi.grad().to_vector<float>();
+    gx_want.insert(gx_want.end(), g.begin(), g.end());
+  }
+  auto expect_same = [](const std::vector<float>& got, const std::vector<float>& want) {
+    ASSERT_EQ(got.size(), want.size());
+    for (size_t i = 0; i < got.size(); ++i) EXPECT_NEAR(got[i], want[i], 1e-4 * std::max(1.f, std::fabs(want[i])));
+  };
+  expect_same(x.grad().to_vector<float>(), gx_want);
+  expect_same(w.grad().to_vector<float>(), w1.grad().to_vector<float>());
+  expect_same(b.grad().to_vector<float>(), b1.grad().to_vector<float>());
 }
 
 TEST(OpsConv2dErrors, ShapeAndDtypeErrorsNameTheOp) {
@@ -304,7 +342,7 @@ std::vector<double> naive_pool(const Tensor& x, int kernel, int stride, int padd
 
 TEST(OpsPool, MaxPoolForwardAndGradient) {
   std::mt19937 rng(41);
-  for (auto [k, s, p] : {std::tuple{2, 2, 0}, std::tuple{3, 2, 1}, std::tuple{3, 1, 1}}) {
+  for (auto [k, s, p] : {std::tuple{2, 2, 0}, std::tuple{3, 2, 0}, std::tuple{3, 2, 1}, std::tuple{3, 1, 1}}) {
     Tensor x = distinct_tensor({3, 2, 7, 5}, rng);
     expect_close(ops::max_pool2d(x, k, s, p).to_vector<float>(), naive_pool(x, k, s, p, true));
     test::expect_gradients_match([=](std::vector<Tensor>& t) { return ops::max_pool2d(t[0], k, s, p); }, {x});
@@ -313,7 +351,7 @@ TEST(OpsPool, MaxPoolForwardAndGradient) {
 
 TEST(OpsPool, AvgPoolCountsPaddingAndGradient) {
   std::mt19937 rng(42);
-  for (auto [k, s, p] : {std::tuple{2, 2, 0}, std::tuple{3, 2, 1}, std::tuple{3, 1, 1}}) {
+  for (auto [k, s, p] : {std::tuple{2, 2, 0}, std::tuple{3, 2, 0}, std::tuple{3, 2, 1}, std::tuple{3, 1, 1}}) {
     Tensor x = test::random_tensor({1, 3, 6, 5}, rng);
     expect_close(ops::avg_pool2d(x, k, s, p).to_vector<float>(), naive_pool(x, k, s, p, false));
     test::expect_gradients_match([=](std::vector<Tensor>& t) { return ops::avg_pool2d(t[0], k, s, p); }, {x});
