@@ -48,7 +48,7 @@ std::string make_header(const std::string& path, const nn::NamedTensors& tensors
 // An open temporary file that is closed and deleted unless commit() renamed it into place.
 class TempFile {
  public:
-  TempFile(const std::string& path) : path_(path), tmp_(path + ".tmp." + std::to_string(::getpid())) {
+  explicit TempFile(const std::string& path) : path_(path), tmp_(path + ".tmp." + std::to_string(::getpid())) {
     file_ = std::fopen(tmp_.c_str(), "wb");
     if (!file_) fail(path_, "cannot create ", tmp_, ": ", std::strerror(errno));
   }

@@ -95,7 +95,7 @@ Linear::Linear(int in_features, int out_features, bool has_bias, std::mt19937& r
 
 Tensor Linear::forward(const Tensor& x) { return ops::linear(x, weight, bias); }
 
-BatchNorm2d::BatchNorm2d(int channels, float momentum_, float eps_) : momentum(momentum_), eps(eps_) {
+BatchNorm2d::BatchNorm2d(int channels, float momentum, float eps) : momentum(momentum), eps(eps) {
   MX_CHECK(channels > 0, "BatchNorm2d: invalid channel count ", channels);
   weight = register_parameter("weight", Tensor::full({channels}, 1.0f));
   bias = register_parameter("bias", Tensor::zeros({channels}));

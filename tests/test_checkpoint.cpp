@@ -229,7 +229,7 @@ TEST_F(Checkpoint, LoadIntoNamesTheFirstMismatch) {
   checkpoint::save(p, models::make_model("quicknet", {3, 28, 10, 0})->state_dict());
   checkpoint::File other_shape = checkpoint::load(p);
   test::expect_error([&] { checkpoint::load_into(p, other_shape, state); },
-                     {p, "tensor features.0.weight has shape [32,3,3,3], model expects [32,1,3,3]"});
+                     {p, "tensor features.0.weight has shape [16,3,3,3], model expects [16,1,3,3]"});
 
   checkpoint::File missing{nn::NamedTensors(state.begin() + 1, state.end()), {}};
   test::expect_error([&] { checkpoint::load_into(p, missing, state); }, {p, "missing tensor features.0.weight"});

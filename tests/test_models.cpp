@@ -2,6 +2,7 @@
 // output shapes on Fashion-MNIST and CIFAR sized inputs, deterministic initialisation, the registry.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <random>
 
 #include "engine/autograd.h"
@@ -196,6 +197,30 @@ Tensor random_images(int64_t n, int64_t c, int64_t hw, uint32_t seed) {
   return Tensor::from_vector(v, {n, c, hw, hw});
 }
 
+// pytorch-cifar's PreActResNet.forward in eval mode, written with the ops on the state_dict tensors.
+Tensor preact_reference_forward(const nn::Module& m, const Tensor& x) {
+  std::map<std::string, Tensor> sd;
+  for (const auto& [name, t] : m.state_dict()) sd[name] = t;
+  auto bn = [&](const Tensor& in, const std::string& p) {
+    return ops::batch_norm2d(in, sd[p + ".weight"], sd[p + ".bias"], sd[p + ".running_mean"], sd[p + ".running_var"],
+                             {false, 0.1f, 1e-5f});
+  };
+  Tensor out = ops::conv2d(x, sd["conv1.weight"], Tensor(), {1, 1});
+  for (int layer = 1; layer <= 4; ++layer) {
+    for (int block = 0; block < 2; ++block) {
+      const std::string p = "layer" + std::to_string(layer) + "." + std::to_string(block) + ".";
+      const int stride = layer > 1 && block == 0 ? 2 : 1;
+      Tensor o = ops::relu(bn(out, p + "bn1"));
+      const std::string sc = p + "shortcut.0.weight";
+      Tensor shortcut = sd.count(sc) ? ops::conv2d(o, sd[sc], Tensor(), {stride, 0}) : out;
+      o = ops::conv2d(o, sd[p + "conv1.weight"], Tensor(), {stride, 1});
+      o = ops::conv2d(ops::relu(bn(o, p + "bn2")), sd[p + "conv2.weight"], Tensor(), {1, 1});
+      out = ops::add(o, shortcut);
+    }
+  }
+  return ops::linear(ops::global_avg_pool(out), sd["linear.weight"], sd["linear.bias"]);
+}
+
 }  // namespace
 
 TEST(Models, PreActResNet18StateDictMatchesPyTorch) {
@@ -222,12 +247,21 @@ TEST(Models, SpecSetsInputChannelsAndClasses) {
   }
 }
 
-TEST(Models, QuickNetIsSmall) {
+TEST(Models, QuickNetLayout) {
   auto m = models::make_model("quicknet", {1, 28, 10, 0});
-  int64_t n = 0;
-  for (const auto& [name, p] : m->named_parameters()) n += p.numel();
-  EXPECT_LT(n, 200000);
-  EXPECT_EQ(m->named_parameters().back().first, "classifier.bias");
+  KeyShapes want;
+  int in = 1, index = 0;
+  for (int out : {16, 64, 128, 256}) {  // conv (no bias), batch norm, ReLU, then a pool except at the end
+    want.emplace_back("features." + std::to_string(index) + ".weight", Shape{out, in, 3, 3});
+    const std::string bn = "features." + std::to_string(index + 1) + ".";
+    for (const char* p : {"weight", "bias", "running_mean", "running_var"}) want.emplace_back(bn + p, Shape{out});
+    want.emplace_back(bn + "num_batches_tracked", Shape{});
+    in = out;
+    index += 4;
+  }
+  want.emplace_back("classifier.weight", Shape{10, 256});
+  want.emplace_back("classifier.bias", Shape{10});
+  EXPECT_EQ(key_shapes(*m), want);
 }
 
 TEST(Models, InitIsDeterministicPerSeed) {
@@ -275,4 +309,22 @@ TEST(Models, TrainingForwardCountsBatchesInEveryBatchNorm) {
     if (t.dtype() == DType::I64) {
       EXPECT_EQ(t.item<int64_t>(), 2) << name;
     }
+}
+
+TEST(Models, PreActResNet18ForwardIsPyTorchs) {
+  auto m = models::make_model("preact-resnet18", {3, 16, 10, 3});
+  std::mt19937 rng(9);
+  std::uniform_real_distribution<float> u(0.5f, 1.5f);
+  for (const auto& [name, t] : m->state_dict()) {  // non-trivial batch-norm statistics and affine terms
+    if (name.find(".bn") == std::string::npos || t.dtype() != DType::F32) continue;
+    const float shift = name.find("running_var") == std::string::npos ? 1.f : 0.f;  // variances stay positive
+    Tensor b = t;
+    for (int64_t i = 0; i < b.numel(); ++i) b.data<float>()[i] = u(rng) - shift;
+  }
+  m->eval();
+  NoGradGuard no_grad;
+  Tensor x = random_images(2, 3, 16, 8);
+  std::vector<float> got = (*m)(x).to_vector<float>(), want = preact_reference_forward(*m, x).to_vector<float>();
+  ASSERT_EQ(got.size(), want.size());
+  for (size_t i = 0; i < got.size(); ++i) EXPECT_FLOAT_EQ(got[i], want[i]) << i;
 }
