@@ -11,7 +11,7 @@ TrainConfig recipe(const std::string& name) {
   if (name == "quick") {
     c.model = "quicknet";
     c.mixing.mix = "none";
-    c.epochs = 5;
+    c.epochs = 7;
     c.batch_size = 128;
     c.lr = 0.1f;
     c.flip = true;

@@ -15,7 +15,7 @@ namespace {
 // Flags for a short quicknet run on the tiny dataset of `tmp`.
 std::string tiny_run(const TempDir& tmp, const std::string& out, const std::string& extra = "") {
   return "train --data-dir " + tmp.path() + "/data --out " + out +
-         " --epochs 2 --batch-size 16 --lr 0.05 --threads 2 --seed 3 " + extra;
+         " --epochs 2 --batch-size 16 --lr 0.05 --threads 1 --seed 3 " + extra;
 }
 
 class Cli : public ::testing::Test {
