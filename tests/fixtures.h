@@ -1,6 +1,7 @@
-// Test fixtures: a temporary directory removed at the end of the test, small IDX .gz files in the
-// Fashion-MNIST layout, and running the `mixup` binary with its output captured.
+// Test fixtures: a temporary directory removed at the end of the test, whole-file reads, small IDX .gz
+// files in the Fashion-MNIST layout, and running the `mixup` binary with its output captured.
 #pragma once
+#include <gtest/gtest.h>
 #include <zlib.h>
 
 #include <cstdint>
@@ -27,25 +28,40 @@ class TempDir {
   TempDir& operator=(const TempDir&) = delete;
   const std::string& path() const { return path_; }
   std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+  std::string file(const std::string& name) const { return *this / name; }
 
  private:
   std::string path_;
 };
 
-inline void put_be32(std::string& s, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) s.push_back(static_cast<char>((v >> shift) & 0xff));
+// True when `dir` holds a leftover "<name>.tmp.<pid>" of an interrupted atomic write.
+inline bool has_temporary_files(const std::string& dir) {
+  if (!std::filesystem::exists(dir)) return false;
+  for (const auto& e : std::filesystem::directory_iterator(dir))
+    if (e.path().filename().string().find(".tmp.") != std::string::npos) return true;
+  return false;
+}
+
+using Bytes = std::vector<uint8_t>;
+
+inline void put_be32(Bytes& b, uint32_t v) {
+  for (int shift = 24; shift >= 0; shift -= 8) b.push_back(static_cast<uint8_t>((v >> shift) & 0xff));
+}
+
+inline void write_gz(const std::string& path, const Bytes& b) {
+  gzFile f = gzopen(path.c_str(), "wb");
+  ASSERT_NE(f, nullptr) << path;
+  ASSERT_EQ(gzwrite(f, b.data(), static_cast<unsigned>(b.size())), static_cast<int>(b.size()));
+  ASSERT_EQ(gzclose(f), Z_OK);
 }
 
 // An IDX file: magic, dimensions (big-endian), then the bytes; gzip-compressed.
-inline void write_idx_gz(const std::string& path, uint32_t magic, const std::vector<uint32_t>& dims,
-                         const std::vector<uint8_t>& bytes) {
-  std::string s;
-  put_be32(s, magic);
-  for (uint32_t d : dims) put_be32(s, d);
-  s.append(bytes.begin(), bytes.end());
-  gzFile f = gzopen(path.c_str(), "wb");
-  gzwrite(f, s.data(), static_cast<unsigned>(s.size()));
-  gzclose(f);
+inline void write_idx_gz(const std::string& path, uint32_t magic, const std::vector<uint32_t>& dims, const Bytes& bytes) {
+  Bytes b;
+  put_be32(b, magic);
+  for (uint32_t d : dims) put_be32(b, d);
+  b.insert(b.end(), bytes.begin(), bytes.end());
+  write_gz(path, b);
 }
 
 // A Fashion-MNIST-shaped dataset in `dir`: n_train/n_test images of 28x28 whose label is drawn from a

@@ -11,6 +11,7 @@
 #include "engine/checkpoint.h"
 #include "models/models.h"
 #include "tests/expect_error.h"
+#include "tests/fixtures.h"
 
 using namespace mx;
 namespace fs = std::filesystem;
@@ -18,25 +19,14 @@ using Json = nlohmann::ordered_json;
 
 namespace {
 
-// A fresh directory per test under the system temp folder, removed afterwards.
+// A fresh directory per test, removed afterwards.
 class Checkpoint : public ::testing::Test {
  protected:
-  void SetUp() override {
-    dir_ = fs::temp_directory_path() /
-           ("mixup_ckpt_" + std::to_string(::getpid()) + "_" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    fs::remove_all(dir_);
-    fs::create_directories(dir_);
-  }
-  void TearDown() override { fs::remove_all(dir_); }
-  std::string path(const std::string& name) const { return (dir_ / name).string(); }
-  fs::path dir_;
+  std::string path(const std::string& name) const { return dir_ / name; }
+  test::TempDir dir_;
 };
 
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using test::read_file;
 
 void write_bytes(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;
@@ -72,12 +62,6 @@ Tensor& entry(nn::NamedTensors& ts, const std::string& name) {
   throw std::out_of_range(name);
 }
 
-bool no_temp_files(const fs::path& dir) {
-  for (const auto& e : fs::directory_iterator(dir))
-    if (e.path().filename().string().find(".tmp.") != std::string::npos) return false;
-  return true;
-}
-
 }  // namespace
 
 TEST_F(Checkpoint, RoundTripsEveryDtypeAndMetadata) {
@@ -96,7 +80,7 @@ TEST_F(Checkpoint, RoundTripsEveryDtypeAndMetadata) {
 TEST_F(Checkpoint, FileFollowsTheSafetensorsLayout) {
   nn::NamedTensors ts = sample_tensors();
   checkpoint::save(path("a.safetensors"), ts, {{"k", "v"}});
-  std::string bytes = read_bytes(path("a.safetensors"));
+  std::string bytes = read_file(path("a.safetensors"));
   ASSERT_GE(bytes.size(), 8u);
   uint64_t n = 0;
   for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<unsigned char>(bytes[static_cast<size_t>(i)]);
@@ -147,7 +131,7 @@ TEST_F(Checkpoint, BrokenFilesThrowNamingTheFile) {
     test::expect_error([&] { checkpoint::load(p); }, {p, fragment});
   };
   checkpoint::save(p, sample_tensors());
-  std::string good = read_bytes(p);
+  std::string good = read_file(p);
   expect_load_error(good.substr(0, good.size() - 3), "data section");  // truncated data
   expect_load_error(good.substr(0, 5), "too short");
   expect_load_error(le64(1ull << 40) + good.substr(8), "header length");
@@ -177,11 +161,11 @@ TEST_F(Checkpoint, BrokenFilesThrowNamingTheFile) {
 TEST_F(Checkpoint, FailedSaveLeavesNoFileBehind) {
   const std::string into_missing_dir = path("no/such/dir/a.safetensors");
   test::expect_error([&] { checkpoint::save(into_missing_dir, sample_tensors()); }, {into_missing_dir});
-  EXPECT_TRUE(no_temp_files(dir_));
+  EXPECT_FALSE(test::has_temporary_files(dir_.path()));
   // The rename fails when the target is a directory: the written temporary file must go.
   fs::create_directory(path("taken"));
   test::expect_error([&] { checkpoint::save(path("taken"), sample_tensors()); }, {path("taken"), "rename"});
-  EXPECT_TRUE(no_temp_files(dir_));
+  EXPECT_FALSE(test::has_temporary_files(dir_.path()));
   EXPECT_TRUE(fs::is_directory(path("taken")));
 }
 
@@ -192,7 +176,7 @@ TEST_F(Checkpoint, SaveReplacesAnExistingFile) {
   checkpoint::File f = checkpoint::load(p);
   ASSERT_EQ(f.tensors.size(), 1u);
   EXPECT_EQ(f.tensors[0].first, "only");
-  EXPECT_TRUE(no_temp_files(dir_));
+  EXPECT_FALSE(test::has_temporary_files(dir_.path()));
 }
 
 TEST_F(Checkpoint, SaveRejectsDuplicateNames) {

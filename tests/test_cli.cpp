@@ -36,13 +36,6 @@ class Cli : public ::testing::Test {
   TempDir tmp_;
 };
 
-bool has_temporary_files(const std::string& dir) {
-  if (!fs::exists(dir)) return false;
-  for (const auto& e : fs::directory_iterator(dir))
-    if (e.path().filename().string().find(".tmp.") != std::string::npos) return true;
-  return false;
-}
-
 }  // namespace
 
 TEST_F(Cli, HelpDescribesEveryTrainFlagWithDefaults) {
@@ -70,7 +63,7 @@ TEST_F(Cli, TrainWritesEveryOutputFile) {
             0u);
   EXPECT_EQ(std::count(metrics.begin(), metrics.end(), '\n'), 3) << metrics;
   EXPECT_NE(mx::test::read_file(out + "/config.json").find("\"mix\": \"c\""), std::string::npos);
-  EXPECT_FALSE(has_temporary_files(out));
+  EXPECT_FALSE(mx::test::has_temporary_files(out));
   EXPECT_NE(r.out.find("final test accuracy"), std::string::npos);
 }
 

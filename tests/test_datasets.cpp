@@ -11,6 +11,8 @@
 
 #include "datasets/datasets.h"
 #include "datasets/loader.h"
+#include "tests/expect_error.h"
+#include "tests/fixtures.h"
 
 using namespace mx;
 using namespace mx::data;
@@ -18,46 +20,21 @@ namespace fs = std::filesystem;
 
 namespace {
 
-using Bytes = std::vector<uint8_t>;
+using test::Bytes;
+using test::expect_error;
+using test::put_be32;
+using test::read_file;
+using test::TempDir;
+using test::write_gz;
 
-// A fresh folder under /tmp, removed with its content when the test ends.
-class TempDir {
- public:
-  TempDir() {
-    char name[] = "/tmp/mixup_data_XXXXXX";
-    MX_CHECK(mkdtemp(name), "mkdtemp failed");
-    path_ = name;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
+Bytes read_bytes(const std::string& path) {
+  const std::string s = read_file(path);
+  return Bytes(s.begin(), s.end());
+}
 
 void write_bytes(const std::string& path, const Bytes& b) {
   std::ofstream(path, std::ios::binary).write(reinterpret_cast<const char*>(b.data()),
                                               static_cast<std::streamsize>(b.size()));
-}
-
-Bytes read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return Bytes(std::istreambuf_iterator<char>(in), {});
-}
-
-void write_gz(const std::string& path, const Bytes& b) {
-  gzFile f = gzopen(path.c_str(), "wb");
-  ASSERT_NE(f, nullptr);
-  ASSERT_EQ(gzwrite(f, b.data(), static_cast<unsigned>(b.size())), static_cast<int>(b.size()));
-  ASSERT_EQ(gzclose(f), Z_OK);
-}
-
-void put_big_endian32(Bytes& b, uint32_t v) {
-  for (int shift = 24; shift >= 0; shift -= 8) b.push_back(static_cast<uint8_t>(v >> shift));
 }
 
 // A deterministic, varied pixel value for image i at flat offset k.
@@ -65,7 +42,7 @@ uint8_t pixel(int64_t i, int64_t k) { return static_cast<uint8_t>((i * 37 + k * 
 
 Bytes idx_images(uint32_t count, uint32_t rows, uint32_t cols, uint32_t stored, uint32_t magic = 2051) {
   Bytes b;
-  for (uint32_t v : {magic, count, rows, cols}) put_big_endian32(b, v);
+  for (uint32_t v : {magic, count, rows, cols}) put_be32(b, v);
   for (uint32_t i = 0; i < stored; ++i)
     for (uint32_t k = 0; k < rows * cols; ++k) b.push_back(pixel(i, k));
   return b;
@@ -73,22 +50,9 @@ Bytes idx_images(uint32_t count, uint32_t rows, uint32_t cols, uint32_t stored, 
 
 Bytes idx_labels(const Bytes& labels, uint32_t magic = 2049) {
   Bytes b;
-  for (uint32_t v : {magic, static_cast<uint32_t>(labels.size())}) put_big_endian32(b, v);
+  for (uint32_t v : {magic, static_cast<uint32_t>(labels.size())}) put_be32(b, v);
   b.insert(b.end(), labels.begin(), labels.end());
   return b;
-}
-
-// Runs f and checks it throws a one-line mx::Error whose message contains every part.
-template <typename F>
-void expect_error(F&& f, const std::vector<std::string>& parts) {
-  try {
-    f();
-    ADD_FAILURE() << "no mx::Error thrown";
-  } catch (const Error& e) {
-    std::string msg = e.what();
-    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
-    for (const std::string& p : parts) EXPECT_NE(msg.find(p), std::string::npos) << "'" << p << "' not in: " << msg;
-  }
 }
 
 const char* const kTrainImages = "train-images-idx3-ubyte.gz";
