@@ -6,8 +6,8 @@
 
 namespace mx {
 
-// Returns the device to run on; `notice` receives a one-line explanation when the choice is not
-// the obvious one (e.g. auto falling back to the CPU). Throws mx::Error naming --device.
+// Returns the device to run on; for auto, `notice` receives one line naming the GPU chosen or saying
+// why the CPU is used. Throws mx::Error naming --device.
 Device select_device(const std::string& flag, std::string& notice);
 
 }  // namespace mx

@@ -1,5 +1,7 @@
 // Device dispatch: an op front-end calls MX_DISPATCH(device, kernel, args...) and gets the CPU twin
-// or the CUDA launcher of kernels/<name>.h with the same signature.
+// (mx::kernels::cpu) or the CUDA launcher (mx::kernels::cuda) of kernels/<name>.h, which share one
+// signature; MX_DISPATCH_IN does the same for other namespace pairs (engine/cpu and engine/cuda). In
+// a build without CUDA the CUDA branch throws, and the CUDA launchers are never referenced.
 #pragma once
 #include "engine/error.h"
 #include "engine/tensor.h"
@@ -10,8 +12,16 @@ namespace mx {
 }
 }  // namespace mx
 
-#define MX_DISPATCH(dev, fn, ...)                                   \
-  do {                                                              \
-    if ((dev) == ::mx::Device::CPU) ::mx::kernels::cpu::fn(__VA_ARGS__); \
-    else ::mx::no_cuda_kernel(#fn);                                 \
+#ifdef MIXUP_HAVE_CUDA
+#define MX_CUDA_CALL(ns, fn, ...) ns::fn(__VA_ARGS__)
+#else
+#define MX_CUDA_CALL(ns, fn, ...) ::mx::no_cuda_kernel(#fn)
+#endif
+
+#define MX_DISPATCH_IN(dev, cpu_ns, cuda_ns, fn, ...)          \
+  do {                                                        \
+    if ((dev) == ::mx::Device::CPU) cpu_ns::fn(__VA_ARGS__);  \
+    else MX_CUDA_CALL(cuda_ns, fn, __VA_ARGS__);              \
   } while (0)
+
+#define MX_DISPATCH(dev, fn, ...) MX_DISPATCH_IN(dev, ::mx::kernels::cpu, ::mx::kernels::cuda, fn, __VA_ARGS__)

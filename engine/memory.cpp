@@ -3,6 +3,7 @@
 
 #include <malloc.h>
 
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
@@ -23,7 +24,12 @@ const bool g_heap_tuned = [] {
 void* device_alloc(size_t bytes, Device dev) {
   size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
   if (rounded == 0) rounded = kAlignment;
-  if (dev == Device::CUDA) return cuda::alloc(rounded);
+  if (dev == Device::CUDA) {
+    void* p = cuda::alloc(rounded);
+    MX_CHECK(reinterpret_cast<uintptr_t>(p) % kAlignment == 0, "CUDA pool returned memory not aligned to ",
+             kAlignment, " bytes");
+    return p;
+  }
   void* p = std::aligned_alloc(kAlignment, rounded);
   MX_CHECK(p, "out of host memory allocating ", bytes, " bytes");
   return p;

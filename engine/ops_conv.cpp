@@ -1,8 +1,10 @@
-// Front-ends of conv2d and linear. On the CPU they call engine/cpu (im2col + Eigen); on the GPU they
-// will call cuDNN and cuBLAS, which this build does not have yet.
+// Front-ends of conv2d and linear. On the CPU they call engine/cpu (im2col + Eigen), on the GPU
+// engine/cuda (cuDNN and cuBLAS).
 #include "engine/autograd.h"
 #include "engine/cpu/conv_cpu.h"
 #include "engine/cpu/linear_cpu.h"
+#include "engine/cuda/conv_cuda.h"
+#include "engine/cuda/linear_cuda.h"
 #include "engine/dispatch.h"
 #include "engine/ops.h"
 #include "engine/ops_common.h"
@@ -14,7 +16,7 @@ using detail::grad_buffer;
 
 namespace {
 
-cpu::ConvShape conv_shape(const Tensor& x, const Tensor& weight, const Conv2dArgs& args) {
+ConvShape conv_shape(const Tensor& x, const Tensor& weight, const Conv2dArgs& args) {
   const char* op = "conv2d";
   check_dtype(x, DType::F32, op, "x");
   check_dim(x, 4, op, "x");
@@ -23,7 +25,7 @@ cpu::ConvShape conv_shape(const Tensor& x, const Tensor& weight, const Conv2dArg
   check_same_device(x, weight, op);
   MX_CHECK(args.stride >= 1 && args.padding >= 0 && args.groups >= 1, "conv2d: invalid stride ", args.stride,
            ", padding ", args.padding, " or groups ", args.groups);
-  cpu::ConvShape s{};
+  ConvShape s{};
   s.n = x.size(0), s.c = x.size(1), s.h = x.size(2), s.w = x.size(3);
   s.o = weight.size(0), s.kh = weight.size(2), s.kw = weight.size(3);
   s.stride = args.stride, s.padding = args.padding, s.groups = args.groups;
@@ -39,11 +41,11 @@ cpu::ConvShape conv_shape(const Tensor& x, const Tensor& weight, const Conv2dArg
 }  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dArgs& args) {
-  cpu::ConvShape s = conv_shape(x, weight, args);
+  ConvShape s = conv_shape(x, weight, args);
   if (bias.defined()) detail::check_vector(bias, s.o, x, "conv2d", "bias");
-  if (x.device() != Device::CPU) no_cuda_kernel("conv2d");
   Tensor y = Tensor::empty({s.n, s.o, s.oh, s.ow}, DType::F32, x.device());
-  cpu::conv2d_forward(y.data<float>(), x.data<float>(), weight.data<float>(), data_or_null(bias), s);
+  MX_DISPATCH_IN(x.device(), ::mx::cpu, ::mx::cuda, conv2d_forward, y.data<float>(), x.data<float>(),
+                 weight.data<float>(), data_or_null(bias), s);
   if (needs_grad({&x, &weight, &bias})) {
     const bool need_x = x.requires_grad(), need_w = weight.requires_grad();
     const bool need_b = bias.defined() && bias.requires_grad();
@@ -51,8 +53,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
     record(y, "conv2d", {x, weight, bias}, [=](const Tensor& gy) -> std::vector<Tensor> {
       Tensor gx = grad_buffer(need_x, xs), gw = grad_buffer(need_w, ws);
       Tensor gb = need_b ? Tensor::empty({s.o}, DType::F32, gy.device()) : Tensor();
-      cpu::conv2d_backward(data_or_null(gx), data_or_null(gw), data_or_null(gb), gy.data<float>(),
-                           xs.data<float>(), ws.data<float>(), s);
+      MX_DISPATCH_IN(gy.device(), ::mx::cpu, ::mx::cuda, conv2d_backward, data_or_null(gx), data_or_null(gw),
+                     data_or_null(gb), gy.data<float>(), xs.data<float>(), ws.data<float>(), s);
       return {gx, gw, gb};
     });
   }
@@ -70,9 +72,9 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
   MX_CHECK(weight.size(1) == in, "linear: x ", shape_str(x.shape()), " and weight ", shape_str(weight.shape()),
            " do not match");
   if (bias.defined()) detail::check_vector(bias, out, x, op, "bias");
-  if (x.device() != Device::CPU) no_cuda_kernel("linear");
   Tensor y = Tensor::empty({n, out}, DType::F32, x.device());
-  cpu::linear_forward(y.data<float>(), x.data<float>(), weight.data<float>(), data_or_null(bias), n, in, out);
+  MX_DISPATCH_IN(x.device(), ::mx::cpu, ::mx::cuda, linear_forward, y.data<float>(), x.data<float>(),
+                 weight.data<float>(), data_or_null(bias), n, in, out);
   if (needs_grad({&x, &weight, &bias})) {
     const bool need_x = x.requires_grad(), need_w = weight.requires_grad();
     const bool need_b = bias.defined() && bias.requires_grad();
@@ -80,8 +82,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     record(y, "linear", {x, weight, bias}, [=](const Tensor& gy) -> std::vector<Tensor> {
       Tensor gx = grad_buffer(need_x, xs), gw = grad_buffer(need_w, ws);
       Tensor gb = need_b ? Tensor::empty({out}, DType::F32, gy.device()) : Tensor();
-      cpu::linear_backward(data_or_null(gx), data_or_null(gw), data_or_null(gb), gy.data<float>(),
-                           xs.data<float>(), ws.data<float>(), n, in, out);
+      MX_DISPATCH_IN(gy.device(), ::mx::cpu, ::mx::cuda, linear_backward, data_or_null(gx), data_or_null(gw),
+                     data_or_null(gb), gy.data<float>(), xs.data<float>(), ws.data<float>(), n, in, out);
       return {gx, gw, gb};
     });
   }

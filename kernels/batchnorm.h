@@ -19,3 +19,17 @@ void batch_norm_backward(float* dx, float* dgamma, float* dbeta, const float* dy
                          const float* gamma, const float* save_mean, const float* save_invstd, int64_t n,
                          int64_t c, int64_t hw, bool training);
 }  // namespace mx::kernels::cpu
+
+// The CUDA launchers (kernels/batchnorm.cu): the same signatures with device pointers, queued on the
+// compute stream (engine/cuda/stream.h).
+namespace mx::kernels::cuda {
+void batch_norm_train_forward(float* y, float* save_mean, float* save_invstd, float* running_mean,
+                              float* running_var, const float* x, const float* gamma, const float* beta,
+                              int64_t n, int64_t c, int64_t hw, float momentum, float eps);
+void batch_norm_eval_forward(float* y, float* save_mean, float* save_invstd, const float* x,
+                             const float* gamma, const float* beta, const float* running_mean,
+                             const float* running_var, int64_t n, int64_t c, int64_t hw, float eps);
+void batch_norm_backward(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
+                         const float* gamma, const float* save_mean, const float* save_invstd, int64_t n,
+                         int64_t c, int64_t hw, bool training);
+}  // namespace mx::kernels::cuda

@@ -9,3 +9,10 @@ namespace mx::kernels::cpu {
 void copy_channels(float* dst, int64_t dst_c, int64_t dst_off, const float* src, int64_t src_c,
                    int64_t src_off, int64_t n, int64_t channels, int64_t hw);
 }  // namespace mx::kernels::cpu
+
+// The CUDA launchers (kernels/concat.cu): the same signatures with device pointers, queued on the
+// compute stream (engine/cuda/stream.h).
+namespace mx::kernels::cuda {
+void copy_channels(float* dst, int64_t dst_c, int64_t dst_off, const float* src, int64_t src_c,
+                   int64_t src_off, int64_t n, int64_t channels, int64_t hw);
+}  // namespace mx::kernels::cuda

@@ -14,3 +14,13 @@ void mixed_cross_entropy_backward(float* dlogits, const float* dloss, const floa
                                   const int32_t* ya, const int32_t* yb, const float* lam, int64_t n,
                                   int64_t k);
 }  // namespace mx::kernels::cpu
+
+// The CUDA launchers (kernels/cross_entropy.cu): the same signatures with device pointers, queued on the
+// compute stream (engine/cuda/stream.h).
+namespace mx::kernels::cuda {
+void mixed_cross_entropy_forward(float* loss, float* lse, const float* logits, const int32_t* ya,
+                                 const int32_t* yb, const float* lam, int64_t n, int64_t k);
+void mixed_cross_entropy_backward(float* dlogits, const float* dloss, const float* logits, const float* lse,
+                                  const int32_t* ya, const int32_t* yb, const float* lam, int64_t n,
+                                  int64_t k);
+}  // namespace mx::kernels::cuda

@@ -7,3 +7,9 @@
 namespace mx::kernels::cpu {
 void dropout_apply(float* out, const float* in, int64_t n, float p, float scale, uint64_t seed);
 }  // namespace mx::kernels::cpu
+
+// The CUDA launchers (kernels/dropout.cu): the same signatures with device pointers, queued on the
+// compute stream (engine/cuda/stream.h).
+namespace mx::kernels::cuda {
+void dropout_apply(float* out, const float* in, int64_t n, float p, float scale, uint64_t seed);
+}  // namespace mx::kernels::cuda

@@ -23,4 +23,11 @@ namespace cpu {
 void mix_batch(float* out, const float* x, const MixSample* s, int64_t n, int64_t c, int64_t h, int64_t w);
 }  // namespace cpu
 
+// The CUDA launcher (kernels/mix_batch.cu): the same signature with device pointers, s included (the
+// front-end, mixup::apply_plan, uploads the n samples before the call); one launch for the batch,
+// each input element read once where it is used, 16-byte accesses where alignment allows.
+namespace cuda {
+void mix_batch(float* out, const float* x, const MixSample* s, int64_t n, int64_t c, int64_t h, int64_t w);
+}  // namespace cuda
+
 }  // namespace mx::kernels

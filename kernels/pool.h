@@ -18,3 +18,18 @@ void avg_pool2d_backward(float* dx, const float* dy, int64_t planes, int64_t h, 
 void global_avg_pool_forward(float* y, const float* x, int64_t planes, int64_t hw);
 void global_avg_pool_backward(float* dx, const float* dy, int64_t planes, int64_t hw);
 }  // namespace mx::kernels::cpu
+
+// The CUDA launchers (kernels/pool.cu): the same signatures with device pointers, queued on the
+// compute stream (engine/cuda/stream.h).
+namespace mx::kernels::cuda {
+void max_pool2d_forward(float* y, int32_t* argmax, const float* x, int64_t planes, int64_t h, int64_t w,
+                        int64_t oh, int64_t ow, int kernel, int stride, int padding);
+void max_pool2d_backward(float* dx, const float* dy, const int32_t* argmax, int64_t planes, int64_t h,
+                         int64_t w, int64_t oh, int64_t ow);
+void avg_pool2d_forward(float* y, const float* x, int64_t planes, int64_t h, int64_t w, int64_t oh,
+                        int64_t ow, int kernel, int stride, int padding);
+void avg_pool2d_backward(float* dx, const float* dy, int64_t planes, int64_t h, int64_t w, int64_t oh,
+                         int64_t ow, int kernel, int stride, int padding);
+void global_avg_pool_forward(float* y, const float* x, int64_t planes, int64_t hw);
+void global_avg_pool_backward(float* dx, const float* dy, int64_t planes, int64_t hw);
+}  // namespace mx::kernels::cuda

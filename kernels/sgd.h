@@ -8,3 +8,10 @@ namespace mx::kernels::cpu {
 void sgd_step(float* w, const float* g, float* buf, int64_t n, float lr, float momentum, float weight_decay,
               bool nesterov, bool first_step);
 }  // namespace mx::kernels::cpu
+
+// The CUDA launchers (kernels/sgd.cu): the same signatures with device pointers, queued on the
+// compute stream (engine/cuda/stream.h).
+namespace mx::kernels::cuda {
+void sgd_step(float* w, const float* g, float* buf, int64_t n, float lr, float momentum, float weight_decay,
+              bool nesterov, bool first_step);
+}  // namespace mx::kernels::cuda

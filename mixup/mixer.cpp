@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "engine/dispatch.h"
+#include "engine/memory.h"
 
 namespace mx::mixup {
 
@@ -128,9 +129,19 @@ Tensor apply_plan(const Tensor& images, const std::vector<kernels::MixSample>& s
                                          s.x0 <= s.x1 && s.x1 <= images.size(3)),
              "mix_batch: paste box outside the image");
   }
-  Tensor out = Tensor::empty(images.shape(), DType::F32, images.device());
-  MX_DISPATCH(images.device(), mix_batch, out.data<float>(), images.data<float>(), samples.data(),
-              images.size(0), images.size(1), images.size(2), images.size(3));
+  // The kernel reads the samples where the images are: on a GPU they travel there first (one copy).
+  const Device dev = images.device();
+  const kernels::MixSample* plan = samples.data();
+  Tensor staged;
+  if (dev != Device::CPU) {
+    const size_t bytes = samples.size() * sizeof(kernels::MixSample);
+    staged = Tensor::empty({static_cast<int64_t>(bytes)}, DType::U8, dev);
+    device_copy(staged.raw(), dev, samples.data(), Device::CPU, bytes);
+    plan = static_cast<const kernels::MixSample*>(staged.raw());
+  }
+  Tensor out = Tensor::empty(images.shape(), DType::F32, dev);
+  MX_DISPATCH(dev, mix_batch, out.data<float>(), images.data<float>(), plan, images.size(0), images.size(1),
+              images.size(2), images.size(3));
   return out;
 }
 

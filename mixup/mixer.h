@@ -15,8 +15,8 @@ namespace mx::mixup {
 
 struct MixedBatch {
   Tensor images;  // [N, C, H, W] F32, same device as the input
-  Tensor ya, yb;  // [N] I32: the sample's own label and its partner's
-  Tensor lam;     // [N] F32: weight of ya in the loss
+  Tensor ya, yb;  // [N] I32 on the labels' device: the sample's own label and its partner's
+  Tensor lam;     // [N] F32 on the labels' device: weight of ya in the loss
 };
 
 struct MixerOptions {

@@ -269,10 +269,11 @@ TrainSummary train(const TrainConfig& c, const TrainCallbacks& cb) {
     MixMetrics sums;
     float lr = 0;
     for (int64_t step = 1; train_loader.next(b); ++step) {
-      MixedBatch mb = mix.mix(b.images.to(dev), b.labels.to(dev), rng);
+      // Labels and weights are built on the host (the metrics read them there) and copied once.
+      MixedBatch mb = mix.mix(b.images.to(dev), b.labels, rng);
       store.zero_grad();
       Tensor logits = (*model)(mb.images);
-      Tensor loss = ops::mixed_cross_entropy(logits, mb.ya, mb.yb, mb.lam);
+      Tensor loss = ops::mixed_cross_entropy(logits, mb.ya.to(dev), mb.yb.to(dev), mb.lam.to(dev));
       loss.backward();
       lr = sched.at(epoch - 1 + static_cast<double>(step - 1) / static_cast<double>(steps));
       opt.step(lr);

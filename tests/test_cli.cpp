@@ -12,10 +12,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// Flags for a short quicknet run on the tiny dataset of `tmp`.
+// Flags for a short quicknet run on the CPU on the tiny dataset of `tmp` (test_cuda_train.cpp runs the
+// command on a GPU).
 std::string tiny_run(const TempDir& tmp, const std::string& out, const std::string& extra = "") {
   return "train --data-dir " + tmp.path() + "/data --out " + out +
-         " --epochs 2 --batch-size 16 --lr 0.05 --threads 1 --seed 3 " + extra;
+         " --epochs 2 --batch-size 16 --lr 0.05 --threads 1 --seed 3 --device cpu " + extra;
 }
 
 class Cli : public ::testing::Test {

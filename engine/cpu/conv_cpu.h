@@ -1,16 +1,8 @@
 // CPU convolution: per-image im2col and Eigen GEMM, OpenMP over the batch (cuDNN's job on GPU).
 #pragma once
-#include <cstdint>
+#include "engine/conv_shape.h"
 
 namespace mx::cpu {
-
-// x [n, c, h, w], weight [o, c / groups, kh, kw], y [n, o, oh, ow].
-struct ConvShape {
-  int64_t n, c, h, w;
-  int64_t o, kh, kw;
-  int64_t oh, ow;
-  int64_t stride, padding, groups;
-};
 
 // bias may be null.
 void conv2d_forward(float* y, const float* x, const float* weight, const float* bias, const ConvShape& s);

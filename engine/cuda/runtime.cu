@@ -1,18 +1,96 @@
-// CUDA runtime glue: device discovery that tolerates machines with no GPU or driver, and memory
-// from CUDA's stream-ordered pool (cudaMallocAsync) on the default stream.
+// CUDA runtime glue: device discovery that tolerates machines with no GPU or driver, the compute
+// stream, memory from CUDA's stream-ordered pool, launch checks (MIXUP_SYNC=1) and event timing.
 #include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 #include "engine/cuda/check.h"
 #include "engine/cuda/runtime.h"
+#include "engine/cuda/stream.h"
 
 namespace mx::cuda {
+
+namespace {
+
+bool env_flag(const char* name) {
+  const char* v = std::getenv(name);
+  return v && *v && std::strcmp(v, "0") != 0;
+}
+
+struct Runtime {
+  int device = 0;
+  int multiprocessors = 0;
+  cudaStream_t stream = nullptr;
+  bool sync_each_op = env_flag("MIXUP_SYNC");
+};
+
+// Set up on first use and never torn down: at process exit the CUDA runtime may already be gone.
+// The pool's release threshold is raised so freed blocks stay cached for the next allocation
+// instead of going back to the driver at every synchronisation.
+Runtime& runtime() {
+  static Runtime* rt = [] {
+    MX_CHECK(device_count() > 0, "CUDA device requested, but there is ", device_summary());
+    auto* r = new Runtime;
+    CHECK_CUDA(cudaGetDevice(&r->device));
+    CHECK_CUDA(cudaDeviceGetAttribute(&r->multiprocessors, cudaDevAttrMultiProcessorCount, r->device));
+    CHECK_CUDA(cudaStreamCreate(&r->stream));
+    cudaMemPool_t pool;
+    CHECK_CUDA(cudaDeviceGetDefaultMemPool(&pool, r->device));
+    uint64_t keep_all = UINT64_MAX;
+    CHECK_CUDA(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep_all));
+    return r;
+  }();
+  return *rt;
+}
+
+// Errors at exit, when the runtime is unloading, are expected and not worth a warning.
+bool is_shutdown(cudaError_t err) { return err == cudaErrorCudartUnloading || err == cudaErrorContextIsDestroyed; }
+
+struct Range {
+  std::string category;
+  cudaEvent_t start = nullptr, stop = nullptr;
+};
+
+struct Profiler {
+  bool on = false;
+  std::vector<Range> ranges;
+  std::vector<cudaEvent_t> spare;  // events of collected ranges, reused
+};
+
+Profiler& profiler() {
+  static Profiler* p = new Profiler;
+  return *p;
+}
+
+// Records an event on the compute stream; null (with a warning) on failure, as it runs in destructors.
+cudaEvent_t record_event() {
+  Profiler& p = profiler();
+  cudaEvent_t e = nullptr;
+  if (!p.spare.empty()) {
+    e = p.spare.back();
+    p.spare.pop_back();
+  } else if (cudaEventCreate(&e) != cudaSuccess) {
+    std::fprintf(stderr, "warning: profiling: cudaEventCreate failed\n");
+    return nullptr;
+  }
+  cudaError_t err = cudaEventRecord(e, current_stream());
+  if (err == cudaSuccess) return e;
+  std::fprintf(stderr, "warning: profiling: cudaEventRecord failed: %s\n", cudaGetErrorString(err));
+  p.spare.push_back(e);
+  return nullptr;
+}
+
+}  // namespace
 
 bool built_with_cuda() { return true; }
 
 int device_count() {
   int n = 0;
-  cudaError_t err = cudaGetDeviceCount(&n);
-  if (err != cudaSuccess) {
+  if (cudaGetDeviceCount(&n) != cudaSuccess) {
     cudaGetLastError();  // clear the sticky "no driver" / "no device" error
     return 0;
   }
@@ -27,29 +105,79 @@ std::string device_summary() {
     return std::string("no CUDA device (") + cudaGetErrorString(err) + ")";
   }
   if (n == 0) return "no CUDA device";
+  int d = 0;
+  CHECK_CUDA(cudaGetDevice(&d));
   cudaDeviceProp prop{};
-  CHECK_CUDA(cudaGetDeviceProperties(&prop, 0));
+  CHECK_CUDA(cudaGetDeviceProperties(&prop, d));
   return std::string(prop.name) + " (sm_" + std::to_string(prop.major) + std::to_string(prop.minor) + ")";
+}
+
+cudaStream_t current_stream() { return runtime().stream; }
+int multiprocessor_count() { return runtime().multiprocessors; }
+
+void check_launch(const char* op, const char* file, int line) {
+  const Runtime& rt = runtime();
+  cudaError_t err = cudaGetLastError();
+  if (err == cudaSuccess && rt.sync_each_op) err = cudaStreamSynchronize(rt.stream);
+  if (err != cudaSuccess)
+    MX_FAIL("CUDA op ", op, " failed at ", file, ":", line, " on cuda:", rt.device, ": ", cudaGetErrorString(err),
+            rt.sync_each_op ? "" : " (errors surface late; rerun with MIXUP_SYNC=1 to name the op that failed)");
 }
 
 void* alloc(size_t bytes) {
   void* p = nullptr;
-  CHECK_CUDA(cudaMallocAsync(&p, bytes, 0));
+  CHECK_CUDA(cudaMallocAsync(&p, bytes, current_stream()));
   return p;
 }
 
 void free(void* ptr) {
-  cudaError_t err = cudaFreeAsync(ptr, 0);
-  if (err != cudaSuccess) fprintf(stderr, "warning: cudaFreeAsync failed: %s\n", cudaGetErrorString(err));
+  cudaError_t err = cudaFreeAsync(ptr, current_stream());
+  if (err != cudaSuccess && !is_shutdown(err))
+    std::fprintf(stderr, "warning: cudaFreeAsync failed: %s\n", cudaGetErrorString(err));
 }
 
 void copy(void* dst, bool dst_on_device, const void* src, bool src_on_device, size_t bytes) {
   cudaMemcpyKind kind = dst_on_device ? (src_on_device ? cudaMemcpyDeviceToDevice : cudaMemcpyHostToDevice)
                                       : (src_on_device ? cudaMemcpyDeviceToHost : cudaMemcpyHostToHost);
-  CHECK_CUDA(cudaMemcpyAsync(dst, src, bytes, kind, 0));
-  if (!dst_on_device) CHECK_CUDA(cudaStreamSynchronize(0));
+  cudaStream_t s = current_stream();
+  CHECK_CUDA(cudaMemcpyAsync(dst, src, bytes, kind, s));
+  if (!dst_on_device) CHECK_CUDA(cudaStreamSynchronize(s));
 }
 
-void memset_zero(void* ptr, size_t bytes) { CHECK_CUDA(cudaMemsetAsync(ptr, 0, bytes, 0)); }
+void memset_zero(void* ptr, size_t bytes) { CHECK_CUDA(cudaMemsetAsync(ptr, 0, bytes, current_stream())); }
+
+void synchronize() { CHECK_CUDA(cudaStreamSynchronize(current_stream())); }
+
+void set_profiling(bool on) { profiler().on = on; }
+
+int profile_begin(const char* category) {
+  Profiler& p = profiler();
+  if (!p.on) return -1;
+  p.ranges.push_back({category, record_event(), nullptr});
+  return static_cast<int>(p.ranges.size()) - 1;
+}
+
+void profile_end(int range) {
+  Profiler& p = profiler();
+  if (range >= 0 && static_cast<size_t>(range) < p.ranges.size()) p.ranges[static_cast<size_t>(range)].stop = record_event();
+}
+
+std::vector<std::pair<std::string, double>> profile_collect() {
+  Profiler& p = profiler();
+  std::vector<std::pair<std::string, double>> totals;
+  if (p.ranges.empty()) return totals;
+  synchronize();
+  for (const Range& r : p.ranges) {
+    float ms = 0;
+    if (r.start && r.stop) CHECK_CUDA(cudaEventElapsedTime(&ms, r.start, r.stop));
+    auto it = std::find_if(totals.begin(), totals.end(), [&](const auto& t) { return t.first == r.category; });
+    if (it == totals.end()) totals.emplace_back(r.category, ms);
+    else it->second += ms;
+    for (cudaEvent_t e : {r.start, r.stop})
+      if (e) p.spare.push_back(e);
+  }
+  p.ranges.clear();
+  return totals;
+}
 
 }  // namespace mx::cuda

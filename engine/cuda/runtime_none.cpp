@@ -16,5 +16,11 @@ void* alloc(size_t) { unavailable(); }
 void free(void*) {}
 void copy(void*, bool, const void*, bool, size_t) { unavailable(); }
 void memset_zero(void*, size_t) { unavailable(); }
+void synchronize() {}
+
+void set_profiling(bool) {}
+int profile_begin(const char*) { return -1; }
+void profile_end(int) {}
+std::vector<std::pair<std::string, double>> profile_collect() { return {}; }
 
 }  // namespace mx::cuda
