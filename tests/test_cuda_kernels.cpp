@@ -1,0 +1,492 @@
+// Our CUDA kernels against their CPU twins: fresh random inputs of awkward shapes (batch 1, odd
+// batches, sizes that are not multiples of 8), outputs framed by poisoned guard regions, tolerances
+// tied to float32 rounding: bit-for-bit where the GPU does the CPU's arithmetic in the CPU's order,
+// a few ulps where only the order of a sum or a fused multiply-add differs. Skipped without a GPU.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <numeric>
+
+#include "engine/dispatch.h"
+#include "kernels/batchnorm.h"
+#include "kernels/concat.h"
+#include "kernels/cross_entropy.h"
+#include "kernels/dropout.h"
+#include "kernels/elementwise.h"
+#include "kernels/mix_batch.h"
+#include "kernels/pool.h"
+#include "kernels/sgd.h"
+#include "tests/cuda_fixtures.h"
+
+using namespace mx;
+using namespace mx::test;
+namespace cpu = mx::kernels::cpu;
+
+namespace {
+
+// ---- elementwise ----
+
+class CudaElementwise : public CudaTest, public ::testing::WithParamInterface<int64_t> {};
+
+TEST_P(CudaElementwise, MatchesCpuTwinBitForBit) {
+  FreshSeed seed;
+  std::mt19937 rng(seed.value);
+  const int64_t n = GetParam();
+  std::vector<float> a = random_floats(n, rng), b = random_floats(n, rng), want(static_cast<size_t>(n));
+  a[0] = -0.f;
+  Guarded<float> ga(n), gb(n), out(n);
+  ga.upload(a);
+  gb.upload(b);
+
+  cpu::relu_forward(want.data(), a.data(), n);
+  MX_DISPATCH(Device::CUDA, relu_forward, out.data(), ga.data(), n);
+  expect_bitwise_equal(out.download(), want, "relu_forward");
+
+  cpu::relu_backward(want.data(), b.data(), a.data(), n);
+  MX_DISPATCH(Device::CUDA, relu_backward, out.data(), gb.data(), ga.data(), n);
+  expect_bitwise_equal(out.download(), want, "relu_backward");
+
+  cpu::add_forward(want.data(), a.data(), b.data(), n);
+  MX_DISPATCH(Device::CUDA, add_forward, out.data(), ga.data(), gb.data(), n);
+  expect_bitwise_equal(out.download(), want, "add_forward");
+
+  want = a;
+  cpu::add_inplace(want.data(), b.data(), n);
+  out.upload(a);
+  MX_DISPATCH(Device::CUDA, add_inplace, out.data(), gb.data(), n);
+  expect_bitwise_equal(out.download(), want, "add_inplace");
+
+  want = a;
+  cpu::scale_inplace(want.data(), 0.37f, n);
+  out.upload(a);
+  MX_DISPATCH(Device::CUDA, scale_inplace, out.data(), 0.37f, n);
+  expect_bitwise_equal(out.download(), want, "scale_inplace");
+  out.expect_guards_intact();
+}
+
+INSTANTIATE_TEST_SUITE_P(Sizes, CudaElementwise, ::testing::Values(1, 7, 4099, (1 << 20) + 5));
+
+// ---- batch norm ----
+
+class CudaBatchNorm : public CudaTest, public ::testing::WithParamInterface<Nchw> {
+ protected:
+  // Inputs away from zero mean, so the variance is a difference of large sums.
+  void draw(uint32_t seed) {
+    std::mt19937 rng(seed);
+    const Nchw s = GetParam();
+    x = random_floats(s.numel(), rng, 1.f, 5.f);
+    dy = random_floats(s.numel(), rng);
+    gamma = random_floats(s.c, rng, 0.5f, 1.5f);
+    beta = random_floats(s.c, rng, -0.5f, 0.5f);
+    running_mean = random_floats(s.c, rng);
+    running_var = random_floats(s.c, rng, 0.5f, 2.f);
+  }
+  std::vector<float> x, dy, gamma, beta, running_mean, running_var;
+};
+
+TEST_P(CudaBatchNorm, TrainForwardMatchesCpuTwin) {
+  FreshSeed seed;
+  draw(seed.value);
+  const Nchw s = GetParam();
+  const int64_t hw = s.h * s.w;
+  std::vector<float> y(x.size()), mean(gamma.size()), invstd(gamma.size()), rm = running_mean, rv = running_var;
+  cpu::batch_norm_train_forward(y.data(), mean.data(), invstd.data(), rm.data(), rv.data(), x.data(), gamma.data(),
+                                beta.data(), s.n, s.c, hw, 0.1f, 1e-5f);
+  Guarded<float> gx = on_device(x), gg = on_device(gamma), gb = on_device(beta), grm = on_device(running_mean),
+                 grv = on_device(running_var), gy(s.numel()), gmean(s.c), ginv(s.c);
+  MX_DISPATCH(Device::CUDA, batch_norm_train_forward, gy.data(), gmean.data(), ginv.data(), grm.data(), grv.data(),
+              gx.data(), gg.data(), gb.data(), s.n, s.c, hw, 0.1f, 1e-5f);
+  expect_close(gy.download(), y, 1e-5, "y");
+  expect_close(gmean.download(), mean, 1e-6, "save_mean");
+  expect_close(ginv.download(), invstd, 1e-6, "save_invstd");
+  expect_close(grm.download(), rm, 1e-6, "running_mean");
+  expect_close(grv.download(), rv, 1e-6, "running_var");
+  for (const Guarded<float>* g : {&gy, &gmean, &ginv, &grm, &grv}) g->expect_guards_intact();
+}
+
+TEST_P(CudaBatchNorm, EvalForwardMatchesCpuTwin) {
+  FreshSeed seed;
+  draw(seed.value);
+  const Nchw s = GetParam();
+  const int64_t hw = s.h * s.w;
+  std::vector<float> y(x.size()), mean(gamma.size()), invstd(gamma.size());
+  cpu::batch_norm_eval_forward(y.data(), mean.data(), invstd.data(), x.data(), gamma.data(), beta.data(),
+                               running_mean.data(), running_var.data(), s.n, s.c, hw, 1e-5f);
+  Guarded<float> gx = on_device(x), gg = on_device(gamma), gb = on_device(beta), grm = on_device(running_mean),
+                 grv = on_device(running_var), gy(s.numel()), gmean(s.c), ginv(s.c);
+  MX_DISPATCH(Device::CUDA, batch_norm_eval_forward, gy.data(), gmean.data(), ginv.data(), gx.data(), gg.data(),
+              gb.data(), grm.data(), grv.data(), s.n, s.c, hw, 1e-5f);
+  expect_close(gy.download(), y, 1e-6, "y");
+  expect_bitwise_equal(gmean.download(), mean, "save_mean");
+  expect_bitwise_equal(ginv.download(), invstd, "save_invstd");
+  for (const Guarded<float>* g : {&gy, &gmean, &ginv}) g->expect_guards_intact();
+}
+
+TEST_P(CudaBatchNorm, BackwardMatchesCpuTwin) {
+  FreshSeed seed;
+  draw(seed.value);
+  const Nchw s = GetParam();
+  const int64_t hw = s.h * s.w;
+  std::vector<float> y(x.size()), mean(gamma.size()), invstd(gamma.size());
+  cpu::batch_norm_train_forward(y.data(), mean.data(), invstd.data(), running_mean.data(), running_var.data(),
+                                x.data(), gamma.data(), beta.data(), s.n, s.c, hw, 0.1f, 1e-5f);
+  for (bool training : {true, false})
+    for (bool want_dx : {true, false}) {
+      SCOPED_TRACE(std::string(training ? "training" : "evaluation") + (want_dx ? ", dx" : ", no dx"));
+      std::vector<float> dx(x.size()), dgamma(gamma.size()), dbeta(gamma.size());
+      cpu::batch_norm_backward(want_dx ? dx.data() : nullptr, dgamma.data(), dbeta.data(), dy.data(), x.data(),
+                               gamma.data(), mean.data(), invstd.data(), s.n, s.c, hw, training);
+      Guarded<float> gdy = on_device(dy), gx = on_device(x), gg = on_device(gamma), gmean = on_device(mean),
+                     ginv = on_device(invstd), gdx(s.numel()), gdg(s.c), gdb(s.c);
+      MX_DISPATCH(Device::CUDA, batch_norm_backward, want_dx ? gdx.data() : nullptr, gdg.data(), gdb.data(),
+                  gdy.data(), gx.data(), gg.data(), gmean.data(), ginv.data(), s.n, s.c, hw, training);
+      expect_close(gdg.download(), dgamma, 1e-5, "dgamma");
+      expect_close(gdb.download(), dbeta, 1e-5, "dbeta");
+      if (want_dx) expect_close(gdx.download(), dx, 1e-5, "dx");
+      for (const Guarded<float>* g : {&gdx, &gdg, &gdb}) g->expect_guards_intact();
+    }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, CudaBatchNorm,
+                         ::testing::Values(Nchw{1, 3, 5, 7}, Nchw{5, 16, 4, 4}, Nchw{2, 1, 1, 3}, Nchw{33, 7, 3, 3},
+                                           Nchw{4, 3, 32, 32}, Nchw{128, 64, 8, 8}));
+
+// ---- pooling ----
+
+struct PoolCase {
+  Nchw x;
+  int kernel, stride, padding;
+  int64_t oh() const { return (x.h + 2 * padding - kernel) / stride + 1; }
+  int64_t ow() const { return (x.w + 2 * padding - kernel) / stride + 1; }
+};
+void PrintTo(const PoolCase& p, std::ostream* os) {
+  PrintTo(p.x, os);
+  *os << " kernel " << p.kernel << " stride " << p.stride << " padding " << p.padding;
+}
+
+class CudaPool : public CudaTest, public ::testing::WithParamInterface<PoolCase> {};
+
+// Max pooling on random values and on values with many ties (the first maximum must win on both).
+TEST_P(CudaPool, MaxPoolMatchesCpuTwin) {
+  FreshSeed seed;
+  std::mt19937 rng(seed.value);
+  const PoolCase p = GetParam();
+  const int64_t planes = p.x.n * p.x.c, outs = planes * p.oh() * p.ow();
+  for (bool ties : {false, true}) {
+    SCOPED_TRACE(ties ? "values with ties" : "random values");
+    std::vector<float> x = random_floats(p.x.numel(), rng), dy = random_floats(outs, rng);
+    if (ties)
+      for (float& v : x) v = std::floor(v * 1.5f);
+    std::vector<float> y(static_cast<size_t>(outs)), dx(x.size());
+    std::vector<int32_t> argmax(static_cast<size_t>(outs));
+    cpu::max_pool2d_forward(y.data(), argmax.data(), x.data(), planes, p.x.h, p.x.w, p.oh(), p.ow(), p.kernel, p.stride,
+                            p.padding);
+    cpu::max_pool2d_backward(dx.data(), dy.data(), argmax.data(), planes, p.x.h, p.x.w, p.oh(), p.ow());
+    Guarded<float> gx = on_device(x), gdy = on_device(dy), gy(outs), gdx(p.x.numel());
+    Guarded<int32_t> garg(outs);
+    MX_DISPATCH(Device::CUDA, max_pool2d_forward, gy.data(), garg.data(), gx.data(), planes, p.x.h, p.x.w, p.oh(),
+                p.ow(), p.kernel, p.stride, p.padding);
+    MX_DISPATCH(Device::CUDA, max_pool2d_backward, gdx.data(), gdy.data(), garg.data(), planes, p.x.h, p.x.w, p.oh(),
+                p.ow());
+    expect_bitwise_equal(gy.download(), y, "y");
+    expect_bitwise_equal(garg.download(), argmax, "argmax");
+    expect_close(gdx.download(), dx, 1e-6, "dx");  // overlapping windows add in another order
+    gy.expect_guards_intact();
+    garg.expect_guards_intact();
+    gdx.expect_guards_intact();
+  }
+}
+
+TEST_P(CudaPool, AvgPoolMatchesCpuTwin) {
+  FreshSeed seed;
+  std::mt19937 rng(seed.value);
+  const PoolCase p = GetParam();
+  const int64_t planes = p.x.n * p.x.c, outs = planes * p.oh() * p.ow();
+  std::vector<float> x = random_floats(p.x.numel(), rng), dy = random_floats(outs, rng);
+  std::vector<float> y(static_cast<size_t>(outs)), dx(x.size());
+  cpu::avg_pool2d_forward(y.data(), x.data(), planes, p.x.h, p.x.w, p.oh(), p.ow(), p.kernel, p.stride, p.padding);
+  cpu::avg_pool2d_backward(dx.data(), dy.data(), planes, p.x.h, p.x.w, p.oh(), p.ow(), p.kernel, p.stride, p.padding);
+  Guarded<float> gx = on_device(x), gdy = on_device(dy), gy(outs), gdx(p.x.numel());
+  MX_DISPATCH(Device::CUDA, avg_pool2d_forward, gy.data(), gx.data(), planes, p.x.h, p.x.w, p.oh(), p.ow(), p.kernel,
+              p.stride, p.padding);
+  MX_DISPATCH(Device::CUDA, avg_pool2d_backward, gdx.data(), gdy.data(), planes, p.x.h, p.x.w, p.oh(), p.ow(),
+              p.kernel, p.stride, p.padding);
+  expect_close(gy.download(), y, 1e-6, "y");
+  expect_close(gdx.download(), dx, 1e-6, "dx");
+  gy.expect_guards_intact();
+  gdx.expect_guards_intact();
+}
+
+INSTANTIATE_TEST_SUITE_P(Windows, CudaPool,
+                         ::testing::Values(PoolCase{{1, 1, 5, 5}, 2, 2, 0}, PoolCase{{3, 5, 7, 9}, 3, 2, 1},
+                                           PoolCase{{2, 3, 8, 8}, 3, 1, 1}, PoolCase{{4, 2, 6, 7}, 2, 1, 0},
+                                           PoolCase{{1, 3, 32, 32}, 2, 2, 0}, PoolCase{{2, 4, 5, 6}, 4, 3, 2},
+                                           PoolCase{{5, 3, 28, 28}, 2, 2, 0}));
+
+class CudaGlobalPool : public CudaTest, public ::testing::WithParamInterface<std::pair<int64_t, int64_t>> {};
+
+TEST_P(CudaGlobalPool, MatchesCpuTwin) {
+  FreshSeed seed;
+  std::mt19937 rng(seed.value);
+  const auto [planes, hw] = GetParam();
+  std::vector<float> x = random_floats(planes * hw, rng), dy = random_floats(planes, rng);
+  std::vector<float> y(static_cast<size_t>(planes)), dx(x.size());
+  cpu::global_avg_pool_forward(y.data(), x.data(), planes, hw);
+  cpu::global_avg_pool_backward(dx.data(), dy.data(), planes, hw);
+  Guarded<float> gx = on_device(x), gdy = on_device(dy), gy(planes), gdx(planes * hw);
+  MX_DISPATCH(Device::CUDA, global_avg_pool_forward, gy.data(), gx.data(), planes, hw);
+  MX_DISPATCH(Device::CUDA, global_avg_pool_backward, gdx.data(), gdy.data(), planes, hw);
+  expect_close(gy.download(), y, 1e-5, "y");  // a float sum in another order
+  expect_bitwise_equal(gdx.download(), dx, "dx");
+  gy.expect_guards_intact();
+  gdx.expect_guards_intact();
+}
+
+INSTANTIATE_TEST_SUITE_P(Planes, CudaGlobalPool,
+                         ::testing::Values(std::pair<int64_t, int64_t>{1, 1}, std::pair<int64_t, int64_t>{7, 3},
+                                           std::pair<int64_t, int64_t>{300, 16}, std::pair<int64_t, int64_t>{5, 1024},
+                                           std::pair<int64_t, int64_t>{64, 1031}));
+
+// ---- concat ----
+
+TEST_F(CudaTest, CopyChannelsWritesOnlyItsSlot) {
+  FreshSeed seed;
+  std::mt19937 rng(seed.value);
+  const int64_t n = 3, src_c = 5, dst_c = 7, ch = 2, src_off = 3, dst_off = 4, hw = 13;
+  std::vector<float> src = random_floats(n * src_c * hw, rng);
+  Guarded<float> gsrc = on_device(src), gdst(n * dst_c * hw);
+  MX_DISPATCH(Device::CUDA, copy_channels, gdst.data(), dst_c, dst_off, gsrc.data(), src_c, src_off, n, ch, hw);
+  const std::vector<float> got = gdst.download();
+  for (int64_t i = 0; i < n; ++i)
+    for (int64_t c = 0; c < dst_c; ++c)
+      for (int64_t j = 0; j < hw; ++j) {
+        const float v = got[static_cast<size_t>((i * dst_c + c) * hw + j)];
+        if (c >= dst_off && c < dst_off + ch)
+          ASSERT_EQ(v, src[static_cast<size_t>((i * src_c + src_off + c - dst_off) * hw + j)]) << i << " " << c << " " << j;
+        else
+          ASSERT_EQ(bits_of(v), kPoison) << "wrote outside its slot: image " << i << " channel " << c;
+      }
+  gdst.expect_guards_intact();
+}
+
+// ---- dropout ----
+
+class CudaDropout : public CudaTest, public ::testing::WithParamInterface<int64_t> {};
+
+TEST_P(CudaDropout, MaskIsBitIdenticalToCpuTwin) {
+  FreshSeed seed;
+  std::mt19937 rng(seed.value);
+  const int64_t n = GetParam();
+  const uint64_t key = (static_cast<uint64_t>(rng()) << 32) | rng();
+  std::vector<float> x = random_floats(n, rng), want(x.size());
+  Guarded<float> gx = on_device(x), out(n);
+  for (float p : {0.1f, 0.5f, 0.9f}) {
+    cpu::dropout_apply(want.data(), x.data(), n, p, 1.f / (1.f - p), key);
+    MX_DISPATCH(Device::CUDA, dropout_apply, out.data(), gx.data(), n, p, 1.f / (1.f - p), key);
+    expect_bitwise_equal(out.download(), want, "dropout");
+  }
+  MX_DISPATCH(Device::CUDA, dropout_apply, gx.data(), gx.data(), n, 0.5f, 2.f, key);  // in place
+  cpu::dropout_apply(want.data(), x.data(), n, 0.5f, 2.f, key);
+  expect_bitwise_equal(gx.download(), want, "dropout in place");
+  out.expect_guards_intact();
+  gx.expect_guards_intact();
+}
+
+INSTANTIATE_TEST_SUITE_P(Sizes, CudaDropout, ::testing::Values(1, 3, 4, 5, 1001, (1 << 20) + 1));
+
+// ---- cross-entropy ----
+
+class CudaCrossEntropy : public CudaTest, public ::testing::WithParamInterface<std::pair<int64_t, int64_t>> {};
+
+TEST_P(CudaCrossEntropy, ForwardAndBackwardMatchCpuTwin) {
+  FreshSeed seed;
+  std::mt19937 rng(seed.value);
+  const auto [n, k] = GetParam();
+  std::vector<float> logits = random_floats(n * k, rng, -5.f, 5.f), lam = random_floats(n, rng, 0.f, 1.f);
+  std::vector<int32_t> ya(static_cast<size_t>(n)), yb(static_cast<size_t>(n));
+  for (size_t i = 0; i < ya.size(); ++i) {
+    ya[i] = static_cast<int32_t>(rng() % k);
+    yb[i] = i % 3 == 0 ? ya[i] : static_cast<int32_t>(rng() % k);  // some samples mix with their own class
+  }
+  std::vector<float> loss(1), lse(static_cast<size_t>(n)), dlogits(logits.size()), dloss{1.3f};
+  cpu::mixed_cross_entropy_forward(loss.data(), lse.data(), logits.data(), ya.data(), yb.data(), lam.data(), n, k);
+  cpu::mixed_cross_entropy_backward(dlogits.data(), dloss.data(), logits.data(), lse.data(), ya.data(), yb.data(),
+                                    lam.data(), n, k);
+  Guarded<float> glogits = on_device(logits), glam = on_device(lam), gdloss = on_device(dloss), gloss(1), glse(n),
+                 gd(n * k);
+  Guarded<int32_t> gya(n), gyb(n);
+  gya.upload(ya);
+  gyb.upload(yb);
+  MX_DISPATCH(Device::CUDA, mixed_cross_entropy_forward, gloss.data(), glse.data(), glogits.data(), gya.data(),
+              gyb.data(), glam.data(), n, k);
+  MX_DISPATCH(Device::CUDA, mixed_cross_entropy_backward, gd.data(), gdloss.data(), glogits.data(), glse.data(),
+              gya.data(), gyb.data(), glam.data(), n, k);
+  expect_close(gloss.download(), loss, 1e-6, "loss");
+  expect_close(glse.download(), lse, 1e-6, "lse");
+  expect_close(gd.download(), dlogits, 1e-5, "dlogits");
+  for (const Guarded<float>* g : {&gloss, &glse, &gd}) g->expect_guards_intact();
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, CudaCrossEntropy,
+                         ::testing::Values(std::pair<int64_t, int64_t>{1, 1}, std::pair<int64_t, int64_t>{1, 10},
+                                           std::pair<int64_t, int64_t>{5, 10}, std::pair<int64_t, int64_t>{129, 100},
+                                           std::pair<int64_t, int64_t>{7, 1000}, std::pair<int64_t, int64_t>{2001, 10}));
+
+// ---- SGD ----
+
+class CudaSgd : public CudaTest, public ::testing::WithParamInterface<int64_t> {};
+
+TEST_P(CudaSgd, ThreeStepsMatchCpuTwin) {
+  FreshSeed seed;
+  std::mt19937 rng(seed.value);
+  const int64_t n = GetParam();
+  struct Setting {
+    float momentum, wd;
+    bool nesterov;
+  };
+  for (Setting st : {Setting{0.9f, 1e-4f, true}, Setting{0.9f, 5e-4f, false}, Setting{0.f, 0.f, false}}) {
+    SCOPED_TRACE("momentum " + std::to_string(st.momentum) + (st.nesterov ? " nesterov" : ""));
+    std::vector<float> w = random_floats(n, rng), buf(static_cast<size_t>(n), 0.f);
+    Guarded<float> gw = on_device(w), gbuf = on_device(buf), gg(n);
+    for (int step = 0; step < 3; ++step) {
+      std::vector<float> g = random_floats(n, rng);
+      gg.upload(g);
+      cpu::sgd_step(w.data(), g.data(), buf.data(), n, 0.05f, st.momentum, st.wd, st.nesterov, step == 0);
+      MX_DISPATCH(Device::CUDA, sgd_step, gw.data(), gg.data(), gbuf.data(), n, 0.05f, st.momentum, st.wd,
+                  st.nesterov, step == 0);
+    }
+    expect_close(gw.download(), w, 1e-6, "weights");
+    expect_close(gbuf.download(), buf, 1e-6, "momentum buffer");
+    gw.expect_guards_intact();
+    gbuf.expect_guards_intact();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Sizes, CudaSgd, ::testing::Values(1, 1000, (1 << 20) + 3));
+
+// ---- fused batch mixup ----
+
+// Random plans: every op, partners from a permutation, boxes of every kind (empty, whole image,
+// edges that are not multiples of four, single rows and columns).
+std::vector<kernels::MixSample> random_plan(const Nchw& s, std::mt19937& rng) {
+  std::vector<int32_t> perm(static_cast<size_t>(s.n));
+  std::iota(perm.begin(), perm.end(), 0);
+  std::shuffle(perm.begin(), perm.end(), rng);
+  std::vector<kernels::MixSample> plan(perm.size());
+  for (size_t i = 0; i < plan.size(); ++i) {
+    kernels::MixSample& m = plan[i];
+    m.partner = perm[i];
+    m.op = static_cast<int32_t>(rng() % 3);
+    m.lam = std::uniform_real_distribution<float>(0.f, 1.f)(rng);
+    auto span = [&](int64_t size, int32_t& lo, int32_t& hi) {
+      lo = static_cast<int32_t>(rng() % (size + 1));
+      hi = lo + static_cast<int32_t>(rng() % (size - lo + 1));
+    };
+    span(s.h, m.y0, m.y1);
+    span(s.w, m.x0, m.x1);
+    if (i == 0) m.y0 = 0, m.y1 = static_cast<int32_t>(s.h), m.x0 = 0, m.x1 = static_cast<int32_t>(s.w);
+  }
+  return plan;
+}
+
+// The samples on the device, as the front-end uploads them.
+Tensor upload_plan(const std::vector<kernels::MixSample>& plan) {
+  const size_t bytes = plan.size() * sizeof(kernels::MixSample);
+  Tensor t = Tensor::empty({static_cast<int64_t>(bytes)}, DType::U8, Device::CUDA);
+  device_copy(t.raw(), Device::CUDA, plan.data(), Device::CPU, bytes);
+  return t;
+}
+
+// Compares sample by sample: copies and pastes exactly, blends within float32 rounding.
+void expect_mix_matches(const std::vector<float>& got, const std::vector<float>& want,
+                        const std::vector<kernels::MixSample>& plan, int64_t image) {
+  for (size_t i = 0; i < plan.size(); ++i) {
+    SCOPED_TRACE("sample " + std::to_string(i) + " op " + std::to_string(plan[i].op));
+    const auto begin = static_cast<std::ptrdiff_t>(i * static_cast<size_t>(image));
+    std::vector<float> g(got.begin() + begin, got.begin() + begin + image), w(want.begin() + begin, want.begin() + begin + image);
+    if (plan[i].op == kernels::kBlend) expect_close(g, w, 1e-6, "blend");
+    else expect_bitwise_equal(g, w, "copy or paste");
+  }
+}
+
+class CudaMixBatch : public CudaTest, public ::testing::WithParamInterface<Nchw> {};
+
+TEST_P(CudaMixBatch, MatchesCpuTwin) {
+  FreshSeed seed;
+  std::mt19937 rng(seed.value);
+  const Nchw s = GetParam();
+  const std::vector<kernels::MixSample> plan = random_plan(s, rng);
+  const std::vector<float> x = random_floats(s.numel(), rng);
+  std::vector<float> want(x.size());
+  cpu::mix_batch(want.data(), x.data(), plan.data(), s.n, s.c, s.h, s.w);
+  Tensor dplan = upload_plan(plan);
+  const auto* dp = static_cast<const kernels::MixSample*>(dplan.raw());
+  Guarded<float> gx = on_device(x), out(s.numel());
+  MX_DISPATCH(Device::CUDA, mix_batch, out.data(), gx.data(), dp, s.n, s.c, s.h, s.w);
+  expect_mix_matches(out.download(), want, plan, s.c * s.h * s.w);
+  out.expect_guards_intact();
+  // An output 4 bytes off 16-byte alignment takes the scalar path.
+  Guarded<float> shifted(s.numel() + 1);
+  MX_DISPATCH(Device::CUDA, mix_batch, shifted.data() + 1, gx.data(), dp, s.n, s.c, s.h, s.w);
+  std::vector<float> got = shifted.download();
+  ASSERT_EQ(bits_of(got[0]), kPoison) << "wrote before a shifted output";
+  expect_mix_matches(std::vector<float>(got.begin() + 1, got.end()), want, plan, s.c * s.h * s.w);
+  shifted.expect_guards_intact();
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, CudaMixBatch,
+                         ::testing::Values(Nchw{1, 1, 1, 1}, Nchw{1, 3, 5, 7}, Nchw{5, 3, 32, 32}, Nchw{7, 1, 28, 28},
+                                           Nchw{4, 3, 5, 5}, Nchw{3, 2, 3, 3}, Nchw{6, 1, 2, 2}, Nchw{2, 3, 1, 8},
+                                           Nchw{9, 3, 6, 6}, Nchw{128, 3, 32, 32}));
+
+// More samples than a grid has rows (65535): the kernel strides over the batch.
+TEST_F(CudaTest, MixBatchCoversBatchesBeyondOneGridRow) {
+  FreshSeed seed;
+  std::mt19937 rng(seed.value);
+  const Nchw s{70001, 1, 2, 2};
+  const std::vector<kernels::MixSample> plan = random_plan(s, rng);
+  const std::vector<float> x = random_floats(s.numel(), rng);
+  std::vector<float> want(x.size());
+  cpu::mix_batch(want.data(), x.data(), plan.data(), s.n, s.c, s.h, s.w);
+  Tensor dplan = upload_plan(plan);
+  Guarded<float> gx = on_device(x), out(s.numel());
+  MX_DISPATCH(Device::CUDA, mix_batch, out.data(), gx.data(), static_cast<const kernels::MixSample*>(dplan.raw()), s.n,
+              s.c, s.h, s.w);
+  expect_mix_matches(out.download(), want, plan, 4);
+  out.expect_guards_intact();
+}
+
+}  // namespace
+
+#ifdef MIXUP_HAVE_CUDA
+#include "kernels/philox.h"
+#include "tests/cuda_probe.h"
+
+namespace {
+
+// The generator behind dropout and the weighted-noise perturbation: words, uniforms and normals
+// drawn on the GPU equal the host's bit for bit.
+TEST_F(CudaTest, PhiloxDrawsAreBitIdenticalToTheHost) {
+  FreshSeed seed;
+  const int64_t blocks = 100003;
+  const uint64_t key = (static_cast<uint64_t>(seed.value) << 32) | 0x9E37u, stream = 7;
+  Guarded<uint32_t> words(4 * blocks);
+  Guarded<float> normals(4 * blocks);
+  mx::test::philox_on_device(words.data(), normals.data(), blocks, key, stream);
+  std::vector<uint32_t> want_words(static_cast<size_t>(4 * blocks));
+  std::vector<float> want_normals(want_words.size());
+  for (int64_t c = 0; c < blocks; ++c) {
+    const kernels::Philox4 r = kernels::philox(key, static_cast<uint64_t>(c), stream);
+    for (int k = 0; k < 4; ++k) want_words[static_cast<size_t>(4 * c + k)] = r.v[k];
+    float* z = want_normals.data() + 4 * c;
+    kernels::normal_pair(r.v[0], r.v[1], z[0], z[1]);
+    kernels::normal_pair(r.v[2], r.v[3], z[2], z[3]);
+  }
+  expect_bitwise_equal(words.download(), want_words, "philox words");
+  expect_bitwise_equal(normals.download(), want_normals, "normal_pair");
+  words.expect_guards_intact();
+  normals.expect_guards_intact();
+}
+
+}  // namespace
+#endif
