@@ -1,17 +1,26 @@
 // Training-step benchmark: images/s of forward + mixed-label loss + backward + SGD step for a model
-// on random inputs, median over timed steps after warm-up. Validates the loss is finite first.
+// on random inputs, median over timed steps after warm-up (each step ends by reading the loss back,
+// which waits for the GPU, so host time is the step's full time). Validates that the loss is finite.
+// On the GPU it then times a few more steps with CUDA events around op categories (cuDNN convolutions,
+// cuBLAS linear layers, the optimizer, and the whole step; "other" is the rest: our kernels and any
+// gaps where the GPU waits for the host) and prints the split. Those events cost a little, so the
+// split comes from separate steps and the images/s from unprofiled ones.
 // Usage: bench_train_step [--model quicknet] [--batch 128] [--channels 1] [--size 28] [--steps 10]
-//                         [--warmup 2] [--threads 0]
+//                         [--warmup 2] [--threads 0] [--device cpu|cuda] [--profile-steps 5] [--json FILE]
 #include <CLI/CLI.hpp>
 #include <Eigen/Core>
+#include <nlohmann/json.hpp>
 #include <omp.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <random>
 
+#include "engine/cuda/runtime.h"
+#include "engine/device_select.h"
 #include "engine/ops.h"
 #include "engine/optim.h"
 #include "engine/parameters.h"
@@ -20,28 +29,53 @@
 namespace {
 
 struct Options {
-  std::string model = "quicknet";
-  int batch = 128, channels = 1, size = 28, classes = 10, steps = 10, warmup = 2, threads = 0;
+  std::string model = "quicknet", device = "cpu", json;
+  int batch = 128, channels = 1, size = 28, classes = 10, steps = 10, warmup = 2, threads = 0, profile_steps = 5;
 };
 
-double step_seconds(mx::nn::Module& model, mx::ParameterStore& store, mx::optim::Sgd& opt, const mx::Tensor& x,
-                    const mx::Tensor& y, const mx::Tensor& lam) {
-  const auto t0 = std::chrono::steady_clock::now();
-  store.zero_grad();
-  mx::Tensor loss = mx::ops::mixed_cross_entropy(model(x), y, y, lam);
-  loss.backward();
-  opt.step(0.01f);
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const float l = loss.item<float>();
-  if (!std::isfinite(l)) throw mx::Error("bench: loss is not finite");
-  return s;
+struct Step {
+  mx::nn::Module& model;
+  mx::ParameterStore& store;
+  mx::optim::Sgd& opt;
+  mx::Tensor x, y, lam;
+
+  double seconds() {
+    const auto t0 = std::chrono::steady_clock::now();
+    mx::Tensor loss;
+    {
+      mx::cuda::ProfileScope scope("step");
+      store.zero_grad();
+      loss = mx::ops::mixed_cross_entropy(model(x), y, y, lam);
+      loss.backward();
+      opt.step(0.01f);
+    }
+    const float l = loss.item<float>();
+    if (!std::isfinite(l)) throw mx::Error("bench: loss is not finite");
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  }
+};
+
+// Milliseconds per step by category over `steps` profiled steps, with "other" = step - the categories.
+nlohmann::json profile_split(Step& step, int steps) {
+  mx::cuda::set_profiling(true);
+  for (int i = 0; i < steps; ++i) step.seconds();
+  mx::cuda::set_profiling(false);
+  nlohmann::json split = nlohmann::json::object();
+  double named = 0, total = 0;
+  for (const auto& [category, ms] : mx::cuda::profile_collect()) {
+    split[category] = ms / steps;
+    if (category == "step") total = ms / steps;
+    else named += ms / steps;
+  }
+  split["other"] = total - named;
+  return split;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   Options o;
-  CLI::App app{"Training-step throughput of a model on random data (CPU)"};
+  CLI::App app{"Training-step throughput of a model on random data"};
   app.add_option("--model", o.model)->capture_default_str();
   app.add_option("--batch", o.batch)->capture_default_str();
   app.add_option("--channels", o.channels)->capture_default_str();
@@ -49,12 +83,18 @@ int main(int argc, char** argv) {
   app.add_option("--steps", o.steps)->capture_default_str();
   app.add_option("--warmup", o.warmup)->capture_default_str();
   app.add_option("--threads", o.threads, "0: all cores")->capture_default_str();
+  app.add_option("--device", o.device, "cpu, cuda or auto")->capture_default_str();
+  app.add_option("--profile-steps", o.profile_steps, "GPU only: steps timed by category")->capture_default_str();
+  app.add_option("--json", o.json, "Also write the results as JSON to this file");
   CLI11_PARSE(app, argc, argv);
   try {
+    std::string notice;
+    const mx::Device dev = mx::select_device(o.device, notice);
+    if (!notice.empty()) std::fprintf(stderr, "%s\n", notice.c_str());
     if (o.threads > 0) omp_set_num_threads(o.threads);
     Eigen::setNbThreads(omp_get_max_threads());
     auto model = mx::models::make_model(o.model, {o.channels, o.size, o.classes, 1});
-    mx::ParameterStore store(*model);
+    mx::ParameterStore store(*model, dev);
     mx::optim::Sgd opt(store, {});
     std::mt19937 rng(1);
     std::normal_distribution<float> nd;
@@ -62,17 +102,29 @@ int main(int argc, char** argv) {
     for (float& v : xs) v = nd(rng);
     std::vector<int32_t> ys(static_cast<size_t>(o.batch));
     for (size_t i = 0; i < ys.size(); ++i) ys[i] = static_cast<int32_t>(i % o.classes);
-    mx::Tensor x = mx::Tensor::from_vector(xs, {o.batch, o.channels, o.size, o.size});
-    mx::Tensor y = mx::Tensor::from_vector(ys, {o.batch});
-    mx::Tensor lam = mx::Tensor::full({o.batch}, 1.f);
-    for (int i = 0; i < o.warmup; ++i) step_seconds(*model, store, opt, x, y, lam);
+    Step step{*model, store, opt, mx::Tensor::from_vector(xs, {o.batch, o.channels, o.size, o.size}, dev),
+              mx::Tensor::from_vector(ys, {o.batch}, dev), mx::Tensor::full({o.batch}, 1.f, dev)};
+    for (int i = 0; i < o.warmup; ++i) step.seconds();
     std::vector<double> t;
-    for (int i = 0; i < o.steps; ++i) t.push_back(step_seconds(*model, store, opt, x, y, lam));
+    for (int i = 0; i < o.steps; ++i) t.push_back(step.seconds());
     std::sort(t.begin(), t.end());
     const double median = t[t.size() / 2];
-    std::printf("model %s batch %d input %dx%dx%d threads %d: median step %.1f ms (min %.1f, max %.1f), %.0f images/s\n",
-                o.model.c_str(), o.batch, o.channels, o.size, o.size, omp_get_max_threads(), 1e3 * median,
-                1e3 * t.front(), 1e3 * t.back(), o.batch / median);
+    const std::string where = dev == mx::Device::CPU ? "threads " + std::to_string(omp_get_max_threads())
+                                                     : "on " + mx::cuda::device_summary();
+    std::printf("model %s batch %d input %dx%dx%d %s: median step %.2f ms (min %.2f, max %.2f), %.0f images/s\n",
+                o.model.c_str(), o.batch, o.channels, o.size, o.size, where.c_str(), 1e3 * median, 1e3 * t.front(),
+                1e3 * t.back(), o.batch / median);
+    nlohmann::json out = {{"model", o.model},       {"device", mx::device_name(dev)}, {"batch", o.batch},
+                          {"median_ms", 1e3 * median}, {"images_per_s", o.batch / median}};
+    if (dev == mx::Device::CUDA && o.profile_steps > 0) {
+      nlohmann::json split = profile_split(step, o.profile_steps);
+      std::printf("split per step (CUDA events, %d profiled steps): step %.2f ms = conv %.2f + linear %.2f + "
+                  "optimizer %.2f + other kernels and gaps %.2f\n",
+                  o.profile_steps, split.value("step", 0.0), split.value("conv", 0.0), split.value("linear", 0.0),
+                  split.value("optimizer", 0.0), split.value("other", 0.0));
+      out["split_ms"] = split;
+    }
+    if (!o.json.empty()) std::ofstream(o.json) << out.dump(2) << "\n";
   } catch (const mx::Error& e) {
     std::fprintf(stderr, "bench_train_step: error: %s\n", e.what());
     return 1;

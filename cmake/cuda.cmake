@@ -34,13 +34,16 @@ set(CMAKE_CUDA_STANDARD 17)
 set(CMAKE_CUDA_STANDARD_REQUIRED ON)
 find_package(CUDAToolkit REQUIRED)
 
+# NAMES_PER_DIR: each folder is searched for every name before the next folder, so a pip layout
+# (lib/libcudnn.so.9 with no libcudnn.so link) named by CUDNN_ROOT wins over the toolkit's libcudnn.so,
+# and the library matches the headers found beside it.
 find_path(CUDNN_INCLUDE_DIR cudnn.h HINTS ${CUDNN_ROOT} ENV CUDNN_ROOT ${CUDAToolkit_INCLUDE_DIRS}
           PATH_SUFFIXES include)
-find_library(CUDNN_LIBRARY NAMES cudnn libcudnn.so.9 HINTS ${CUDNN_ROOT} ENV CUDNN_ROOT
+find_library(CUDNN_LIBRARY NAMES cudnn libcudnn.so.9 NAMES_PER_DIR HINTS ${CUDNN_ROOT} ENV CUDNN_ROOT
              ${CUDAToolkit_LIBRARY_DIR} PATH_SUFFIXES lib lib64)
 find_path(NCCL_INCLUDE_DIR nccl.h HINTS ${NCCL_ROOT} ENV NCCL_ROOT ${CUDAToolkit_INCLUDE_DIRS}
           PATH_SUFFIXES include)
-find_library(NCCL_LIBRARY NAMES nccl libnccl.so.2 HINTS ${NCCL_ROOT} ENV NCCL_ROOT
+find_library(NCCL_LIBRARY NAMES nccl libnccl.so.2 NAMES_PER_DIR HINTS ${NCCL_ROOT} ENV NCCL_ROOT
              ${CUDAToolkit_LIBRARY_DIR} PATH_SUFFIXES lib lib64)
 if(NOT CUDNN_INCLUDE_DIR OR NOT CUDNN_LIBRARY)
   mixup_cuda_missing("cuDNN was not found (set CUDNN_ROOT)")
@@ -62,4 +65,4 @@ set(MIXUP_WITH_CUDA ON)
 set(MIXUP_CUDA_LIBS CUDA::cudart CUDA::cublas mixup::cudnn mixup::nccl)
 add_compile_definitions(MIXUP_HAVE_CUDA=1)
 message(STATUS "mixup: CUDA backend on (nvcc ${CMAKE_CUDA_COMPILER_VERSION}, archs ${CMAKE_CUDA_ARCHITECTURES}, "
-               "cuDNN ${CUDNN_LIBRARY}, NCCL ${NCCL_LIBRARY})")
+               "cuDNN ${CUDNN_LIBRARY} with ${CUDNN_INCLUDE_DIR}, NCCL ${NCCL_LIBRARY})")
