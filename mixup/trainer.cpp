@@ -180,6 +180,9 @@ RunState resume_from(const std::string& path, nn::Module& model, optim::Sgd& opt
            "--resume ", sp, ": momentum buffer does not match the model");
   MX_CHECK(s.meta.count("model") && s.meta.at("model") == c.model, "--resume ", path, ": written for model '",
            s.meta.count("model") ? s.meta.at("model") : "?", "', this run uses '", c.model, "'");
+  MX_CHECK(s.meta.count("seed") && s.meta.at("seed") == std::to_string(c.seed), "--resume ", path,
+           ": written by a run with --seed ", s.meta.count("seed") ? s.meta.at("seed") : "?", ", this run has --seed ",
+           c.seed, " (the seed fixes the order, augmentation and mixing of every epoch)");
   opt.momentum_buffer().copy_from(s.tensors[0].second);
   RunState st;
   try {

@@ -129,4 +129,6 @@ TEST_F(Cli, BadCheckpointsForResumeAreOneLineErrors) {
   ASSERT_EQ(run_mixup(tiny_run(tmp_, vgg, "--model vgg11 --epochs 1 --train-limit 16 --test-limit 8"), tmp_).status,
             0);
   expect_one_line_error(tiny_run(tmp_, tmp_ / "o", "--resume " + vgg + "/checkpoint.safetensors"), "checkpoint");
+  expect_one_line_error(tiny_run(tmp_, tmp_ / "o", "--model vgg11 --seed 4 --resume " + vgg + "/checkpoint.safetensors"),
+                        "--seed");
 }
