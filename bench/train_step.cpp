@@ -3,8 +3,6 @@
 // Usage: bench_train_step [--model quicknet] [--batch 128] [--channels 1] [--size 28] [--steps 10]
 //                         [--warmup 2] [--threads 0]
 #include <CLI/CLI.hpp>
-#include <Eigen/Core>
-#include <omp.h>
 
 #include <algorithm>
 #include <chrono>
@@ -15,6 +13,7 @@
 #include "engine/ops.h"
 #include "engine/optim.h"
 #include "engine/parameters.h"
+#include "engine/threads.h"
 #include "models/models.h"
 
 namespace {
@@ -51,8 +50,7 @@ int main(int argc, char** argv) {
   app.add_option("--threads", o.threads, "0: all cores")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   try {
-    if (o.threads > 0) omp_set_num_threads(o.threads);
-    Eigen::setNbThreads(omp_get_max_threads());
+    mx::set_num_threads(o.threads);
     auto model = mx::models::make_model(o.model, {o.channels, o.size, o.classes, 1});
     mx::ParameterStore store(*model);
     mx::optim::Sgd opt(store, {});
@@ -71,7 +69,7 @@ int main(int argc, char** argv) {
     std::sort(t.begin(), t.end());
     const double median = t[t.size() / 2];
     std::printf("model %s batch %d input %dx%dx%d threads %d: median step %.1f ms (min %.1f, max %.1f), %.0f images/s\n",
-                o.model.c_str(), o.batch, o.channels, o.size, o.size, omp_get_max_threads(), 1e3 * median,
+                o.model.c_str(), o.batch, o.channels, o.size, o.size, mx::num_threads(), 1e3 * median,
                 1e3 * t.front(), 1e3 * t.back(), o.batch / median);
   } catch (const mx::Error& e) {
     std::fprintf(stderr, "bench_train_step: error: %s\n", e.what());
