@@ -1,7 +1,6 @@
 // The `mixup` command line. Subcommands: train, preview (more arrive with the roadmap: mixtest,
 // landscape, cyclegan, bench). Errors print one line "mixup: error: ..." and exit with status 1.
 #include <CLI/CLI.hpp>
-#include <Eigen/Core>
 #include <omp.h>
 
 #include <cstdio>
@@ -139,7 +138,7 @@ int run_train(const TrainConfig& c) {
   mx::app::Progress progress(stderr, stdout);
   mx::mixup::TrainCallbacks cb = progress_callbacks(progress, c.epochs);
   progress.line("mixup train: " + c.model + " on " + c.dataset + ", mix " + c.mixing.mix + ", " + std::to_string(c.epochs) +
-                " epochs, batch " + std::to_string(c.batch_size) + ", " + std::to_string(omp_get_max_threads()) +
+                " epochs, batch " + std::to_string(c.batch_size) + ", " + std::to_string(c.threads > 0 ? c.threads : omp_get_num_procs()) +
                 " threads -> " + c.out);
   mx::mixup::TrainSummary s = mx::mixup::train(c, cb);
   std::printf("final test accuracy %.2f%% (best %.2f%% at epoch %d), %.0f train images/s on %s, %s; wrote %s\n",
@@ -195,8 +194,6 @@ int main(int argc, char** argv) {
     return fail(e.what());
   }
   try {
-    if (config.threads > 0) omp_set_num_threads(config.threads);
-    Eigen::setNbThreads(omp_get_max_threads());
     if (*train) return run_train(config);
     if (*sweep) return run_sweep(sweep_name, sweep_config, config.out);
     if (*preview) std::printf("%s\n", mx::mixup::write_preview(preview_config).c_str());

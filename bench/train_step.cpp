@@ -8,9 +8,7 @@
 // Usage: bench_train_step [--model quicknet] [--batch 128] [--channels 1] [--size 28] [--steps 10]
 //                         [--warmup 2] [--threads 0] [--device cpu|cuda] [--profile-steps 5] [--json FILE]
 #include <CLI/CLI.hpp>
-#include <Eigen/Core>
 #include <nlohmann/json.hpp>
-#include <omp.h>
 
 #include <algorithm>
 #include <chrono>
@@ -24,6 +22,7 @@
 #include "engine/ops.h"
 #include "engine/optim.h"
 #include "engine/parameters.h"
+#include "engine/threads.h"
 #include "models/models.h"
 
 namespace {
@@ -91,8 +90,7 @@ int main(int argc, char** argv) {
     std::string notice;
     const mx::Device dev = mx::select_device(o.device, notice);
     if (!notice.empty()) std::fprintf(stderr, "%s\n", notice.c_str());
-    if (o.threads > 0) omp_set_num_threads(o.threads);
-    Eigen::setNbThreads(omp_get_max_threads());
+    mx::set_num_threads(o.threads);
     auto model = mx::models::make_model(o.model, {o.channels, o.size, o.classes, 1});
     mx::ParameterStore store(*model, dev);
     mx::optim::Sgd opt(store, {});
@@ -109,7 +107,7 @@ int main(int argc, char** argv) {
     for (int i = 0; i < o.steps; ++i) t.push_back(step.seconds());
     std::sort(t.begin(), t.end());
     const double median = t[t.size() / 2];
-    const std::string where = dev == mx::Device::CPU ? "threads " + std::to_string(omp_get_max_threads())
+    const std::string where = dev == mx::Device::CPU ? "threads " + std::to_string(mx::num_threads())
                                                      : "on " + mx::cuda::device_summary();
     std::printf("model %s batch %d input %dx%dx%d %s: median step %.2f ms (min %.2f, max %.2f), %.0f images/s\n",
                 o.model.c_str(), o.batch, o.channels, o.size, o.size, where.c_str(), 1e3 * median, 1e3 * t.front(),

@@ -1,8 +1,6 @@
 // The training loop behind `mixup train`, its output directory and resume.
 #include "mixup/trainer.h"
 
-#include <omp.h>
-
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -18,6 +16,7 @@
 #include "engine/files.h"
 #include "engine/optim.h"
 #include "engine/parameters.h"
+#include "engine/threads.h"
 #include "mixup/mixer.h"
 #include "models/models.h"
 
@@ -180,6 +179,9 @@ RunState resume_from(const std::string& path, nn::Module& model, optim::Sgd& opt
            "--resume ", sp, ": momentum buffer does not match the model");
   MX_CHECK(s.meta.count("model") && s.meta.at("model") == c.model, "--resume ", path, ": written for model '",
            s.meta.count("model") ? s.meta.at("model") : "?", "', this run uses '", c.model, "'");
+  MX_CHECK(s.meta.count("seed") && s.meta.at("seed") == std::to_string(c.seed), "--resume ", path,
+           ": written by a run with --seed ", s.meta.count("seed") ? s.meta.at("seed") : "?", ", this run has --seed ",
+           c.seed, " (the seed fixes the order, augmentation and mixing of every epoch)");
   opt.momentum_buffer().copy_from(s.tensors[0].second);
   RunState st;
   try {
@@ -228,7 +230,7 @@ TrainSummary train(const TrainConfig& c, const TrainCallbacks& cb) {
   std::string dev_notice;
   const Device dev = select_device(c.device, dev_notice);
   if (!dev_notice.empty()) notice(dev_notice);
-  if (c.threads > 0) omp_set_num_threads(c.threads);
+  set_num_threads(c.threads);
 
   const std::string dir = c.data_dir.empty() ? data::default_data_dir(c.dataset) : c.data_dir;
   data::Split split = data::load_dataset(c.dataset, dir);
@@ -318,7 +320,7 @@ TrainSummary train(const TrainConfig& c, const TrainCallbacks& cb) {
   nlohmann::json js = {{"final_test_acc", sum.final_test_acc}, {"best_test_acc", sum.best_test_acc},
                        {"best_epoch", sum.best_epoch},         {"epochs", c.epochs},
                        {"seconds", sum.seconds},               {"train_images_per_s", sum.images_per_s},
-                       {"device", sum.device},                 {"threads", omp_get_max_threads()},
+                       {"device", sum.device},                 {"threads", num_threads()},
                        {"final_test_loss", last.test_loss},    {"final_train_loss", last.train_loss},
                        {"final_train_acc", last.train_acc},    {"final_train_x1x2", last.train_x1x2},
                        {"final_train_x2x1", last.train_x2x1}};

@@ -130,4 +130,39 @@ TEST_F(Cli, BadCheckpointsForResumeAreOneLineErrors) {
   ASSERT_EQ(run_mixup(tiny_run(tmp_, vgg, "--model vgg11 --epochs 1 --train-limit 16 --test-limit 8"), tmp_).status,
             0);
   expect_one_line_error(tiny_run(tmp_, tmp_ / "o", "--resume " + vgg + "/checkpoint.safetensors"), "checkpoint");
+  expect_one_line_error(tiny_run(tmp_, tmp_ / "o", "--model vgg11 --seed 4 --resume " + vgg + "/checkpoint.safetensors"),
+                        "--seed");
+}
+
+TEST_F(Cli, PreviewWritesAPngOfTheMixedBatch) {
+  for (const char* flags : {"--mix hv", "--mix r", "--mix hvc --mix-per sample"}) {
+    const std::string png = tmp_ / "preview.png";
+    fs::remove(png);
+    mx::test::RunResult r =
+        run_mixup("preview --data-dir " + tmp_.path() + "/data --count 9 --columns 3 " + flags + " --out " + png, tmp_);
+    ASSERT_EQ(r.status, 0) << flags << "\n" << r.err;
+    const std::string bytes = mx::test::read_file(png);
+    ASSERT_GT(bytes.size(), 24u);
+    EXPECT_EQ(bytes.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8)) << flags;
+    EXPECT_NE(r.out.find("wrote " + png), std::string::npos);
+  }
+  expect_one_line_error("preview --data-dir " + tmp_.path() + "/data --mix hq --out " + (tmp_ / "p.png"), "--mix");
+  EXPECT_FALSE(fs::exists(tmp_ / "p.png"));
+}
+
+TEST_F(Cli, SweepWritesATableAndSkipsFinishedRuns) {
+  const std::string out = tmp_ / "sweep";
+  const std::string args = "sweep --sweep fig1d --data-dir " + tmp_.path() +
+                           "/data --epochs 1 --batch-size 16 --threads 1 --train-limit 32 --test-limit 16 --out " + out;
+  mx::test::RunResult r = run_mixup(args, tmp_);
+  ASSERT_EQ(r.status, 0) << r.err;
+  const std::string md = mx::test::read_file(out + "/results.md");
+  EXPECT_EQ(std::count(md.begin(), md.end(), '\n'), 2 + 5 + 2) << md;  // header, 5 runs, blank + note
+  EXPECT_NE(md.find("uniform:0.5:0.6"), std::string::npos);
+  const std::string csv = mx::test::read_file(out + "/results.csv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 6);
+  r = run_mixup(args, tmp_);  // every run finished: nothing is trained again
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(r.out.find("epoch 1/1"), std::string::npos) << r.out;
+  EXPECT_EQ(mx::test::read_file(out + "/results.csv"), csv);
 }
