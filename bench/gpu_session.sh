@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU session in one command: prints the machine and versions, configures and builds with the CUDA
 # backend, runs the whole test suite, the fused-mixup and training-step benchmarks, the PyTorch
-# reference on the same GPU and the quick recipe on the GPU. Logs go to $OUT (8 files at most, as the
+# reference on the same GPU, the quick recipe on the GPU and, if time is left, the GPU tests again under
+# compute-sanitizer. Logs go to $OUT (8 files at most, as the
 # device tool returns them); a summary table is printed last and written to $OUT/summary.md, laid out
 # as a draft of bench/results/DEVICE-DATE.md. Every stage runs under a time limit so that the whole
 # script ends inside one 600-second device command and still prints its summary.
@@ -10,7 +11,7 @@
 # as cuDNN and NCCL when the toolkit lacks them), and .gpu-carry in the repository root
 # (../shared/gpu/pack-carry.sh: header-only dependencies, zlib, GoogleTest, Fashion-MNIST).
 #
-# Usage: bench/gpu_session.sh [STAGE...]   STAGE: build test mixup train torch quick (default: all)
+# Usage: bench/gpu_session.sh [STAGE...]   STAGE: build test mixup train torch quick sanitize (default: all)
 # Environment: OUT (default ./gpu-session-out), JOBS (default 16), BUILD (default build-gpu),
 #              SESSION_SECONDS (default 560): the stages share this budget.
 set -uo pipefail
@@ -20,7 +21,7 @@ out=${OUT:-$root/gpu-session-out}
 build=${BUILD:-build-gpu}
 jobs=${JOBS:-16}
 deadline=$((SECONDS + ${SESSION_SECONDS:-560}))
-stages=${*:-build test mixup train torch quick}
+stages=${*:-build test mixup train torch quick sanitize}
 work=$build/session
 carry=$root/.gpu-carry
 export PATH=/usr/local/cuda/bin:$PATH PYTHONUNBUFFERED=1
@@ -113,6 +114,13 @@ if wants quick; then
      cat $work/quick/metrics.csv $work/quick/summary.json"
 fi
 
+# ---- out-of-bounds and uninitialised accesses: the GPU kernel and op tests under memcheck ----
+if wants sanitize; then
+  run_stage sanitize 150 "$out/ctest.log" \
+    "compute-sanitizer --tool memcheck --error-exitcode 9 $build/tests/mixup_tests \
+       --gtest_filter='*Cuda*-*PreAct*:*SyncMode*:*TrainCommand*'"
+fi
+
 # ---- summary ----
 result() {  # the figure worth a glance, from a stage's log
   case $1 in
@@ -122,6 +130,7 @@ result() {  # the figure worth a glance, from a stage's log
     train) grep -m1 -oE "preact-resnet18 .*images/s" "$out/bench_train.log"; grep -m1 -oE "split per step.*" "$out/bench_train.log" ;;
     torch) grep -E "ratio ours" "$out/torch_reference.log" | sed 's/^ *//' ;;
     quick) grep -m1 "final test accuracy" "$out/train_quick.log" ;;
+    sanitize) grep -E "ERROR SUMMARY" "$out/ctest.log" | tail -1 ;;
   esac 2>/dev/null | tr '\n' ' ' | cut -c1-220
 }
 {
