@@ -4,6 +4,7 @@
 #pragma once
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -121,12 +122,14 @@ inline double rms(const std::vector<float>& v) {
   return v.empty() ? 0 : std::sqrt(s / static_cast<double>(v.size()));
 }
 
-// Every element within tol relative to max(|want|, the root mean square of want): rounding
-// differences are judged against the values' typical size, so outputs near zero (cancellation) do not
-// demand a relative accuracy no float32 sum has. No output may be left poisoned.
-inline void expect_close(const std::vector<float>& got, const std::vector<float>& want, double tol, const char* what) {
+// Every element within tol relative to max(|want|, the root mean square of want, scale): rounding
+// differences are judged against the values' typical size (or `scale`, the size of the terms that
+// cancel into them), so outputs near zero do not demand a relative accuracy no float32 sum has. No
+// output may be left poisoned.
+inline void expect_close(const std::vector<float>& got, const std::vector<float>& want, double tol, const char* what,
+                         double scale = 0) {
   ASSERT_EQ(got.size(), want.size()) << what;
-  const double floor = std::max(rms(want), 1e-30);
+  const double floor = std::max({rms(want), scale, 1e-30});
   for (size_t i = 0; i < got.size(); ++i) {
     ASSERT_NE(bits_of(got[i]), kPoison) << what << ": element " << i << " was never written";
     const double err = std::fabs(static_cast<double>(got[i]) - want[i]);
