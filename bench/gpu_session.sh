@@ -71,9 +71,9 @@ done
   echo "LD_LIBRARY_PATH=${LD_LIBRARY_PATH:-}"
   echo "git: $(git log --oneline -1 2>/dev/null) $(git status --porcelain 2>/dev/null | wc -l) changed files"
 } >"$out/env.txt" 2>&1
+cat "$out/env.txt"
 device=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
 device=${device:-no GPU}
-echo "device: $device"
 
 # ---- build ----
 if wants build; then
