@@ -24,7 +24,7 @@ deadline=$((SECONDS + ${SESSION_SECONDS:-560}))
 stages=${*:-build test mixup train torch quick sanitize}
 work=$build/session
 carry=$root/.gpu-carry
-export PATH=/usr/local/cuda/bin:$PATH PYTHONUNBUFFERED=1
+export PATH=/usr/local/cuda/bin:/usr/local/cuda/compute-sanitizer:$PATH PYTHONUNBUFFERED=1
 mkdir -p "$out"
 rows=()
 
