@@ -89,12 +89,6 @@ struct Workload {
   double bytes = 0;  // bytes the fused kernel must move
 };
 
-Tensor to_device_bytes(const void* p, size_t bytes) {
-  Tensor t = Tensor::empty({static_cast<int64_t>(bytes)}, DType::U8, Device::CUDA);
-  mx::device_copy(t.raw(), Device::CUDA, p, Device::CPU, bytes);
-  return t;
-}
-
 Workload make_workload(const std::string& mode, const std::string& per, int64_t n, uint64_t seed) {
   mx::mixup::MixerOptions opt;
   opt.mix = mode;
@@ -106,8 +100,8 @@ Workload make_workload(const std::string& mode, const std::string& per, int64_t 
     perm.push_back(s.partner);
     w.bytes += (s.op == mx::kernels::kBlend ? 3.0 : 2.0) * kImage * sizeof(float);
   }
-  w.plan_dev = to_device_bytes(w.plan.data(), w.plan.size() * sizeof(MixSample));
-  w.perm_dev = to_device_bytes(perm.data(), perm.size() * sizeof(int32_t));
+  w.plan_dev = mx::bytes_on(Device::CUDA, w.plan.data(), w.plan.size() * sizeof(MixSample));
+  w.perm_dev = mx::bytes_on(Device::CUDA, perm.data(), perm.size() * sizeof(int32_t));
   return w;
 }
 

@@ -50,4 +50,10 @@ void device_memset_zero(void* ptr, Device dev, size_t bytes) {
   if (dev == Device::CPU) std::memset(ptr, 0, bytes); else cuda::memset_zero(ptr, bytes);
 }
 
+Tensor bytes_on(Device dev, const void* src, size_t bytes) {
+  Tensor t = Tensor::empty({static_cast<int64_t>(bytes)}, DType::U8, dev);
+  device_copy(t.raw(), dev, src, Device::CPU, bytes);
+  return t;
+}
+
 }  // namespace mx

@@ -134,9 +134,7 @@ Tensor apply_plan(const Tensor& images, const std::vector<kernels::MixSample>& s
   const kernels::MixSample* plan = samples.data();
   Tensor staged;
   if (dev != Device::CPU) {
-    const size_t bytes = samples.size() * sizeof(kernels::MixSample);
-    staged = Tensor::empty({static_cast<int64_t>(bytes)}, DType::U8, dev);
-    device_copy(staged.raw(), dev, samples.data(), Device::CPU, bytes);
+    staged = bytes_on(dev, samples.data(), samples.size() * sizeof(kernels::MixSample));
     plan = static_cast<const kernels::MixSample*>(staged.raw());
   }
   Tensor out = Tensor::empty(images.shape(), DType::F32, dev);

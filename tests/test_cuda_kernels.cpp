@@ -391,10 +391,7 @@ std::vector<kernels::MixSample> random_plan(const Nchw& s, std::mt19937& rng) {
 
 // The samples on the device, as the front-end uploads them.
 Tensor upload_plan(const std::vector<kernels::MixSample>& plan) {
-  const size_t bytes = plan.size() * sizeof(kernels::MixSample);
-  Tensor t = Tensor::empty({static_cast<int64_t>(bytes)}, DType::U8, Device::CUDA);
-  device_copy(t.raw(), Device::CUDA, plan.data(), Device::CPU, bytes);
-  return t;
+  return bytes_on(Device::CUDA, plan.data(), plan.size() * sizeof(kernels::MixSample));
 }
 
 // Compares sample by sample: copies and pastes exactly, blends within float32 rounding.

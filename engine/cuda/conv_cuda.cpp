@@ -5,7 +5,6 @@
 #include "engine/cuda/conv_cuda.h"
 
 #include <array>
-#include <climits>
 #include <map>
 #include <memory>
 #include <vector>
@@ -21,10 +20,7 @@ namespace {
 
 constexpr size_t kMaxWorkspace = size_t{512} << 20;
 
-int to_int(int64_t v) {
-  MX_CHECK(v > 0 && v <= INT_MAX, "conv2d: size ", v, " is outside cuDNN's range [1, ", INT_MAX, "]");
-  return static_cast<int>(v);
-}
+int to_int(int64_t v) { return library_int(v, "conv2d"); }
 
 cudnnTensorDescriptor_t tensor_desc(int64_t n, int64_t c, int64_t h, int64_t w) {
   cudnnTensorDescriptor_t d = nullptr;
@@ -120,8 +116,6 @@ const ConvPlan& plan_for(const ConvShape& s) {
 
 // Scratch memory from the pool, returned to it (in stream order) when the tensor goes away.
 Tensor workspace(size_t bytes) { return Tensor::empty({static_cast<int64_t>(bytes)}, DType::U8, Device::CUDA); }
-
-const float kOne = 1.f, kZero = 0.f;
 
 }  // namespace
 

@@ -4,8 +4,6 @@
 //   dx = dy W   ->  dx^T = W^T dy^T   (both stored, op N)
 //   dW = dy^T x ->  dW^T = x^T dy     (x^T stored, op N; dy^T stored, op T)
 // The bias add and the bias gradient (column sums of dy, in a fixed order) are small kernels.
-#include <climits>
-
 #include "engine/cuda/check.h"
 #include "engine/cuda/libraries.h"
 #include "engine/cuda/linear_cuda.h"
@@ -18,10 +16,7 @@ namespace {
 
 using kernels::cuda::for_each_index;
 
-int to_int(int64_t v) {
-  MX_CHECK(v >= 0 && v <= INT_MAX, "linear: size ", v, " is outside cuBLAS's int range");
-  return static_cast<int>(v);
-}
+int to_int(int64_t v) { return library_int(v, "linear"); }
 
 struct AddBias {
   float* y;
@@ -40,8 +35,6 @@ struct ColumnSums {
     sums[j] = s;
   }
 };
-
-const float kOne = 1.f, kZero = 0.f;
 
 }  // namespace
 
