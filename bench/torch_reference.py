@@ -17,13 +17,11 @@ import json
 import os
 import statistics
 import sys
-import time
 
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_train_step import make  # noqa: E402  (the same networks as models/)
+from torch_train_step import make, step_times  # noqa: E402  (the same networks and step as bench_train_step)
 
 C, H, W = 3, 32, 32
 
@@ -92,23 +90,9 @@ def bench_mixup(batches, reps):
 def bench_train(model_name, batch, steps, warmup):
     torch.manual_seed(1)
     model = make(model_name, C, 10).cuda()
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=1e-4)
     x = torch.randn(batch, C, H, W, device="cuda")
     y = torch.arange(batch, device="cuda") % 10
-
-    def step():
-        t0 = time.perf_counter()
-        opt.zero_grad(set_to_none=False)
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        if not torch.isfinite(loss).item():  # reads the loss back: waits for the GPU, as ours does
-            raise SystemExit("torch train: loss is not finite")
-        return time.perf_counter() - t0
-
-    for _ in range(warmup):
-        step()
-    med = statistics.median(step() for _ in range(steps))
+    med = statistics.median(step_times(model, x, y, steps, warmup))
     return {"median_ms": 1e3 * med, "images_per_s": batch / med}
 
 

@@ -3,6 +3,7 @@
 defined in models/), the same random inputs shape, forward + cross-entropy + backward + SGD-Nesterov
 step, fp32 eager, median step time after warm-up. Prints one line in bench_train_step's format."""
 import argparse
+import math
 import statistics
 import time
 
@@ -62,6 +63,26 @@ def make(name, in_ch, classes):
     raise SystemExit(f"unknown model {name}")
 
 
+def step_times(model, x, y, steps, warmup):
+    """Seconds of each of `steps` training steps (forward, cross-entropy, backward, SGD-Nesterov) after
+    `warmup` untimed ones, sorted. Each step ends by reading the loss back, which waits for a GPU."""
+    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=1e-4)
+
+    def step():
+        t0 = time.perf_counter()
+        opt.zero_grad(set_to_none=False)
+        loss = F.cross_entropy(model(x), y)
+        loss.backward()
+        opt.step()
+        if not math.isfinite(loss.item()):
+            raise SystemExit("loss is not finite")
+        return time.perf_counter() - t0
+
+    for _ in range(warmup):
+        step()
+    return sorted(step() for _ in range(steps))
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--model", default="quicknet")
@@ -78,25 +99,9 @@ def main():
     torch.manual_seed(1)
     dev = torch.device(a.device)
     model = make(a.model, a.channels, 10).to(dev)
-    opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9, nesterov=True, weight_decay=1e-4)
     x = torch.randn(a.batch, a.channels, a.size, a.size, device=dev)
     y = torch.arange(a.batch, device=dev) % 10
-
-    def step():
-        t0 = time.perf_counter()
-        opt.zero_grad(set_to_none=False)
-        loss = F.cross_entropy(model(x), y)
-        loss.backward()
-        opt.step()
-        if dev.type == "cuda":
-            torch.cuda.synchronize()
-        if not torch.isfinite(loss):
-            raise SystemExit("loss is not finite")
-        return time.perf_counter() - t0
-
-    for _ in range(a.warmup):
-        step()
-    t = sorted(step() for _ in range(a.steps))
+    t = step_times(model, x, y, a.steps, a.warmup)
     med = statistics.median(t)
     print(f"pytorch {torch.__version__} model {a.model} batch {a.batch} input {a.channels}x{a.size}x{a.size} "
           f"threads {torch.get_num_threads()}: median step {1e3 * med:.1f} ms (min {1e3 * t[0]:.1f}, "

@@ -11,31 +11,46 @@ namespace mx::kernels::cuda {
 
 namespace {
 
-// The clipped window of output (i, j): input rows [r0, r1) and columns [c0, c1).
+// The clipped window of one output: input rows [r0, r1) and columns [c0, c1) of its plane.
 struct Window {
   int64_t r0, r1, c0, c1;
 };
-__device__ Window window_of(int64_t i, int64_t j, int64_t h, int64_t w, int kernel, int stride, int padding) {
-  const int64_t top = i * stride - padding, left = j * stride - padding;
-  return {max(top, int64_t{0}), min(top + kernel, h), max(left, int64_t{0}), min(left + kernel, w)};
-}
+
+// The planes' sizes and the window parameters shared by every pooling functor.
+struct PoolGeometry {
+  int64_t h, w, oh, ow;
+  int kernel, stride, padding;
+
+  // Output o's plane (set into `plane`) and window.
+  __device__ Window window(int64_t o, int64_t& plane) const {
+    plane = o / (oh * ow);
+    const int64_t top = o % (oh * ow) / ow * stride - padding, left = o % ow * stride - padding;
+    return {max(top, int64_t{0}), min(top + kernel, h), max(left, int64_t{0}), min(left + kernel, w)};
+  }
+  // Outputs [first, last] along an axis of `outs` outputs whose windows cover input coordinate r.
+  __device__ void covering(int64_t r, int64_t outs, int64_t& first, int64_t& last) const {
+    const int64_t lo = r + padding - kernel + 1;  // smallest window start that still covers r
+    first = lo <= 0 ? 0 : (lo + stride - 1) / stride;
+    last = min((r + padding) / stride, outs - 1);
+  }
+  __device__ float inv_area() const { return 1.f / static_cast<float>(kernel * kernel); }
+};
 
 struct MaxPool {
   float* y;
   int32_t* argmax;
   const float* x;
-  int64_t h, w, oh, ow;
-  int kernel, stride, padding;
+  PoolGeometry g;
   __device__ void operator()(int64_t o) const {
-    const int64_t plane = o / (oh * ow), i = o % (oh * ow) / ow, j = o % ow;
-    const Window win = window_of(i, j, h, w, kernel, stride, padding);
-    const float* xp = x + plane * h * w;
+    int64_t plane;
+    const Window win = g.window(o, plane);
+    const float* xp = x + plane * g.h * g.w;
     float best = -INFINITY;
-    int64_t best_at = win.r0 * w + win.c0;
+    int64_t best_at = win.r0 * g.w + win.c0;
     for (int64_t r = win.r0; r < win.r1; ++r)
       for (int64_t s = win.c0; s < win.c1; ++s) {
-        const float v = xp[r * w + s];
-        if (v > best || isnan(v)) best = v, best_at = r * w + s;  // first maximum; a NaN wins
+        const float v = xp[r * g.w + s];
+        if (v > best || isnan(v)) best = v, best_at = r * g.w + s;  // first maximum; a NaN wins
       }
     y[o] = best;
     argmax[o] = static_cast<int32_t>(best_at);
@@ -53,41 +68,31 @@ struct MaxPoolBackward {
 struct AvgPool {
   float* y;
   const float* x;
-  int64_t h, w, oh, ow;
-  int kernel, stride, padding;
+  PoolGeometry g;
   __device__ void operator()(int64_t o) const {
-    const int64_t plane = o / (oh * ow), i = o % (oh * ow) / ow, j = o % ow;
-    const Window win = window_of(i, j, h, w, kernel, stride, padding);
-    const float* xp = x + plane * h * w;
+    int64_t plane;
+    const Window win = g.window(o, plane);
+    const float* xp = x + plane * g.h * g.w;
     float sum = 0.f;
     for (int64_t r = win.r0; r < win.r1; ++r)
-      for (int64_t s = win.c0; s < win.c1; ++s) sum += xp[r * w + s];
-    y[o] = sum * (1.f / static_cast<float>(kernel * kernel));
+      for (int64_t s = win.c0; s < win.c1; ++s) sum += xp[r * g.w + s];
+    y[o] = sum * g.inv_area();
   }
 };
-
-// Outputs [first, last] along one axis whose windows cover input coordinate r.
-struct Covering {
-  int64_t first, last;
-};
-__device__ Covering covering(int64_t r, int64_t outs, int kernel, int stride, int padding) {
-  const int64_t lo = r + padding - kernel + 1;  // smallest window start that still covers r
-  return {lo <= 0 ? 0 : (lo + stride - 1) / stride, min((r + padding) / stride, outs - 1)};
-}
 
 struct AvgPoolBackward {
   float* dx;
   const float* dy;
-  int64_t h, w, oh, ow;
-  int kernel, stride, padding;
+  PoolGeometry g;
   __device__ void operator()(int64_t e) const {
-    const int64_t plane = e / (h * w), r = e % (h * w) / w, s = e % w;
-    const Covering rows = covering(r, oh, kernel, stride, padding), cols = covering(s, ow, kernel, stride, padding);
-    const float* g = dy + plane * oh * ow;
-    const float inv_area = 1.f / static_cast<float>(kernel * kernel);
+    const int64_t plane = e / (g.h * g.w), r = e % (g.h * g.w) / g.w, s = e % g.w;
+    int64_t i0, i1, j0, j1;
+    g.covering(r, g.oh, i0, i1);
+    g.covering(s, g.ow, j0, j1);
+    const float* gp = dy + plane * g.oh * g.ow;
     float sum = 0.f;
-    for (int64_t i = rows.first; i <= rows.last; ++i)
-      for (int64_t j = cols.first; j <= cols.last; ++j) sum += g[i * ow + j] * inv_area;
+    for (int64_t i = i0; i <= i1; ++i)
+      for (int64_t j = j0; j <= j1; ++j) sum += gp[i * g.ow + j] * g.inv_area();
     dx[e] = sum;
   }
 };
@@ -116,7 +121,7 @@ struct GlobalAvgPoolBackward {
 
 void max_pool2d_forward(float* y, int32_t* argmax, const float* x, int64_t planes, int64_t h, int64_t w,
                         int64_t oh, int64_t ow, int kernel, int stride, int padding) {
-  for_each_index(planes * oh * ow, MaxPool{y, argmax, x, h, w, oh, ow, kernel, stride, padding}, "max_pool2d_forward");
+  for_each_index(planes * oh * ow, MaxPool{y, argmax, x, {h, w, oh, ow, kernel, stride, padding}}, "max_pool2d_forward");
 }
 
 void max_pool2d_backward(float* dx, const float* dy, const int32_t* argmax, int64_t planes, int64_t h,
@@ -128,12 +133,12 @@ void max_pool2d_backward(float* dx, const float* dy, const int32_t* argmax, int6
 
 void avg_pool2d_forward(float* y, const float* x, int64_t planes, int64_t h, int64_t w, int64_t oh,
                         int64_t ow, int kernel, int stride, int padding) {
-  for_each_index(planes * oh * ow, AvgPool{y, x, h, w, oh, ow, kernel, stride, padding}, "avg_pool2d_forward");
+  for_each_index(planes * oh * ow, AvgPool{y, x, {h, w, oh, ow, kernel, stride, padding}}, "avg_pool2d_forward");
 }
 
 void avg_pool2d_backward(float* dx, const float* dy, int64_t planes, int64_t h, int64_t w, int64_t oh,
                          int64_t ow, int kernel, int stride, int padding) {
-  for_each_index(planes * h * w, AvgPoolBackward{dx, dy, h, w, oh, ow, kernel, stride, padding},
+  for_each_index(planes * h * w, AvgPoolBackward{dx, dy, {h, w, oh, ow, kernel, stride, padding}},
                  "avg_pool2d_backward");
 }
 
