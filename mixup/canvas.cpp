@@ -59,7 +59,7 @@ void Canvas::polyline(const std::vector<std::pair<double, double>>& points, Rgb 
 }
 
 void Canvas::glyph_quads(const std::string& s, const std::function<void(float, float, float, float)>& fn) {
-  std::vector<char> buf(s.size() * 270 + 64);  // ~270 bytes of vertices per character at most
+  std::vector<char> buf(s.size() * 1024 + 1024);  // a glyph takes up to ~15 quads of 64 bytes
   std::string copy = s;
   const int quads = stb_easy_font_print(0, 0, copy.data(), nullptr, buf.data(), static_cast<int>(buf.size()));
   const auto* v = reinterpret_cast<const float*>(buf.data());

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <sstream>
 
 #include "engine/autograd.h"
@@ -115,10 +116,14 @@ void put_normalization(checkpoint::Metadata& meta, const data::Normalization& no
   meta["norm_std"] = float_list(norm.std);
 }
 
+void check_checkpoint_exists(const std::string& path) {
+  MX_CHECK(!path.empty(), "--checkpoint: a checkpoint file is required");
+  MX_CHECK(std::filesystem::is_regular_file(path), "--checkpoint ", path, ": file not found");
+}
+
 TrainedModel load_trained(const ModelSource& src) {
   const std::string& path = src.checkpoint;
-  MX_CHECK(!path.empty(), "--checkpoint: a checkpoint file is required");
-  MX_CHECK(files::exists(path), "--checkpoint ", path, ": file not found");
+  check_checkpoint_exists(path);
   const checkpoint::File f = checkpoint::load(path);
   TrainedModel t;
   t.model = meta_or(f, path, "model", src.model, "--model");
@@ -134,6 +139,21 @@ TrainedModel load_trained(const ModelSource& src) {
   t.device = select_device(src.device, t.notice);
   t.store = std::make_shared<ParameterStore>(*t.net, t.device);
   return t;
+}
+
+std::string output_prefix(const std::string& out, const std::string& checkpoint, const std::string& name) {
+  namespace fs = std::filesystem;
+  fs::path prefix;
+  if (out.empty()) prefix = fs::path(checkpoint).parent_path() / name;
+  else if (out.back() == '/' || fs::is_directory(out)) prefix = fs::path(out) / name;
+  else prefix = out;
+  const fs::path dir = prefix.parent_path().empty() ? fs::path(".") : prefix.parent_path();
+  files::ensure_writable_dir(dir.string(), "--out");
+  return prefix.string();
+}
+
+double eta_seconds(double elapsed_s, int64_t done, int64_t total) {
+  return done > 0 ? elapsed_s / static_cast<double>(done) * static_cast<double>(total - done) : 0;
 }
 
 }  // namespace mx::mixup

@@ -2,6 +2,7 @@
 // accuracy in evaluation mode, models built for a dataset, the normalization recorded in checkpoints,
 // and a trained model rebuilt from its checkpoint with the data and normalization it was trained with.
 #pragma once
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -55,5 +56,20 @@ struct TrainedModel {
 
 // Throws one-line errors naming --checkpoint, --model, --dataset or the file at fault.
 TrainedModel load_trained(const ModelSource& src);
+void check_checkpoint_exists(const std::string& path);  // names --checkpoint
+
+// What a long analysis reports as it goes, for a progress display.
+struct ProgressCallbacks {
+  std::function<void(const std::string&)> notice;                       // one-line messages
+  std::function<void(int64_t done, int64_t total, double eta_s)> progress;  // units of work done
+};
+
+// The path prefix of an analysis's output files (PREFIX.csv, PREFIX.png, ...): `out` itself, or
+// DIR/<name> when `out` is an existing directory or ends in '/', or <checkpoint's directory>/<name>
+// when `out` is empty. Creates the directory and checks it is writable (errors name --out).
+std::string output_prefix(const std::string& out, const std::string& checkpoint, const std::string& name);
+
+// The time left when `done` of `total` units of equal cost took `elapsed_s` seconds.
+double eta_seconds(double elapsed_s, int64_t done, int64_t total);
 
 }  // namespace mx::mixup

@@ -154,3 +154,16 @@ TEST(Plot, UpwardTextIsTallerThanWide) {
   EXPECT_LE(y_hi, 150);
   EXPECT_GE(x_lo, 10);
 }
+
+TEST(Plot, TextDrawsEveryGlyphOfShortComplexStrings) {
+  auto inked = [](const std::string& s) {
+    Canvas c(200, 40);
+    c.text(2, 2, s, {0, 0, 0}, 2);
+    int n = 0;
+    for (int y = 0; y < c.height(); ++y)
+      for (int x = 0; x < c.width(); ++x) n += c.get(x, y).r == 0;
+    return n;
+  };
+  EXPECT_EQ(inked("800"), inked("8") + 2 * inked("0")) << "no glyph of a short label is cut off";
+  EXPECT_EQ(inked("0.8%"), inked("0") + inked(".") + inked("8") + inked("%"));
+}
