@@ -401,9 +401,9 @@ void evaluate_grid(LossSurface& surface, const LandscapeConfig& c, const std::ma
 LandscapeSummary run_landscape(const LandscapeConfig& c, const ProgressCallbacks& cb) {
   validate(c);
   if (c.threads > 0) omp_set_num_threads(c.threads);
+  TrainedModel t = load_trained(c.source);
   const std::string prefix =
       output_prefix(c.out, c.source.checkpoint, "landscape-" + c.method + (c.slice ? "-slice" : ""));
-  TrainedModel t = load_trained(c.source);
   if (!t.notice.empty() && cb.notice) cb.notice(t.notice);
   LandscapeSummary s;
   s.csv = prefix + ".csv", s.png = prefix + ".png", s.json = prefix + ".json";

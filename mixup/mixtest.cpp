@@ -203,8 +203,8 @@ std::string mixtest_csv(const std::vector<MixTestRow>& rows) {
 MixTestSummary run_mixtest(const MixTestConfig& c, const ProgressCallbacks& cb) {
   validate(c);
   if (c.threads > 0) omp_set_num_threads(c.threads);
-  const std::string prefix = output_prefix(c.out, c.source.checkpoint, "mixtest-" + c.mix);
   TrainedModel t = load_trained(c.source);
+  const std::string prefix = output_prefix(c.out, c.source.checkpoint, "mixtest-" + c.mix);
   if (!t.notice.empty() && cb.notice) cb.notice(t.notice);
   const Pairs pairs = test_pairs(t.data.test, c.seed, c.distinct_classes, c.limit);
   MixTestSummary s;

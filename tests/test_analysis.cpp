@@ -335,3 +335,129 @@ TEST(AnalysisMixTest, StitchedPairsWeighTheLabelsByExactPixelShares) {
   EXPECT_FLOAT_EQ(c.sample.lam, 0.37f);
   EXPECT_DOUBLE_EQ(c.share, 0.37);
 }
+
+namespace {
+
+// One tiny quicknet run shared by the command-line tests: data in DIR/data, checkpoint in DIR/run.
+class AnalysisCli : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new test::TempDir;
+    fs::create_directories(*dir_ / "data");
+    test::write_tiny_fashion_mnist(*dir_ / "data", 64, 40);
+    test::RunResult r = test::run_mixup("train --data-dir " + (*dir_ / "data") + " --out " + (*dir_ / "run") +
+                                            " --epochs 1 --batch-size 16 --threads 1",
+                                        *dir_);
+    ASSERT_EQ(r.status, 0) << r.err;
+  }
+  static void TearDownTestSuite() { delete dir_; }
+
+  // `command` on the shared checkpoint and data, with flags appended. The barely trained network's
+  // loss is about 2.2, so landscapes aim at L = 3.
+  static std::string on_checkpoint(const std::string& command, const std::string& flags) {
+    const std::string target = command == "landscape" ? " --target-loss 3 --max-search 40" : "";
+    return command + " --checkpoint " + checkpoint() + " --data-dir " + (*dir_ / "data") + " --threads 1" + target +
+           " " + flags;
+  }
+  static std::string checkpoint() { return *dir_ / "run/checkpoint.safetensors"; }
+  static size_t lines(const std::string& path) {
+    const std::string s = test::read_file(path);
+    return static_cast<size_t>(std::count(s.begin(), s.end(), '\n'));
+  }
+  static test::TempDir* dir_;
+  test::TempDir tmp_;
+};
+test::TempDir* AnalysisCli::dir_ = nullptr;
+
+}  // namespace
+
+TEST_F(AnalysisCli, MixtestWritesCsvAndPng) {
+  test::RunResult r = test::run_mixup(on_checkpoint("mixtest", "--steps 11 --limit 20 --out " + (tmp_ / "c")), tmp_);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("20 pairs"), std::string::npos) << r.out;
+  ASSERT_EQ(lines(tmp_ / "c.csv"), 12u);
+  EXPECT_EQ(test::read_file(tmp_ / "c.csv").rfind("lam,share,acc_x1,acc_x2,top2_x1x2,top2_x2x1,loss_mean,loss_max\n", 0),
+            0u);
+  EXPECT_EQ(test::read_file(tmp_ / "c.png").substr(1, 3), "PNG");
+  // Stitched pairs of different classes, into a directory given with a trailing slash.
+  r = test::run_mixup(on_checkpoint("mixtest", "--mix h --distinct-classes --steps 5 --out " + (tmp_ / "out/")), tmp_);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(lines(tmp_ / "out/mixtest-h.csv"), 6u);
+  EXPECT_TRUE(fs::exists(tmp_ / "out/mixtest-h.png"));
+  EXPECT_FALSE(test::has_temporary_files(tmp_ / "out"));
+}
+
+TEST_F(AnalysisCli, LandscapeWritesGridHeatMapAndSummary) {
+  test::RunResult r = test::run_mixup(on_checkpoint("landscape", "--grid 5 --samples 16 --out " + (tmp_ / "w")), tmp_);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("share of the grid with loss below L = 3:"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("s per grid point"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("direction 2: V = "), std::string::npos) << r.out;
+  ASSERT_EQ(lines(tmp_ / "w.csv"), 26u);
+  EXPECT_EQ(test::read_file(tmp_ / "w.csv").rfind("alpha,beta,loss,accuracy\n-1.000000,-1.000000,", 0), 0u);
+  EXPECT_EQ(test::read_file(tmp_ / "w.png").substr(1, 3), "PNG");
+  EXPECT_NE(test::read_file(tmp_ / "w.json").find("\"share_below_target\""), std::string::npos);
+  for (const char* method : {"random-weights", "filter-normalized"}) {
+    r = test::run_mixup(on_checkpoint("landscape", std::string("--method ") + method +
+                                                       " --grid 3 --samples 16 --perturb weights --out " + tmp_.path()),
+                        tmp_);
+    ASSERT_EQ(r.status, 0) << method << ": " << r.err;
+    EXPECT_EQ(lines(tmp_ / (std::string("landscape-") + method + ".csv")), 10u) << method;
+  }
+  r = test::run_mixup(on_checkpoint("landscape", "--slice --grid 7 --samples 16 --bn reestimate --bn-batches 2 --out " +
+                                                     tmp_.path()),
+                      tmp_);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_EQ(lines(tmp_ / "landscape-weighted-noise-slice.csv"), 8u);
+  EXPECT_TRUE(fs::exists(tmp_ / "landscape-weighted-noise-slice.png"));
+  EXPECT_FALSE(test::has_temporary_files(tmp_.path()));
+}
+
+TEST_F(AnalysisCli, DefaultOutputsSitBesideTheCheckpoint) {
+  const std::string dir = tmp_ / "beside";
+  fs::create_directories(dir);
+  fs::copy_file(checkpoint(), dir + "/model.safetensors");
+  const std::string flags = " --data-dir " + (*dir_ / "data") + " --threads 1 --checkpoint " + dir + "/model.safetensors";
+  ASSERT_EQ(test::run_mixup("mixtest --steps 3 --limit 8" + flags, tmp_).status, 0);
+  ASSERT_EQ(test::run_mixup("landscape --grid 2 --samples 8 --target-loss 3" + flags, tmp_).status, 0);
+  for (const char* f : {"mixtest-c.csv", "mixtest-c.png", "landscape-weighted-noise.csv", "landscape-weighted-noise.png",
+                        "landscape-weighted-noise.json"})
+    EXPECT_TRUE(fs::exists(dir + "/" + f)) << f;
+}
+
+TEST_F(AnalysisCli, InterruptedLandscapeResumesFromItsCsv) {
+  const std::string flags = "--grid 5 --samples 16 --out " + (tmp_ / "g");
+  ASSERT_EQ(test::run_mixup(on_checkpoint("landscape", flags), tmp_).status, 0);
+  const std::string full = test::read_file(tmp_ / "g.csv");
+  // Keep the header and the first ten rows, as an interruption would.
+  size_t cut = 0;
+  for (int k = 0; k < 11; ++k) cut = full.find('\n', cut) + 1;
+  std::ofstream(tmp_ / "g.csv", std::ios::trunc) << full.substr(0, cut);
+  test::RunResult r = test::run_mixup(on_checkpoint("landscape", flags), tmp_);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("resuming: 10 of 25 grid points"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("direction 1"), std::string::npos) << "the directions are read back, not searched again";
+  EXPECT_EQ(test::read_file(tmp_ / "g.csv"), full) << "the resumed grid equals the uninterrupted one";
+  test::expect_one_line_error(on_checkpoint("landscape", "--grid 4 --samples 16 --out " + (tmp_ / "g")),
+                              "was written with --grid 5", tmp_);
+}
+
+TEST_F(AnalysisCli, BadInputIsAOneLineErrorNamingTheFlag) {
+  const std::string out = " --out " + (tmp_ / "bad/x");
+  test::expect_one_line_error("mixtest --checkpoint " + (tmp_ / "none.safetensors") + out, "--checkpoint", tmp_);
+  test::expect_one_line_error("landscape --checkpoint " + (tmp_ / "none.safetensors") + out, "none.safetensors", tmp_);
+  test::expect_one_line_error("landscape --grid 5", "--checkpoint", tmp_);
+  test::expect_one_line_error(on_checkpoint("landscape", "--method hessian" + out), "--method", tmp_);
+  test::expect_one_line_error(on_checkpoint("landscape", "--grid 1" + out), "--grid", tmp_);
+  test::expect_one_line_error(on_checkpoint("landscape", "--bn maybe" + out), "--bn", tmp_);
+  test::expect_one_line_error(on_checkpoint("landscape", "--perturb half" + out), "--perturb", tmp_);
+  test::expect_one_line_error(on_checkpoint("landscape", "--mom 1.5" + out), "--mom", tmp_);
+  test::expect_one_line_error(on_checkpoint("landscape", "--samples 0" + out), "--samples", tmp_);
+  test::expect_one_line_error(on_checkpoint("mixtest", "--mix q" + out), "--mix", tmp_);
+  test::expect_one_line_error(on_checkpoint("mixtest", "--steps 1" + out), "--steps", tmp_);
+  test::expect_one_line_error(on_checkpoint("mixtest", "--model vgg11" + out), "checkpoint.safetensors", tmp_);
+  EXPECT_FALSE(fs::exists(tmp_ / "bad")) << "nothing written for rejected settings";
+  std::ofstream(tmp_ / "garbage.safetensors") << "not a checkpoint";
+  test::expect_one_line_error("mixtest --checkpoint " + (tmp_ / "garbage.safetensors") + out, "garbage.safetensors",
+                              tmp_);
+}
