@@ -276,14 +276,14 @@ std::string landscape_csv(const std::vector<LandscapeRow>& rows, const std::vect
 }
 
 std::string title_of(const LandscapeConfig& c, const TrainedModel& t, double test_acc) {
-  return c.method + ": " + t.model + " on " + t.dataset + ", L = " + fmt("%g", c.target_loss) + ", test acc " +
-         fmt("%.2f", 100 * test_acc) + "%";
+  return c.method + ", L = " + fmt("%g", c.target_loss) + ": " + c.source.checkpoint + "\n" + t.model + " on " +
+         t.dataset + ", test acc " + fmt("%.2f", 100 * test_acc) + "%";
 }
 
 std::string note_of(const LandscapeConfig& c, const LandscapeSummary& s, int64_t samples) {
   return fmt("%.1f", 100.0 * static_cast<double>(s.below) / static_cast<double>(s.rows.size())) +
          "% of the grid below L (red); " + std::to_string(samples) + " test images, --bn " + c.bn + ", --perturb " +
-         c.perturb + "; " + c.source.checkpoint;
+         c.perturb + ", --seed " + std::to_string(c.seed);
 }
 
 void write_heat_map(const LandscapeConfig& c, const LandscapeSummary& s, const std::string& title,
@@ -319,7 +319,7 @@ void write_heat_map(const LandscapeConfig& c, const LandscapeSummary& s, const s
 void write_slice(const LandscapeConfig& c, const LandscapeSummary& s, const std::string& title,
                  const std::string& note) {
   plot::LineChart chart;
-  chart.title = title + " (slice beta = 0)";
+  chart.title = title + " (slice beta = 0)";  // on the second line
   chart.x_label = "alpha (d1); " + note;
   chart.y_label = "loss";
   chart.y2_label = "accuracy (%)";

@@ -214,9 +214,9 @@ MixTestSummary run_mixtest(const MixTestConfig& c, const ProgressCallbacks& cb) 
   s.csv = prefix + ".csv";
   s.png = prefix + ".png";
   files::write_atomic(s.csv, mixtest_csv(s.rows));
-  const std::string title = "Mixed-pair test (" + c.mix + "): " + t.model + " on " + t.dataset + ", " +
-                            std::to_string(s.pairs) + (c.distinct_classes ? " distinct-class" : "") + " pairs, " +
-                            c.source.checkpoint;
+  const std::string title = "Mixed-pair test (--mix " + c.mix + "): " + c.source.checkpoint + "\n" + t.model + " on " +
+                            t.dataset + ", " + std::to_string(s.pairs) + (c.distinct_classes ? " distinct-class" : "") +
+                            " test pairs";
   plot::draw_line_chart(fig2_chart(s.rows, title)).save_png(s.png);
   return s;
 }

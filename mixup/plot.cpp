@@ -53,6 +53,25 @@ void centered_text(Canvas& c, int cx, int y, const std::string& s, int scale = k
   c.text(cx - Canvas::text_width(s, scale) / 2, y, s, kBlack, scale);
 }
 
+std::vector<std::string> lines_of(const std::string& s) {
+  std::vector<std::string> out(1);
+  for (char ch : s) {
+    if (ch == '\n') out.emplace_back();
+    else out.back().push_back(ch);
+  }
+  return out;
+}
+
+// The title's lines centred from the top, each at the largest scale that fits; returns the height used.
+int draw_title(Canvas& c, const std::string& title) {
+  int y = 10;
+  for (const std::string& line : lines_of(title)) {
+    centered_text(c, c.width() / 2, y, line, fitting_scale(line, c.width() - 20));
+    y += 24;
+  }
+  return y;
+}
+
 // Box, x ticks below, y ticks on the left (and on the right for a second range), grid lines.
 void draw_frame(Canvas& c, const Frame& f, bool grid) {
   const double xs = tick_step(f.x_lo, f.x_hi, 6), ys = tick_step(f.y_lo, f.y_hi, 6);
@@ -225,7 +244,8 @@ Canvas draw_line_chart(const LineChart& chart) {
   const bool two_axes = !chart.y2_label.empty();
   int legend_w = 0;
   for (const Series& s : chart.series) legend_w = std::max(legend_w, 46 + Canvas::text_width(s.name, kText));
-  const int left = 90, top = 48, right = (two_axes ? 100 : 24) + legend_w;
+  const int left = 90, top = 24 + 24 * static_cast<int>(lines_of(chart.title).size()),
+            right = (two_axes ? 100 : 24) + legend_w;
   Canvas c(chart.width + legend_w, chart.height);
   const auto [x_lo, x_hi] = x_range(chart);
   const auto [y_lo, y_hi] = axis_range(chart.y_lo, chart.y_hi, chart, false);
@@ -242,7 +262,7 @@ Canvas draw_line_chart(const LineChart& chart) {
       if (std::isfinite(s.y[k])) pts.emplace_back(g.px(s.x[k]), std::clamp(g.py(s.y[k]), 1.0 * f.top, 1.0 * (f.top + f.height)));
     c.polyline(pts, s.color, 2, s.dash);
   }
-  centered_text(c, c.width() / 2, 14, chart.title, fitting_scale(chart.title, c.width() - 20));
+  draw_title(c, chart.title);
   centered_text(c, f.left + f.width / 2, f.top + f.height + 34, chart.x_label);
   c.text_up(12, f.top + f.height / 2 + Canvas::text_width(chart.y_label, kText) / 2, chart.y_label, kBlack, kText);
   if (two_axes)
@@ -256,7 +276,7 @@ Canvas draw_heat_map(const HeatMap& m) {
   MX_CHECK(m.nx >= 2 && m.ny >= 2 && m.values.size() == static_cast<size_t>(m.nx) * m.ny, "heat map: ",
            m.values.size(), " values for a ", m.nx, " x ", m.ny, " grid");
   MX_CHECK(m.v_hi > m.v_lo, "heat map: empty colour range [", m.v_lo, ", ", m.v_hi, "]");
-  const int left = 90, top = 56, s = m.size;
+  const int left = 90, top = 32 + 24 * static_cast<int>(lines_of(m.title).size()), s = m.size;
   Canvas c(left + s + 190, top + s + 90);
   const Frame f{left, top, s, s, m.x_lo, m.x_hi, m.y_lo, m.y_hi};
   for (int py = 0; py < s; ++py)
@@ -268,7 +288,7 @@ Canvas draw_heat_map(const HeatMap& m) {
   if (m.has_highlight) draw_contours(c, m, f, m.highlight, kRed, 3);
   draw_frame(c, f, false);
   draw_colour_bar(c, m, left + s + 30, top, s);
-  centered_text(c, c.width() / 2, 14, m.title, fitting_scale(m.title, c.width() - 20));
+  draw_title(c, m.title);
   centered_text(c, left + s / 2, top + s + 34, m.x_label);
   c.text_up(14, top + s / 2 + Canvas::text_width(m.y_label, kText) / 2, m.y_label, kBlack, kText);
   if (!m.note.empty()) centered_text(c, c.width() / 2, top + s + 62, m.note, fitting_scale(m.note, c.width() - 20));

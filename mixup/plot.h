@@ -35,7 +35,7 @@ struct Series {
 };
 
 struct LineChart {
-  std::string title, x_label, y_label, y2_label;  // y2_label empty: no second axis
+  std::string title, x_label, y_label, y2_label;  // title: lines split by '\n'; y2_label empty: no second axis
   std::vector<Series> series;
   // Axis ranges; where lo == hi the range is taken from the data (y from 0 when the data are >= 0).
   double x_lo = 0, x_hi = 0, y_lo = 0, y_hi = 0, y2_lo = 0, y2_hi = 0;
@@ -45,7 +45,7 @@ struct LineChart {
 Canvas draw_line_chart(const LineChart& chart);
 
 struct HeatMap {
-  std::string title, x_label, y_label, value_label;
+  std::string title, x_label, y_label, value_label;  // title: lines split by '\n'
   std::vector<double> values;  // values[j * nx + i]: i along x (left to right), j along y (bottom to top)
   int nx = 0, ny = 0;
   double x_lo = -1, x_hi = 1, y_lo = -1, y_hi = 1;
