@@ -12,10 +12,12 @@ for run in erm mixc; do
   for method in weighted-noise random-weights filter-normalized; do
     "$BIN" landscape --checkpoint "$ckpt" --method "$method" --grid 21 --samples 1000 --threads 2 --out "$OUT/$run/"
   done
+  "$BIN" landscape --checkpoint "$ckpt" --method filter-normalized --perturb weights --grid 21 --samples 1000 \
+    --threads 2 --out "$OUT/$run/landscape-filter-normalized-weights"
   for seed in 1 2; do
     "$BIN" landscape --checkpoint "$ckpt" --grid 21 --samples 1000 --seed "$seed" --threads 2 \
       --out "$OUT/$run/landscape-weighted-noise-seed$seed"
   done
-  "$BIN" mixtest --checkpoint "$ckpt" --threads 2 --out "$OUT/$run/"
+  "$BIN" mixtest --checkpoint "$ckpt" --limit 5000 --threads 2 --out "$OUT/$run/"
   "$BIN" mixtest --checkpoint "$ckpt" --distinct-classes --limit 2000 --threads 2 --out "$OUT/$run/mixtest-c-distinct"
 done

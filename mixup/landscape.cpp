@@ -281,9 +281,9 @@ std::string title_of(const LandscapeConfig& c, const TrainedModel& t, double tes
 }
 
 std::string note_of(const LandscapeConfig& c, const LandscapeSummary& s, int64_t samples) {
-  return fmt("%.1f", 100.0 * static_cast<double>(s.below) / static_cast<double>(s.rows.size())) +
-         "% of the grid below L (red); " + std::to_string(samples) + " test images, --bn " + c.bn + ", --perturb " +
-         c.perturb + ", --seed " + std::to_string(c.seed);
+  return fmt("%.1f", 100.0 * static_cast<double>(s.below) / static_cast<double>(s.rows.size())) + "% of the " +
+         (c.slice ? "curve below L (dotted)" : "grid below L (red)") + "; " + std::to_string(samples) +
+         " test images, --bn " + c.bn + ", --perturb " + c.perturb + ", --seed " + std::to_string(c.seed);
 }
 
 void write_heat_map(const LandscapeConfig& c, const LandscapeSummary& s, const std::string& title,
@@ -319,8 +319,8 @@ void write_heat_map(const LandscapeConfig& c, const LandscapeSummary& s, const s
 void write_slice(const LandscapeConfig& c, const LandscapeSummary& s, const std::string& title,
                  const std::string& note) {
   plot::LineChart chart;
-  chart.title = title + " (slice beta = 0)";  // on the second line
-  chart.x_label = "alpha (d1); " + note;
+  chart.title = title + " (slice beta = 0)\n" + note;
+  chart.x_label = "alpha (d1)";
   chart.y_label = "loss";
   chart.y2_label = "accuracy (%)";
   chart.y2_lo = 0, chart.y2_hi = 100;
