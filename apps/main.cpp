@@ -1,5 +1,5 @@
-// The `mixup` command line. Subcommands: train, preview (more arrive with the roadmap: mixtest,
-// landscape, cyclegan, bench). Errors print one line "mixup: error: ..." and exit with status 1.
+// The `mixup` command line. Subcommands: train, sweep, preview, mixtest, landscape (more arrive with the
+// roadmap: cyclegan, bench). Errors print one line "mixup: error: ..." and exit with status 1.
 #include <CLI/CLI.hpp>
 #include <omp.h>
 
@@ -10,7 +10,10 @@
 #include "apps/progress.h"
 #include "datasets/datasets.h"
 #include "engine/error.h"
+#include "engine/threads.h"
+#include "mixup/landscape.h"
 #include "mixup/mixer.h"
+#include "mixup/mixtest.h"
 #include "mixup/preview.h"
 #include "mixup/recipes.h"
 #include "mixup/sweep.h"
@@ -112,6 +115,117 @@ void add_preview_flags(CLI::App& cmd, mx::mixup::PreviewConfig& p) {
   cmd.add_option("--out", p.out, "PNG file to write")->capture_default_str();
 }
 
+// The flags that say which trained model an analysis reads: checkpoint, overrides, data, device.
+void add_source_flags(CLI::App& cmd, mx::mixup::ModelSource& src) {
+  cmd.add_option("--checkpoint", src.checkpoint, "Model checkpoint (.safetensors written by train)")->required();
+  cmd.add_option("--model", src.model, "Override the checkpoint's model: " + join(mx::models::model_names()));
+  cmd.add_option("--dataset", src.dataset, "Override the checkpoint's dataset: " + join(mx::data::dataset_names()));
+  cmd.add_option("--data-dir", src.data_dir, "Dataset folder (default: the dataset's, as for train)");
+  cmd.add_option("--device", src.device, "auto|cpu|cuda")->capture_default_str();
+}
+
+void add_mixtest_flags(CLI::App& cmd, mx::mixup::MixTestConfig& m) {
+  cmd.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  add_source_flags(cmd, m.source);
+  cmd.add_option("--mix", m.mix, "How pairs are mixed: c (lambda x1 + (1-lambda) x2), h, v (seams), r (centred box of x2)")
+      ->capture_default_str();
+  cmd.add_option("--steps", m.steps, "Values of lambda from 0 to 1 (101: steps of 0.01)")->capture_default_str();
+  cmd.add_option("--limit", m.limit, "Number of test pairs (0: the whole test set)")->capture_default_str();
+  cmd.add_flag("--distinct-classes", m.distinct_classes, "Keep only pairs whose classes differ");
+  cmd.add_option("--batch-size", m.batch_size, "Pairs per forward pass")->capture_default_str();
+  cmd.add_option("--seed", m.seed, "Seed of the permutation that picks each x2")->capture_default_str();
+  cmd.add_option("--threads", m.threads, "CPU threads (0: all cores)")->capture_default_str();
+  cmd.add_option("--out", m.out, "Output prefix (PREFIX.csv, PREFIX.png) or directory; default "
+                                 "<checkpoint dir>/mixtest-<mix>");
+}
+
+void add_landscape_flags(CLI::App& cmd, mx::mixup::LandscapeConfig& l) {
+  cmd.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  add_source_flags(cmd, l.source);
+  cmd.add_option("--method", l.method, "weighted-noise (Algorithm 1), random-weights ([33] in 2-D), "
+                                       "filter-normalized (Li et al.)")
+      ->capture_default_str();
+  cmd.add_option("--target-loss", l.target_loss, "L: the loss the variance search aims at")->capture_default_str();
+  cmd.add_option("--mean", l.mean, "M: mean of the noise T")->capture_default_str();
+  cmd.add_option("--variance", l.variance, "V: starting variance of the noise T (std = sqrt(V))")->capture_default_str();
+  cmd.add_option("--mom", l.mom, "mom: V is multiplied by (1 + mom) or (1 - mom) per search step")
+      ->capture_default_str();
+  cmd.add_option("--max-search", l.max_search, "Most variance steps per direction")->capture_default_str();
+  cmd.add_option("--grid", l.grid, "Points per axis")->capture_default_str();
+  cmd.add_option("--range", l.range, "alpha and beta run over [-range, range]")->capture_default_str();
+  cmd.add_flag("--slice", l.slice, "Only the 1-D curve along the first direction (beta = 0)");
+  cmd.add_option("--perturb", l.perturb, "all (every parameter) or weights (biases and batch-norm parameters stay)")
+      ->capture_default_str();
+  cmd.add_option("--bn", l.bn, "keep (the checkpoint's running statistics) or reestimate (from training batches at "
+                               "every point)")
+      ->capture_default_str();
+  cmd.add_option("--bn-batches", l.bn_batches, "Training batches per re-estimation")->capture_default_str();
+  cmd.add_option("--samples", l.samples, "Test images the loss is measured on (a fixed seeded subset)")
+      ->capture_default_str();
+  cmd.add_option("--batch-size", l.batch_size, "Images per forward pass")->capture_default_str();
+  cmd.add_option("--vmax", l.vmax, "Top of the colour scale (0: the smaller of the largest loss and 3 L)")
+      ->capture_default_str();
+  cmd.add_option("--seed", l.seed, "Seed of the noise and of the image subsets")->capture_default_str();
+  cmd.add_option("--threads", l.threads, "CPU threads (0: all cores)")->capture_default_str();
+  cmd.add_option("--out", l.out, "Output prefix (PREFIX.csv, .png, .json) or directory; default "
+                                 "<checkpoint dir>/landscape-<method>[-slice]");
+}
+
+// Callbacks that drive the progress display of an analysis: `unit` names what is counted.
+mx::mixup::ProgressCallbacks analysis_callbacks(mx::app::Progress& progress, const std::string& label,
+                                                const std::string& unit) {
+  mx::mixup::ProgressCallbacks cb;
+  cb.notice = [&progress](const std::string& s) { progress.line(s); };
+  cb.progress = [&progress, label, unit](int64_t done, int64_t total, double eta_s) {
+    progress.update(label, done, total, unit, eta_s);
+  };
+  return cb;
+}
+
+std::string percent(double share) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f%%", 100 * share);
+  return buf;
+}
+
+int run_mixtest(const mx::mixup::MixTestConfig& c) {
+  mx::mixup::validate(c);
+  mx::app::Progress progress(stderr, stdout);
+  const mx::mixup::MixTestSummary s = mx::mixup::run_mixtest(c, analysis_callbacks(progress, "mixtest", "forward passes"));
+  const mx::mixup::MixTestRow &first = s.rows.front(), &mid = s.rows[s.rows.size() / 2], &last = s.rows.back();
+  double loss_max = 0;
+  for (const auto& r : s.rows) loss_max = std::max(loss_max, r.loss_max);
+  char buf[512];
+  std::snprintf(buf, sizeof buf,
+                "%lld pairs; lambda 1: acc x1 %s; lambda 0: acc x2 %s; lambda %.2f: acc x1 %s, x2 %s, test-x1x2 %s, "
+                "test-x2x1 %s, mean loss %.4f; largest loss %.4f",
+                static_cast<long long>(s.pairs), percent(last.acc_x1).c_str(), percent(first.acc_x2).c_str(), mid.lam,
+                percent(mid.acc_x1).c_str(), percent(mid.acc_x2).c_str(), percent(mid.top2_x1x2).c_str(),
+                percent(mid.top2_x2x1).c_str(), mid.loss_mean, loss_max);
+  progress.line(buf);
+  progress.line("wrote " + s.csv + " and " + s.png);
+  return 0;
+}
+
+int run_landscape(const mx::mixup::LandscapeConfig& c) {
+  mx::mixup::validate(c);
+  mx::app::Progress progress(stderr, stdout);
+  const mx::mixup::LandscapeSummary s =
+      mx::mixup::run_landscape(c, analysis_callbacks(progress, "landscape", "grid points"));
+  char buf[512];
+  std::snprintf(buf, sizeof buf, "share of the grid with loss below L = %g: %s (%lld of %zu points); test accuracy %s",
+                c.target_loss, percent(static_cast<double>(s.below) / static_cast<double>(s.rows.size())).c_str(),
+                static_cast<long long>(s.below), s.rows.size(), percent(s.test_acc).c_str());
+  progress.line(buf);
+  if (s.computed > 0) {
+    std::snprintf(buf, sizeof buf, "%.3f s per grid point (%lld points computed, %d threads)", s.seconds_per_point,
+                  static_cast<long long>(s.computed), mx::num_threads());
+    progress.line(buf);
+  }
+  progress.line("wrote " + s.csv + ", " + s.png + " and " + s.json);
+  return 0;
+}
+
 // Callbacks that drive the progress display of a training run.
 mx::mixup::TrainCallbacks progress_callbacks(mx::app::Progress& progress, int epochs) {
   mx::mixup::TrainCallbacks cb;
@@ -187,6 +301,16 @@ int main(int argc, char** argv) {
   CLI::App* preview = app.add_subcommand("preview", "Write a PNG grid of one training batch after mixing, each "
                                                     "tile labelled with its mode, labels and label weights");
   add_preview_flags(*preview, preview_config);
+  mx::mixup::MixTestConfig mixtest_config;
+  CLI::App* mixtest = app.add_subcommand("mixtest", "Mixed-pair test (Fig. 2): accuracies and loss of a trained "
+                                                    "network on lambda x1 + (1-lambda) x2 for lambda from 0 to 1; "
+                                                    "writes a CSV and a PNG");
+  add_mixtest_flags(*mixtest, mixtest_config);
+  mx::mixup::LandscapeConfig landscape_config;
+  CLI::App* landscape = app.add_subcommand("landscape", "Loss surface around a trained network (Algorithm 1, "
+                                                        "Fig. 3): a grid of loss(W + alpha d1 + beta d2); writes a "
+                                                        "CSV, a PNG heat map and a JSON summary; resumes from its CSV");
+  add_landscape_flags(*landscape, landscape_config);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -195,6 +319,8 @@ int main(int argc, char** argv) {
   }
   try {
     if (*train) return run_train(config);
+    if (*mixtest) return run_mixtest(mixtest_config);
+    if (*landscape) return run_landscape(landscape_config);
     if (*sweep) return run_sweep(sweep_name, sweep_config, config.out);
     if (*preview) std::printf("%s\n", mx::mixup::write_preview(preview_config).c_str());
   } catch (const mx::Error& e) {

@@ -245,6 +245,33 @@ Split load_cifar100(const std::string& dir) {
           load_cifar_files({join(root, "test.bin")}, kCifar100)};
 }
 
+Dataset head(const Dataset& d, int64_t limit) {
+  if (limit <= 0 || limit >= d.size()) return d;
+  Dataset out = d;
+  out.images = d.images.slice(0, limit);
+  out.labels = d.labels.slice(0, limit);
+  return out;
+}
+
+Dataset subset(const Dataset& d, const std::vector<int64_t>& indices) {
+  const auto n = static_cast<int64_t>(indices.size());
+  const size_t sample = static_cast<size_t>(d.channels()) * d.height() * d.width();
+  Dataset out;
+  out.num_classes = d.num_classes;
+  out.images = Tensor::empty({n, d.channels(), d.height(), d.width()}, DType::U8);
+  out.labels = Tensor::empty({n}, DType::I32);
+  const uint8_t* src = d.images.data<uint8_t>();
+  const int32_t* labels = d.labels.data<int32_t>();
+  for (int64_t i = 0; i < n; ++i) {
+    const int64_t k = indices[static_cast<size_t>(i)];
+    MX_CHECK(k >= 0 && k < d.size(), "subset: index ", k, " outside a dataset of ", d.size());
+    std::memcpy(out.images.data<uint8_t>() + static_cast<size_t>(i) * sample, src + static_cast<size_t>(k) * sample,
+                sample);
+    out.labels.data<int32_t>()[i] = labels[k];
+  }
+  return out;
+}
+
 Normalization compute_normalization(const Dataset& d) {
   MX_CHECK(d.size() > 0, "compute_normalization: the dataset is empty");
   const int channels = d.channels();

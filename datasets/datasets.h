@@ -31,6 +31,11 @@ Split load_fashion_mnist(const std::string& dir);  // train-images-idx3-ubyte.gz
 Split load_cifar10(const std::string& dir);        // data_batch_1..5.bin, test_batch.bin
 Split load_cifar100(const std::string& dir);       // train.bin, test.bin (fine labels)
 
+// The first `limit` images (all of them when limit <= 0 or beyond the size), sharing storage.
+Dataset head(const Dataset& d, int64_t limit);
+// The images and labels at `indices`, in that order (a copy); throws naming an index out of range.
+Dataset subset(const Dataset& d, const std::vector<int64_t>& indices);
+
 // Per-channel mean and standard deviation of the images scaled to [0, 1].
 struct Normalization {
   std::vector<float> mean, std;

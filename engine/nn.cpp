@@ -67,6 +67,11 @@ NamedTensors Module::state_dict() const {
   return out;
 }
 
+void Module::for_each_module(const std::function<void(Module&)>& fn) {
+  fn(*this);
+  for (auto& child : children_) child.second->for_each_module(fn);
+}
+
 void Module::train(bool on) {
   training_ = on;
   for (auto& child : children_) child.second->train(on);

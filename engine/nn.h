@@ -1,6 +1,7 @@
 // nn modules: parameters and buffers under PyTorch-style dotted names, train/eval mode, and the
 // layers the models are built from (Conv2d, BatchNorm2d, Linear, pooling, Sequential).
 #pragma once
+#include <functional>
 #include <map>
 #include <memory>
 #include <random>
@@ -27,6 +28,9 @@ class Module {
   // For each module its own parameters, then its own buffers, then its children in registration
   // order (recursively): the order and names of PyTorch's state_dict().
   NamedTensors state_dict() const;
+
+  // Calls fn on this module and then on every descendant, in registration order.
+  void for_each_module(const std::function<void(Module&)>& fn);
 
   void train(bool on = true);
   void eval() { train(false); }

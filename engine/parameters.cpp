@@ -21,11 +21,10 @@ void repoint(Tensor& t, const Tensor& target) {
 }  // namespace
 
 ParameterStore::ParameterStore(nn::Module& model, Device dev) : named_(model.named_parameters()) {
-  std::vector<int64_t> offsets;
   int64_t total = 0;
   for (const auto& [name, p] : named_) {
     check_dtype(p, DType::F32, "ParameterStore", name.c_str());
-    offsets.push_back(total);
+    offsets_.push_back(total);
     total = align_up(total + p.numel());
   }
   params_ = Tensor::zeros({total}, DType::F32, dev);
@@ -33,10 +32,10 @@ ParameterStore::ParameterStore(nn::Module& model, Device dev) : named_(model.nam
   for (size_t i = 0; i < named_.size(); ++i) {
     Tensor& p = named_[i].second;
     int64_t n = p.numel();
-    Tensor slot = params_.slice(offsets[i], offsets[i] + n).view(p.shape());
+    Tensor slot = params_.slice(offsets_[i], offsets_[i] + n).view(p.shape());
     slot.copy_from(p);
     repoint(p, slot);
-    p.set_grad(grads_.slice(offsets[i], offsets[i] + n).view(p.shape()));
+    p.set_grad(grads_.slice(offsets_[i], offsets_[i] + n).view(p.shape()));
   }
   for (auto& [name, b] : model.named_buffers()) {
     if (b.dtype() == DType::F32 && b.device() != dev) repoint(b, b.to(dev));

@@ -21,11 +21,13 @@ class ParameterStore {
   int64_t size() const { return params_.numel(); }  // includes the alignment gaps
   int64_t num_parameters() const;                    // the model's parameter count
   const nn::NamedTensors& named() const { return named_; }  // views into params()
+  const std::vector<int64_t>& offsets() const { return offsets_; }  // of each named() view in params()
   void zero_grad();
 
  private:
   Tensor params_, grads_;
   nn::NamedTensors named_;
+  std::vector<int64_t> offsets_;
 };
 
 }  // namespace mx

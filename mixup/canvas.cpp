@@ -37,26 +37,51 @@ void Canvas::fill_rect(int x, int y, int w, int h, Rgb c) {
 }
 
 void Canvas::line(double x0, double y0, double x1, double y1, Rgb c, int thickness) {
-  const int steps = static_cast<int>(std::ceil(std::max(std::fabs(x1 - x0), std::fabs(y1 - y0)))) + 1;
+  polyline({{x0, y0}, {x1, y1}}, c, thickness);
+}
+
+void Canvas::polyline(const std::vector<std::pair<double, double>>& points, Rgb c, int thickness, int dash) {
   const int r0 = -(thickness - 1) / 2;
-  for (int i = 0; i <= steps; ++i) {
-    const double t = static_cast<double>(i) / steps;
-    const int x = static_cast<int>(std::lround(x0 + t * (x1 - x0))), y = static_cast<int>(std::lround(y0 + t * (y1 - y0)));
-    fill_rect(x + r0, y + r0, thickness, thickness, c);
+  double run = 0;  // path length so far, for the dash phase
+  for (size_t k = 1; k < points.size(); ++k) {
+    const auto [x0, y0] = points[k - 1];
+    const auto [x1, y1] = points[k];
+    const double len = std::hypot(x1 - x0, y1 - y0);
+    const int steps = static_cast<int>(std::ceil(std::max(std::fabs(x1 - x0), std::fabs(y1 - y0)))) + 1;
+    for (int i = 0; i <= steps; ++i) {
+      const double t = static_cast<double>(i) / steps;
+      if (dash > 0 && static_cast<int64_t>((run + t * len) / dash) % 2 == 1) continue;
+      const int x = static_cast<int>(std::lround(x0 + t * (x1 - x0))), y = static_cast<int>(std::lround(y0 + t * (y1 - y0)));
+      fill_rect(x + r0, y + r0, thickness, thickness, c);
+    }
+    run += len;
   }
 }
 
-void Canvas::text(int x, int y, const std::string& s, Rgb c, int scale) {
-  std::vector<char> buf(s.size() * 270 + 64);  // ~270 bytes of vertices per character at most
+void Canvas::glyph_quads(const std::string& s, const std::function<void(float, float, float, float)>& fn) {
+  std::vector<char> buf(s.size() * 1024 + 1024);  // a glyph takes up to ~15 quads of 64 bytes
   std::string copy = s;
   const int quads = stb_easy_font_print(0, 0, copy.data(), nullptr, buf.data(), static_cast<int>(buf.size()));
   const auto* v = reinterpret_cast<const float*>(buf.data());
   for (int q = 0; q < quads; ++q) {
     const float* a = v + q * 16;  // 4 vertices of 4 floats (x, y, z, packed colour)
-    const float qx0 = a[0], qy0 = a[1], qx1 = a[8], qy1 = a[9];
+    fn(a[0], a[1], a[8], a[9]);
+  }
+}
+
+void Canvas::text(int x, int y, const std::string& s, Rgb c, int scale) {
+  glyph_quads(s, [&](float qx0, float qy0, float qx1, float qy1) {
     fill_rect(x + static_cast<int>(qx0 * scale), y + static_cast<int>(qy0 * scale),
               static_cast<int>((qx1 - qx0) * scale), static_cast<int>((qy1 - qy0) * scale), c);
-  }
+  });
+}
+
+void Canvas::text_up(int x, int y, const std::string& s, Rgb c, int scale) {
+  // Text-space (u right, v down) goes to canvas (x + v, y - u).
+  glyph_quads(s, [&](float qx0, float qy0, float qx1, float qy1) {
+    fill_rect(x + static_cast<int>(qy0 * scale), y - static_cast<int>(qx1 * scale),
+              static_cast<int>((qy1 - qy0) * scale), static_cast<int>((qx1 - qx0) * scale), c);
+  });
 }
 
 int Canvas::text_width(const std::string& s, int scale) {

@@ -20,6 +20,21 @@ int32_t round_share(double lam, int64_t extent) { return static_cast<int32_t>(st
 
 }  // namespace
 
+double Box::own_share(int64_t h, int64_t w) const {
+  return 1 - static_cast<double>((y1 - y0) * (x1 - x0)) / static_cast<double>(h * w);
+}
+
+void Box::set_paste(kernels::MixSample& s) const {
+  s.op = kernels::kPaste;
+  s.y0 = y0, s.y1 = y1, s.x0 = x0, s.x1 = x1;
+}
+
+Box seam_box(Mode mode, double lam, int64_t h, int64_t w) {
+  MX_CHECK(mode == Mode::H || mode == Mode::V, "seam_box: mode ", mode_letter(mode), " has no seam");
+  const auto hh = static_cast<int32_t>(h), ww = static_cast<int32_t>(w);
+  return mode == Mode::H ? Box{round_share(lam, h), hh, 0, ww} : Box{0, hh, round_share(lam, w), ww};
+}
+
 Mixer::Mixer(const MixerOptions& opt)
     : opt_(opt),
       modes_(ModeSet::parse(opt.mix, "--mix")),
@@ -47,12 +62,10 @@ Mixer::Draw Mixer::draw(Mode mode, int64_t h, int64_t w, random::Rng& rng) const
 
 // The box of partner pixels for d.mode and d.lam_x (empty for N and C).
 void Mixer::set_box(Draw& d, int64_t h, int64_t w, random::Rng& rng) const {
-  d.y0 = d.y1 = d.x0 = d.x1 = 0;
+  d.box = Box{};
   const Mode mode = d.mode;
-  if (mode == Mode::H) {
-    d.y0 = round_share(d.lam_x, h), d.y1 = static_cast<int32_t>(h), d.x0 = 0, d.x1 = static_cast<int32_t>(w);
-  } else if (mode == Mode::V) {
-    d.y0 = 0, d.y1 = static_cast<int32_t>(h), d.x0 = round_share(d.lam_x, w), d.x1 = static_cast<int32_t>(w);
+  if (mode == Mode::H || mode == Mode::V) {
+    d.box = seam_box(mode, d.lam_x, h, w);
   } else if (mode == Mode::R) {
     // A box of area (1 - lambda) * H * W with a free aspect ratio: height uniform among the integers
     // that allow a width inside the image, width the rounded quotient, position uniform inside.
@@ -64,8 +77,8 @@ void Mixer::set_box(Draw& d, int64_t h, int64_t w, random::Rng& rng) const {
       const int64_t bw = std::clamp<int64_t>(std::lround(area / static_cast<double>(bh)), 1, w);
       const auto top = static_cast<int64_t>(random::uniform_below(rng, static_cast<uint64_t>(h - bh + 1)));
       const auto left = static_cast<int64_t>(random::uniform_below(rng, static_cast<uint64_t>(w - bw + 1)));
-      d.y0 = static_cast<int32_t>(top), d.y1 = static_cast<int32_t>(top + bh);
-      d.x0 = static_cast<int32_t>(left), d.x1 = static_cast<int32_t>(left + bw);
+      d.box = Box{static_cast<int32_t>(top), static_cast<int32_t>(top + bh), static_cast<int32_t>(left),
+                  static_cast<int32_t>(left + bw)};
     }
   }
 }
@@ -82,9 +95,8 @@ void Mixer::fill(const Draw& d, int64_t h, int64_t w, size_t i, MixPlan& p) cons
     s.lam = static_cast<float>(d.lam_x);
     share = d.lam_x;
   } else {
-    s.op = kernels::kPaste;
-    s.y0 = d.y0, s.y1 = d.y1, s.x0 = d.x0, s.x1 = d.x1;
-    share = 1 - static_cast<double>((d.y1 - d.y0) * (d.x1 - d.x0)) / static_cast<double>(h * w);
+    d.box.set_paste(s);
+    share = d.box.own_share(h, w);
   }
   double weight = share;
   if (d.mode != Mode::N && !lam_l_same_) weight = d.lam_l;

@@ -28,6 +28,16 @@ struct MixerOptions {
   std::string per = "batch";       // batch | half (first half the first mode, second half the second) | sample
 };
 
+// A box of partner pixels pasted into a sample, half-open: rows [y0, y1), columns [x0, x1).
+struct Box {
+  int32_t y0 = 0, y1 = 0, x0 = 0, x1 = 0;
+  // Share of an h x w image left to the sample's own pixels: 1 - box area / (h w).
+  double own_share(int64_t h, int64_t w) const;
+  void set_paste(kernels::MixSample& s) const;  // s.op = kPaste with this box
+};
+// The seam of mode H (rows [round(lam h), h) from the partner) or V (columns [round(lam w), w)).
+Box seam_box(Mode mode, double lam, int64_t h, int64_t w);
+
 // The per-batch decisions, kept apart from the pixels so they can be inspected and tested.
 struct MixPlan {
   std::vector<kernels::MixSample> samples;
@@ -48,7 +58,7 @@ class Mixer {
   struct Draw {
     Mode mode = Mode::N;
     double lam_x = 1, lam_l = 1;
-    int32_t y0 = 0, y1 = 0, x0 = 0, x1 = 0;  // the pasted box for H, V, R
+    Box box;  // pasted from the partner for H, V, R
   };
   Draw draw(Mode mode, int64_t height, int64_t width, random::Rng& rng) const;
   void set_box(Draw& d, int64_t height, int64_t width, random::Rng& rng) const;

@@ -17,6 +17,7 @@
 #include "engine/optim.h"
 #include "engine/parameters.h"
 #include "engine/threads.h"
+#include "mixup/evaluation.h"
 #include "mixup/mixer.h"
 #include "models/models.h"
 
@@ -39,24 +40,10 @@ nlohmann::json to_json(const TrainConfig& c) {
           {"train_limit", c.train_limit}, {"test_limit", c.test_limit}};
 }
 
-namespace {
-bool contains(const std::vector<std::string>& names, const std::string& x) {
-  return std::find(names.begin(), names.end(), x) != names.end();
-}
-std::string listing(const std::vector<std::string>& names) {
-  std::string s;
-  for (const auto& n : names) s += (s.empty() ? "" : ", ") + n;
-  return s;
-}
-}  // namespace
-
 void validate(const TrainConfig& c) {
-  MX_CHECK(contains(models::model_names(), c.model), "--model: unknown model '", c.model, "' (known: ",
-           listing(models::model_names()), ")");
-  MX_CHECK(contains(data::dataset_names(), c.dataset), "--dataset: unknown dataset '", c.dataset, "' (known: ",
-           listing(data::dataset_names()), ")");
-  MX_CHECK(contains({"auto", "cpu", "cuda"}, c.device), "--device: unknown device '", c.device,
-           "' (known: auto, cpu, cuda)");
+  check_known("--model", c.model, models::model_names(), "model");
+  check_known("--dataset", c.dataset, data::dataset_names(), "dataset");
+  check_known("--device", c.device, {"auto", "cpu", "cuda"}, "device");
   MX_CHECK(c.epochs > 0, "--epochs: must be > 0, got ", c.epochs);
   MX_CHECK(c.batch_size > 0, "--batch-size: must be > 0, got ", c.batch_size);
   MX_CHECK(c.lr > 0, "--lr: must be > 0, got ", c.lr);
@@ -72,31 +59,6 @@ void validate(const TrainConfig& c) {
 }
 
 namespace {
-
-data::Dataset head(const data::Dataset& d, int64_t limit) {
-  if (limit <= 0 || limit >= d.size()) return d;
-  data::Dataset out = d;
-  out.images = d.images.slice(0, limit);
-  out.labels = d.labels.slice(0, limit);
-  return out;
-}
-
-// The two highest-scoring classes of each row (top-1 first).
-std::vector<std::pair<int32_t, int32_t>> top2_rows(const Tensor& logits) {
-  std::vector<float> v = logits.to_vector<float>();
-  const int64_t n = logits.size(0), k = logits.size(1);
-  std::vector<std::pair<int32_t, int32_t>> out(static_cast<size_t>(n), {0, 0});
-  for (int64_t i = 0; i < n; ++i) {
-    const float* row = v.data() + i * k;
-    int32_t a = 0, b = -1;
-    for (int32_t j = 1; j < k; ++j) {
-      if (row[j] > row[a]) b = a, a = j;
-      else if (b < 0 || row[j] > row[b]) b = j;
-    }
-    out[static_cast<size_t>(i)] = {a, b};
-  }
-  return out;
-}
 
 // Batch sums of the training metrics: top-1 accuracy credited lam to y_a and 1 - lam to y_b, and the
 // two top-2 metrics of Fig. 1.
@@ -117,32 +79,6 @@ MixMetrics mix_metrics(const Tensor& logits, const MixedBatch& b) {
   return m;
 }
 
-struct EvalResult {
-  double loss = 0, acc = 0;
-};
-
-EvalResult evaluate(nn::Module& model, data::Loader& loader, Device dev) {
-  NoGradGuard no_grad;
-  model.eval();
-  loader.start_epoch(0);
-  data::Batch b;
-  double loss = 0, correct = 0;
-  int64_t n = 0;
-  while (loader.next(b)) {
-    Tensor x = b.images.to(dev), y = b.labels.to(dev);
-    const int64_t bs = y.numel();
-    Tensor logits = model(x);
-    Tensor ones = Tensor::full({bs}, 1.f, dev);
-    loss += ops::mixed_cross_entropy(logits, y, y, ones).item<float>() * static_cast<double>(bs);
-    std::vector<std::pair<int32_t, int32_t>> top = top2_rows(logits);
-    std::vector<int32_t> lab = b.labels.to_vector<int32_t>();
-    for (size_t i = 0; i < top.size(); ++i) correct += top[i].first == lab[i];
-    n += bs;
-  }
-  model.train();
-  return {loss / static_cast<double>(n), correct / static_cast<double>(n)};
-}
-
 // The training state beside a model checkpoint: momentum buffer, epoch and best accuracy.
 std::string state_path(const std::string& ckpt) {
   fs::path p(ckpt);
@@ -156,9 +92,10 @@ struct RunState {
 };
 
 void save_checkpoint(const std::string& path, nn::Module& model, optim::Sgd& opt, const TrainConfig& c,
-                     const RunState& st) {
+                     const data::Normalization& norm, const RunState& st) {
   checkpoint::Metadata meta{{"format", "mixup-engine"}, {"model", c.model}, {"dataset", c.dataset},
                             {"epoch", std::to_string(st.epoch)}};
+  put_normalization(meta, norm);
   checkpoint::save(path, model.state_dict(), meta);
   checkpoint::Metadata smeta = meta;
   smeta["steps"] = std::to_string(opt.steps());
@@ -234,13 +171,12 @@ TrainSummary train(const TrainConfig& c, const TrainCallbacks& cb) {
 
   const std::string dir = c.data_dir.empty() ? data::default_data_dir(c.dataset) : c.data_dir;
   data::Split split = data::load_dataset(c.dataset, dir);
-  data::Dataset train_set = head(split.train, c.train_limit), test_set = head(split.test, c.test_limit);
+  data::Dataset train_set = data::head(split.train, c.train_limit), test_set = data::head(split.test, c.test_limit);
   const data::Normalization norm = data::compute_normalization(train_set);
   data::Loader train_loader(train_set, norm, {c.batch_size, true, false, c.flip, c.translate, c.seed});
   data::Loader test_loader(test_set, norm, {c.batch_size, false, false, false, 0, c.seed});
 
-  models::ModelSpec spec{train_set.channels(), train_set.height(), train_set.num_classes, c.seed};
-  std::shared_ptr<nn::Module> model = models::make_model(c.model, spec);
+  std::shared_ptr<nn::Module> model = build_model(c.model, train_set, c.seed);
   ParameterStore store(*model, dev);
   optim::Sgd opt(store, {c.lr, c.momentum, c.wd, c.nesterov});
   optim::LrSchedule sched = optim::LrSchedule::paper(c.lr, c.epochs);
@@ -307,11 +243,11 @@ TrainSummary train(const TrainConfig& c, const TrainCallbacks& cb) {
     }
     metrics += metrics_row(last);
     files::write_atomic(metrics_path, metrics);
-    save_checkpoint((fs::path(c.out) / "checkpoint.safetensors").string(), *model, opt, c, st);
-    if (best) save_checkpoint((fs::path(c.out) / "best.safetensors").string(), *model, opt, c, st);
+    save_checkpoint((fs::path(c.out) / "checkpoint.safetensors").string(), *model, opt, c, norm, st);
+    if (best) save_checkpoint((fs::path(c.out) / "best.safetensors").string(), *model, opt, c, norm, st);
     if (c.save_every > 0 && epoch % c.save_every == 0)
       save_checkpoint((fs::path(c.out) / ("epoch-" + std::to_string(epoch) + ".safetensors")).string(), *model,
-                      opt, c, st);
+                      opt, c, norm, st);
     if (cb.epoch) cb.epoch(last);
   }
 

@@ -1,9 +1,11 @@
 // Test fixtures: a temporary directory removed at the end of the test, whole-file reads, small IDX .gz
-// files in the Fashion-MNIST layout, and running the `mixup` binary with its output captured.
+// files in the Fashion-MNIST layout, and running the `mixup` binary with its output captured (and
+// expecting a one-line error from it).
 #pragma once
 #include <gtest/gtest.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
@@ -109,6 +111,16 @@ inline RunResult run_mixup(const std::string& args, const TempDir& tmp) {
   r.out = read_file(out);
   r.err = read_file(err);
   return r;
+}
+
+// Runs `mixup <args>` and expects exit status 1 with a single "mixup: error: ..." line on stderr that
+// contains `phrase`.
+inline void expect_one_line_error(const std::string& args, const std::string& phrase, const TempDir& tmp) {
+  RunResult r = run_mixup(args, tmp);
+  EXPECT_EQ(r.status, 1) << args << "\n" << r.err;
+  EXPECT_EQ(r.err.rfind("mixup: error: ", 0), 0u) << "stderr: " << r.err;
+  EXPECT_NE(r.err.find(phrase), std::string::npos) << "stderr: " << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << "stderr: " << r.err;
 }
 
 }  // namespace mx::test

@@ -25,14 +25,8 @@ class Cli : public ::testing::Test {
     fs::create_directories(tmp_ / "data");
     mx::test::write_tiny_fashion_mnist(tmp_ / "data", 70, 30);
   }
-  // Expects failure with a single line on stderr that contains `phrase`.
   void expect_one_line_error(const std::string& args, const std::string& phrase) {
-    mx::test::RunResult r = run_mixup(args, tmp_);
-    EXPECT_EQ(r.status, 1) << args << "\n" << r.err;
-    const std::string& err = r.err;
-    EXPECT_EQ(err.rfind("mixup: error: ", 0), 0u) << "stderr: " << r.err;
-    EXPECT_NE(err.find(phrase), std::string::npos) << "stderr: " << r.err;
-    EXPECT_EQ(std::count(err.begin(), err.end(), '\n'), 1) << "stderr: " << r.err;
+    mx::test::expect_one_line_error(args, phrase, tmp_);
   }
   TempDir tmp_;
 };

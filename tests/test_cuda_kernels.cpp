@@ -14,6 +14,7 @@
 #include "kernels/dropout.h"
 #include "kernels/elementwise.h"
 #include "kernels/mix_batch.h"
+#include "kernels/perturb.h"
 #include "kernels/pool.h"
 #include "kernels/sgd.h"
 #include "tests/cuda_fixtures.h"
@@ -65,6 +66,30 @@ TEST_P(CudaElementwise, MatchesCpuTwinBitForBit) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Sizes, CudaElementwise, ::testing::Values(1, 7, 4099, (1 << 20) + 5));
+
+// ---- weighted-noise perturbation ----
+
+class CudaPerturb : public CudaTest, public ::testing::WithParamInterface<int64_t> {};
+
+TEST_P(CudaPerturb, ApplyAndNoiseMatchCpuTwinBitForBit) {
+  FreshSeed seed;
+  std::mt19937 rng(seed.value);
+  const int64_t n = GetParam();
+  std::vector<float> w0 = random_floats(n, rng), d1 = random_floats(n, rng), d2 = random_floats(n, rng);
+  std::vector<float> want(static_cast<size_t>(n));
+  Guarded<float> gw0 = on_device(w0), gd1 = on_device(d1), gd2 = on_device(d2), out(n);
+
+  cpu::perturb_apply(want.data(), w0.data(), d1.data(), d2.data(), 0.3f, -0.7f, n);
+  MX_DISPATCH(Device::CUDA, perturb_apply, out.data(), gw0.data(), gd1.data(), gd2.data(), 0.3f, -0.7f, n);
+  expect_bitwise_equal(out.download(), want, "perturb_apply");
+
+  cpu::noise_direction(want.data(), w0.data(), 0.f, std::sqrt(0.2f), seed.value, n);
+  MX_DISPATCH(Device::CUDA, noise_direction, out.data(), gw0.data(), 0.f, std::sqrt(0.2f), seed.value, n);
+  expect_bitwise_equal(out.download(), want, "noise_direction");
+  out.expect_guards_intact();
+}
+
+INSTANTIATE_TEST_SUITE_P(Sizes, CudaPerturb, ::testing::Values(1, 3, 4, 4099, (1 << 20) + 5));
 
 // ---- batch norm ----
 

@@ -293,6 +293,24 @@ std::vector<uint8_t> transformed(const Dataset& d, int64_t i, int dx, int dy, bo
   return out;
 }
 
+TEST(DataDatasets, HeadAndSubsetPickImagesWithTheirLabels) {
+  const Dataset d = indexed_dataset(6);
+  const Dataset h = head(d, 4);
+  EXPECT_EQ(h.size(), 4);
+  EXPECT_EQ(h.images.data<uint8_t>(), d.images.data<uint8_t>()) << "head shares storage";
+  EXPECT_EQ(head(d, 0).size(), 6);
+  const Dataset s = subset(d, {5, 0, 5});
+  ASSERT_EQ(s.size(), 3);
+  EXPECT_EQ(s.num_classes, d.num_classes);
+  const int64_t per = 2 * 5 * 4;
+  for (int64_t i = 0; i < 3; ++i) {
+    const int64_t src = i == 1 ? 0 : 5;
+    EXPECT_EQ(s.labels.data<int32_t>()[i], d.labels.data<int32_t>()[src]);
+    for (int64_t k = 0; k < per; ++k) ASSERT_EQ(s.images.data<uint8_t>()[i * per + k], pixel(src, k));
+  }
+  mx::test::expect_error([&] { subset(d, {6}); }, {"subset", "6"});
+}
+
 TEST(DataLoader, EverySampleOncePerEpoch) {
   Dataset d = indexed_dataset(10);
   LoaderOptions opt;
