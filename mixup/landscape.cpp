@@ -212,19 +212,21 @@ Json settings_of(const LandscapeConfig& c, const TrainedModel& t) {
           {"--samples", c.samples},   {"--seed", c.seed}};
 }
 
-Json to_json(const SearchResult& r) {
+// A direction in the summary: its Philox key, and for a searched one what the search found.
+Json to_json(const SearchResult& r, bool searched) {
+  if (!searched) return {{"noise_key", r.noise_key}};
   return {{"variance", r.variance}, {"noise_key", r.noise_key}, {"steps", r.steps},
           {"loss", r.loss},         {"previous_loss", r.previous_loss}, {"crossed", r.crossed}};
 }
 
 SearchResult search_from_json(const Json& j) {
   SearchResult r;
-  r.variance = j.at("variance").get<double>();
   r.noise_key = j.at("noise_key").get<uint64_t>();
-  r.steps = j.at("steps").get<int>();
-  r.loss = j.at("loss").get<double>();
-  r.previous_loss = j.at("previous_loss").get<double>();
-  r.crossed = j.at("crossed").get<bool>();
+  r.variance = j.value("variance", 0.0);
+  r.steps = j.value("steps", 0);
+  r.loss = j.value("loss", 0.0);
+  r.previous_loss = j.value("previous_loss", 0.0);
+  r.crossed = j.value("crossed", false);
   return r;
 }
 
@@ -353,11 +355,11 @@ std::vector<SearchResult> set_directions(LossSurface& surface, const LandscapeCo
                   fmt("%.4g", std::sqrt(r.variance)) + ") after " + std::to_string(r.steps) + " steps, loss " +
                   fmt("%.4f", r.previous_loss) + " -> " + fmt("%.4f", r.loss) +
                   (r.crossed ? "" : ", did not cross L within --max-search steps"));
-      run["directions"].push_back(to_json(r));
+      run["directions"].push_back(to_json(r, true));
     } else {
       r.noise_key = noise_key(c.seed, i, 0);
       surface.set_direction(i, 0, r.noise_key);
-      run["directions"].push_back(to_json(r));
+      run["directions"].push_back(to_json(r, false));
     }
     found.push_back(r);
     files::write_atomic(json_path, run.dump(2) + "\n");
