@@ -1,34 +1,29 @@
 // The `mixup` command line. Subcommands: train, sweep, preview, mixtest, landscape (more arrive with the
 // roadmap: cyclegan, bench). Errors print one line "mixup: error: ..." and exit with status 1.
 #include <CLI/CLI.hpp>
-#include <omp.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
-#include <unistd.h>
+#include <variant>
 
+#include "analysis/landscape.h"
+#include "analysis/mixtest.h"
+#include "analysis/sweep.h"
 #include "apps/progress.h"
 #include "datasets/datasets.h"
 #include "engine/error.h"
 #include "engine/threads.h"
-#include "mixup/landscape.h"
-#include "mixup/mixer.h"
-#include "mixup/mixtest.h"
-#include "mixup/preview.h"
-#include "mixup/recipes.h"
-#include "mixup/sweep.h"
-#include "mixup/trainer.h"
 #include "models/models.h"
+#include "train/config.h"
+#include "train/trainer.h"
+#include "viz/preview.h"
 
 namespace {
 
-using mx::mixup::TrainConfig;
+using mx::train::TrainConfig;
 
-std::string join(const std::vector<std::string>& v) {
-  std::string s;
-  for (const auto& x : v) s += (s.empty() ? "" : "|") + x;
-  return s;
-}
+using mx::train::join_names;
 
 // Every failure ends here: one line on stderr (after clearing a progress bar) and exit status 1.
 int fail(const char* what) {
@@ -46,68 +41,23 @@ std::string find_recipe(int argc, char** argv) {
   return "quick";
 }
 
-void add_data_flags(CLI::App& cmd, std::string& dataset, std::string& data_dir) {
-  cmd.add_option("--dataset", dataset, join(mx::data::dataset_names()))->capture_default_str();
-  cmd.add_option("--data-dir", data_dir,
-                 "Dataset folder (default: /usr/share/datasets/fashion-mnist for fashion-mnist; for CIFAR ./data, "
-                 "holding cifar-10-batches-bin or cifar-100-binary)");
+// Binds the rows of a settings table (train/config.h) to flags of `cmd`, showing their current values
+// (the recipe's) as defaults.
+void add_settings(CLI::App& cmd, const std::vector<mx::train::Setting>& rows) {
+  for (const mx::train::Setting& s : rows)
+    std::visit([&](auto* value) { cmd.add_option(s.flag, *value, s.help)->capture_default_str(); }, s.value);
 }
 
-// The mixing flags shared by train and preview.
-void add_mix_flags(CLI::App& cmd, mx::mixup::MixerOptions& m) {
-  cmd.add_option("--mix", m.mix,
-                 "Mode set: none, c (channel), h (horizontal seam), v (vertical seam), r (rectangle), letters "
-                 "combined for equal odds (hv, hc, hvc), weights as \"h:1,c:2\" or \"none:1,hv:3\"")
-      ->capture_default_str();
-  cmd.add_option("--alpha", m.alpha, "lambda ~ Beta(alpha, alpha) unless --lam-x is given")->capture_default_str();
-  cmd.add_option("--lam-x", m.lam_x, "Image mixing ratio: beta:A, beta:A:B, uniform:L1:L2 or const:V");
-  cmd.add_option("--lam-l", m.lam_l, "Label mixing ratio: same (tied to the image ratio) or a distribution as --lam-x")
-      ->capture_default_str();
-  cmd.add_option("--lam-label", m.lam_label,
-                 "With --lam-l same: exact (label weight = share of x1's pixels) or raw (the drawn lambda)")
-      ->capture_default_str();
-  cmd.add_option("--mix-per", m.per,
-                 "batch (one mode and lambda per batch), half (first half the first mode, second half the "
-                 "second), sample (each sample its own)")
-      ->capture_default_str();
-}
-
-void add_train_flags(CLI::App& cmd, TrainConfig& c, std::string& recipe) {
+void add_train_flags(CLI::App& cmd, TrainConfig& c) {
   cmd.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);  // a later flag wins
-  cmd.add_option("--recipe", recipe, "Preset for every default below: " + join(mx::mixup::recipe_names()))
-      ->capture_default_str();
-  add_data_flags(cmd, c.dataset, c.data_dir);
-  cmd.add_option("--model", c.model, join(mx::models::model_names()))->capture_default_str();
-  add_mix_flags(cmd, c.mixing);
-  cmd.add_option("--mix-off-epoch", c.mix_off_epoch, "From this epoch on, train without mixing (0: never)")
-      ->capture_default_str();
-  cmd.add_option("--epochs", c.epochs, "Training epochs")->capture_default_str();
-  cmd.add_option("--batch-size", c.batch_size, "Images per step")->capture_default_str();
-  cmd.add_option("--lr", c.lr, "Initial learning rate, divided by 10 at 50% and 75% of the epochs")
-      ->capture_default_str();
-  cmd.add_option("--warmup", c.warmup_epochs, "Linear learning-rate warm-up, in epochs")->capture_default_str();
-  cmd.add_option("--momentum", c.momentum, "SGD momentum")->capture_default_str();
-  cmd.add_option("--wd", c.wd, "Weight decay")->capture_default_str();
-  cmd.add_option("--nesterov", c.nesterov, "Nesterov momentum (true|false)")->capture_default_str();
-  cmd.add_option("--flip", c.flip, "Random horizontal flips (true|false)")->capture_default_str();
-  cmd.add_option("--translate", c.translate, "Random translation by up to this many pixels, zero padded")
-      ->capture_default_str();
-  cmd.add_option("--seed", c.seed, "Seed for initialisation, order, augmentation and mixing")->capture_default_str();
-  cmd.add_option("--threads", c.threads, "CPU threads (0: all cores)")->capture_default_str();
-  cmd.add_option("--device", c.device, "auto|cpu|cuda")->capture_default_str();
-  cmd.add_option("--out", c.out, "Output directory")->capture_default_str();
-  cmd.add_option("--resume", c.resume, "Continue from this checkpoint (with its .state.safetensors beside it)");
-  cmd.add_option("--save-every", c.save_every, "Also keep epoch-K.safetensors every K epochs (0: off)")
-      ->capture_default_str();
-  cmd.add_option("--train-limit", c.train_limit, "Use only the first N training images (0: all)")
-      ->capture_default_str();
-  cmd.add_option("--test-limit", c.test_limit, "Use only the first N test images (0: all)")->capture_default_str();
+  add_settings(cmd, mx::train::train_settings(c));
 }
 
-void add_preview_flags(CLI::App& cmd, mx::mixup::PreviewConfig& p) {
+void add_preview_flags(CLI::App& cmd, mx::viz::PreviewConfig& p) {
   cmd.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
-  add_data_flags(cmd, p.dataset, p.data_dir);
-  add_mix_flags(cmd, p.mix);
+  cmd.add_option("--dataset", p.dataset, join_names(mx::data::dataset_names()))->capture_default_str();
+  cmd.add_option("--data-dir", p.data_dir, "Dataset folder (default: the dataset's, as for train)");
+  add_settings(cmd, mx::train::mixing_settings(p.mix));
   cmd.add_option("--count", p.count, "Images in the previewed batch")->capture_default_str();
   cmd.add_option("--columns", p.columns, "Tiles per row")->capture_default_str();
   cmd.add_option("--scale", p.scale, "Screen pixels per image pixel")->capture_default_str();
@@ -116,15 +66,15 @@ void add_preview_flags(CLI::App& cmd, mx::mixup::PreviewConfig& p) {
 }
 
 // The flags that say which trained model an analysis reads: checkpoint, overrides, data, device.
-void add_source_flags(CLI::App& cmd, mx::mixup::ModelSource& src) {
+void add_source_flags(CLI::App& cmd, mx::analysis::ModelSource& src) {
   cmd.add_option("--checkpoint", src.checkpoint, "Model checkpoint (.safetensors written by train)")->required();
-  cmd.add_option("--model", src.model, "Override the checkpoint's model: " + join(mx::models::model_names()));
-  cmd.add_option("--dataset", src.dataset, "Override the checkpoint's dataset: " + join(mx::data::dataset_names()));
+  cmd.add_option("--model", src.model, "Override the checkpoint's model: " + join_names(mx::models::model_names()));
+  cmd.add_option("--dataset", src.dataset, "Override the checkpoint's dataset: " + join_names(mx::data::dataset_names()));
   cmd.add_option("--data-dir", src.data_dir, "Dataset folder (default: the dataset's, as for train)");
   cmd.add_option("--device", src.device, "auto|cpu|cuda")->capture_default_str();
 }
 
-void add_mixtest_flags(CLI::App& cmd, mx::mixup::MixTestConfig& m) {
+void add_mixtest_flags(CLI::App& cmd, mx::analysis::MixTestConfig& m) {
   cmd.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   add_source_flags(cmd, m.source);
   cmd.add_option("--mix", m.mix, "How pairs are mixed: c (lambda x1 + (1-lambda) x2), h, v (seams), r (centred box of x2)")
@@ -139,7 +89,7 @@ void add_mixtest_flags(CLI::App& cmd, mx::mixup::MixTestConfig& m) {
                                  "<checkpoint dir>/mixtest-<mix>");
 }
 
-void add_landscape_flags(CLI::App& cmd, mx::mixup::LandscapeConfig& l) {
+void add_landscape_flags(CLI::App& cmd, mx::analysis::LandscapeConfig& l) {
   cmd.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   add_source_flags(cmd, l.source);
   cmd.add_option("--method", l.method, "weighted-noise (Algorithm 1), random-weights ([33] in 2-D), "
@@ -172,9 +122,9 @@ void add_landscape_flags(CLI::App& cmd, mx::mixup::LandscapeConfig& l) {
 }
 
 // Callbacks that drive the progress display of an analysis: `unit` names what is counted.
-mx::mixup::ProgressCallbacks analysis_callbacks(mx::app::Progress& progress, const std::string& label,
+mx::analysis::ProgressCallbacks analysis_callbacks(mx::app::Progress& progress, const std::string& label,
                                                 const std::string& unit) {
-  mx::mixup::ProgressCallbacks cb;
+  mx::analysis::ProgressCallbacks cb;
   cb.notice = [&progress](const std::string& s) { progress.line(s); };
   cb.progress = [&progress, label, unit](int64_t done, int64_t total, double eta_s) {
     progress.update(label, done, total, unit, eta_s);
@@ -188,11 +138,11 @@ std::string percent(double share) {
   return buf;
 }
 
-int run_mixtest(const mx::mixup::MixTestConfig& c) {
-  mx::mixup::validate(c);
+int run_mixtest(const mx::analysis::MixTestConfig& c) {
+  mx::analysis::validate(c);
   mx::app::Progress progress(stderr, stdout);
-  const mx::mixup::MixTestSummary s = mx::mixup::run_mixtest(c, analysis_callbacks(progress, "mixtest", "forward passes"));
-  const mx::mixup::MixTestRow &first = s.rows.front(), &mid = s.rows[s.rows.size() / 2], &last = s.rows.back();
+  const mx::analysis::MixTestSummary s = mx::analysis::run_mixtest(c, analysis_callbacks(progress, "mixtest", "forward passes"));
+  const mx::analysis::MixTestRow &first = s.rows.front(), &mid = s.rows[s.rows.size() / 2], &last = s.rows.back();
   double loss_max = 0;
   for (const auto& r : s.rows) loss_max = std::max(loss_max, r.loss_max);
   char buf[512];
@@ -207,11 +157,11 @@ int run_mixtest(const mx::mixup::MixTestConfig& c) {
   return 0;
 }
 
-int run_landscape(const mx::mixup::LandscapeConfig& c) {
-  mx::mixup::validate(c);
+int run_landscape(const mx::analysis::LandscapeConfig& c) {
+  mx::analysis::validate(c);
   mx::app::Progress progress(stderr, stdout);
-  const mx::mixup::LandscapeSummary s =
-      mx::mixup::run_landscape(c, analysis_callbacks(progress, "landscape", "grid points"));
+  const mx::analysis::LandscapeSummary s =
+      mx::analysis::run_landscape(c, analysis_callbacks(progress, "landscape", "grid points"));
   char buf[512];
   std::snprintf(buf, sizeof buf, "share of the grid with loss below L = %g: %s (%lld of %zu points); test accuracy %s",
                 c.target_loss, percent(static_cast<double>(s.below) / static_cast<double>(s.rows.size())).c_str(),
@@ -227,16 +177,16 @@ int run_landscape(const mx::mixup::LandscapeConfig& c) {
 }
 
 // Callbacks that drive the progress display of a training run.
-mx::mixup::TrainCallbacks progress_callbacks(mx::app::Progress& progress, int epochs) {
-  mx::mixup::TrainCallbacks cb;
+mx::train::TrainCallbacks progress_callbacks(mx::app::Progress& progress, int epochs) {
+  mx::train::TrainCallbacks cb;
   cb.notice = [&progress](const std::string& s) { progress.line(s); };
-  cb.step = [&progress](const mx::mixup::StepInfo& s) {
+  cb.step = [&progress](const mx::train::StepInfo& s) {
     char detail[96];
     std::snprintf(detail, sizeof detail, "loss %.4f %.0f img/s", s.loss, s.images_per_s);
     progress.update("epoch " + std::to_string(s.epoch) + "/" + std::to_string(s.epochs), s.step, s.steps, detail,
                     s.eta_s);
   };
-  cb.epoch = [&progress, epochs](const mx::mixup::EpochInfo& e) {
+  cb.epoch = [&progress, epochs](const mx::train::EpochInfo& e) {
     char buf[256];
     std::snprintf(buf, sizeof buf,
                   "epoch %d/%d  train loss %.4f acc %.2f%%  test loss %.4f acc %.2f%%  lr %.4g  %.0f img/s  %s",
@@ -248,13 +198,12 @@ mx::mixup::TrainCallbacks progress_callbacks(mx::app::Progress& progress, int ep
 }
 
 int run_train(const TrainConfig& c) {
-  mx::mixup::validate(c);
   mx::app::Progress progress(stderr, stdout);
-  mx::mixup::TrainCallbacks cb = progress_callbacks(progress, c.epochs);
-  progress.line("mixup train: " + c.model + " on " + c.dataset + ", mix " + c.mixing.mix + ", " + std::to_string(c.epochs) +
-                " epochs, batch " + std::to_string(c.batch_size) + ", " + std::to_string(c.threads > 0 ? c.threads : omp_get_num_procs()) +
-                " threads -> " + c.out);
-  mx::mixup::TrainSummary s = mx::mixup::train(c, cb);
+  mx::train::Trainer trainer(c, progress_callbacks(progress, c.epochs));
+  progress.line("mixup train: " + c.model + " on " + c.dataset + ", mix " + c.mixing.mix + ", " +
+                std::to_string(c.epochs) + " epochs, batch " + std::to_string(c.batch_size) + ", " +
+                mx::device_name(trainer.device()) + ", " + std::to_string(trainer.threads()) + " threads -> " + c.out);
+  const mx::train::TrainSummary s = trainer.run();
   std::printf("final test accuracy %.2f%% (best %.2f%% at epoch %d), %.0f train images/s on %s, %s; wrote %s\n",
               100 * s.final_test_acc, 100 * s.best_test_acc, s.best_epoch, s.images_per_s, s.device.c_str(),
               mx::app::format_duration(s.seconds).c_str(), c.out.c_str());
@@ -263,10 +212,10 @@ int run_train(const TrainConfig& c) {
 
 int run_sweep(const std::string& name, TrainConfig c, const std::string& recipe_out) {
   if (c.out == recipe_out) c.out = "runs/sweep-" + name;
-  mx::mixup::sweep_runs(name);  // reject an unknown name before anything runs
-  mx::mixup::validate(c);
+  mx::analysis::sweep_runs(name);  // reject an unknown name before anything runs
+  mx::train::validate(c);
   mx::app::Progress progress(stderr, stdout);
-  std::printf("%s", mx::mixup::run_sweep(name, c, progress_callbacks(progress, c.epochs)).c_str());
+  std::printf("%s", mx::analysis::run_sweep(name, c, progress_callbacks(progress, c.epochs)).c_str());
   std::printf("wrote %s/results.md and results.csv\n", c.out.c_str());
   return 0;
 }
@@ -280,33 +229,33 @@ int main(int argc, char** argv) {
   std::string recipe_name = find_recipe(argc, argv);
   TrainConfig config;
   try {
-    config = mx::mixup::recipe(recipe_name);
+    config = mx::train::recipe(recipe_name);
   } catch (const mx::Error& e) {
     return fail(e.what());
   }
   CLI::App* train = app.add_subcommand("train", "Train a network with a mixing method; writes config.json, "
                                                 "metrics.csv, checkpoint.safetensors, best.safetensors, summary.json");
-  add_train_flags(*train, config, recipe_name);
+  add_train_flags(*train, config);
   train->footer("Defaults shown are those of --recipe " + recipe_name + ".");
   TrainConfig sweep_config = config;
   std::string sweep_name;
   CLI::App* sweep = app.add_subcommand("sweep", "Run one of the paper's experiment grids (table1: ERM, mixup-C/H/HV/HC; "
                                                 "fig1a-d: decoupled lambda ranges) and write results.md and results.csv");
-  sweep->add_option("--sweep", sweep_name, join(mx::mixup::sweep_names()))->required();
-  add_train_flags(*sweep, sweep_config, recipe_name);
+  sweep->add_option("--sweep", sweep_name, join_names(mx::analysis::sweep_names()))->required();
+  add_train_flags(*sweep, sweep_config);
   sweep->footer("Each run trains with the flags above, its mixing set by the sweep (--alpha still applies); runs "
                 "go to OUT/<run>, and a finished run (with summary.json) is not trained again. Defaults shown are "
                 "those of --recipe " + recipe_name + "; --out defaults to runs/sweep-<name>.");
-  mx::mixup::PreviewConfig preview_config;
+  mx::viz::PreviewConfig preview_config;
   CLI::App* preview = app.add_subcommand("preview", "Write a PNG grid of one training batch after mixing, each "
                                                     "tile labelled with its mode, labels and label weights");
   add_preview_flags(*preview, preview_config);
-  mx::mixup::MixTestConfig mixtest_config;
+  mx::analysis::MixTestConfig mixtest_config;
   CLI::App* mixtest = app.add_subcommand("mixtest", "Mixed-pair test (Fig. 2): accuracies and loss of a trained "
                                                     "network on lambda x1 + (1-lambda) x2 for lambda from 0 to 1; "
                                                     "writes a CSV and a PNG");
   add_mixtest_flags(*mixtest, mixtest_config);
-  mx::mixup::LandscapeConfig landscape_config;
+  mx::analysis::LandscapeConfig landscape_config;
   CLI::App* landscape = app.add_subcommand("landscape", "Loss surface around a trained network (Algorithm 1, "
                                                         "Fig. 3): a grid of loss(W + alpha d1 + beta d2); writes a "
                                                         "CSV, a PNG heat map and a JSON summary; resumes from its CSV");
@@ -322,7 +271,7 @@ int main(int argc, char** argv) {
     if (*mixtest) return run_mixtest(mixtest_config);
     if (*landscape) return run_landscape(landscape_config);
     if (*sweep) return run_sweep(sweep_name, sweep_config, config.out);
-    if (*preview) std::printf("%s\n", mx::mixup::write_preview(preview_config).c_str());
+    if (*preview) std::printf("%s\n", mx::viz::write_preview(preview_config).c_str());
   } catch (const mx::Error& e) {
     return fail(e.what());
   }

@@ -1,9 +1,11 @@
 // Datasets held in memory as uint8 images [N, C, H, W] and int32 labels [N]: Fashion-MNIST (IDX .gz),
 // CIFAR-10 and CIFAR-100 (binary versions). Every load error names the file and what is wrong.
 #pragma once
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "engine/checkpoint.h"
 #include "engine/tensor.h"
 
 namespace mx::data {
@@ -41,5 +43,11 @@ struct Normalization {
   std::vector<float> mean, std;
 };
 Normalization compute_normalization(const Dataset& d);
+// The normalization a model was trained with, as checkpoint metadata ("norm_mean", "norm_std":
+// comma-separated floats) and back (datasets/normalization.cpp). get_normalization gives nullopt when
+// the metadata has none, and throws naming `path` when it is malformed or not for `channels` channels.
+void put_normalization(checkpoint::Metadata& meta, const Normalization& norm);
+std::optional<Normalization> get_normalization(const checkpoint::Metadata& meta, const std::string& path,
+                                               int channels);
 
 }  // namespace mx::data

@@ -3,6 +3,7 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 namespace mx {
 
@@ -29,3 +30,17 @@ std::string concat(Args&&... args) {
   } while (0)
 
 #define MX_FAIL(...) throw ::mx::Error(::mx::detail::concat(__VA_ARGS__))
+
+namespace mx {
+
+// Throws "<flag>: unknown <what> '<value>' (known: a, b, c)" unless value is one of `known`.
+inline void check_one_of(const std::string& flag, const std::string& value, const std::vector<std::string>& known,
+                         const char* what = "value") {
+  for (const auto& k : known)
+    if (k == value) return;
+  std::string list;
+  for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+  MX_FAIL(flag, ": unknown ", what, " '", value, "' (known: ", list, ")");
+}
+
+}  // namespace mx

@@ -49,4 +49,10 @@ Tensor dropout(const Tensor& x, float p, uint64_t seed, bool training);
 // ya/yb [N] I32, lam [N] F32. Labels are never one-hot. Returns a one-element tensor.
 Tensor mixed_cross_entropy(const Tensor& logits, const Tensor& ya, const Tensor& yb, const Tensor& lam);
 
+// The metrics of one batch written into `row` (kernels/batch_scores.h): the loss, the top-1 hits
+// weighted by lam, and the two top-2 counts. row: F32 [4] on the logits' device (a row of a larger
+// buffer); no autograd. Labels as for mixed_cross_entropy.
+void batch_scores(Tensor& row, const Tensor& loss, const Tensor& logits, const Tensor& ya, const Tensor& yb,
+                  const Tensor& lam);
+
 }  // namespace mx::ops

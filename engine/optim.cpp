@@ -23,6 +23,22 @@ void Sgd::step(float lr) {
   ++steps_;
 }
 
+nn::NamedTensors Sgd::state(checkpoint::Metadata& meta) {
+  meta["steps"] = std::to_string(steps_);
+  return {{"momentum", buf_}};
+}
+
+void Sgd::load_state(const checkpoint::File& f, const std::string& path) {
+  MX_CHECK(f.tensors.size() == 1 && f.tensors[0].first == "momentum" && f.tensors[0].second.numel() == buf_.numel(),
+           path, ": momentum buffer does not match the model");
+  try {
+    steps_ = std::stoll(f.meta.at("steps"));
+  } catch (const std::exception&) {
+    MX_FAIL(path, ": metadata lacks a step count (\"steps\")");
+  }
+  buf_.copy_from(f.tensors[0].second);
+}
+
 float LrSchedule::at(double epoch) const {
   double lr = base_lr;
   for (double m : milestones)

@@ -4,12 +4,12 @@
 #pragma once
 #include <vector>
 
+#include "engine/checkpoint.h"
 #include "engine/parameters.h"
 
 namespace mx::optim {
 
 struct SgdOptions {
-  float lr = 0.1f;
   float momentum = 0.9f;
   float weight_decay = 1e-4f;
   bool nesterov = true;
@@ -19,10 +19,12 @@ class Sgd {
  public:
   Sgd(ParameterStore& store, const SgdOptions& opt);
   void step(float lr);                   // one update with this step's learning rate
-  Tensor& momentum_buffer() { return buf_; }  // [total] F32, saved in training checkpoints
   int64_t steps() const { return steps_; }
-  void set_steps(int64_t s) { steps_ = s; }
-  const SgdOptions& options() const { return opt_; }
+
+  // Its state for a training checkpoint: the momentum buffer and, in `meta`, the step count.
+  nn::NamedTensors state(checkpoint::Metadata& meta);
+  // Restores what state() saved; throws naming `path` when the file does not fit this model.
+  void load_state(const checkpoint::File& f, const std::string& path);
 
  private:
   ParameterStore& store_;

@@ -148,9 +148,14 @@ Tensor Tensor::view(const Shape& shape) const {
 
 Tensor Tensor::detach() const { return view(shape()); }
 
-Tensor Tensor::clone() const { return to(device()); }
+Tensor Tensor::clone() const {
+  Tensor out = empty(shape(), dtype(), device());
+  out.copy_from(*this);
+  return out;
+}
 
 Tensor Tensor::to(Device dev) const {
+  if (dev == device()) return *this;
   Tensor out = empty(shape(), dtype(), dev);
   out.copy_from(*this);
   return out;

@@ -73,7 +73,7 @@ class Tensor {
   Tensor view(const Shape& shape) const;
   Tensor detach() const;  // same storage, no grad_fn, no requires_grad
   Tensor clone() const;   // deep copy, no autograd
-  Tensor to(Device dev) const;
+  Tensor to(Device dev) const;        // this tensor itself when it already lives on `dev`, else a copy
   void copy_from(const Tensor& src);  // same numel and dtype, any device
   void fill(float value);             // F32 only
   void zero();

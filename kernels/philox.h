@@ -7,11 +7,7 @@
 #include <cstdint>
 #include <cstring>
 
-#ifdef __CUDACC__
-#define MX_HD __host__ __device__
-#else
-#define MX_HD
-#endif
+#include "kernels/host_device.h"
 
 namespace mx::kernels {
 

@@ -164,11 +164,12 @@ MixedBatch Mixer::apply(const Tensor& images, const Tensor& labels, const MixPla
   check_dtype(labels, DType::I32, "mix", "labels");
   std::vector<int32_t> ya = labels.to_vector<int32_t>(), yb(ya.size());
   for (size_t i = 0; i < ya.size(); ++i) yb[i] = ya[static_cast<size_t>(p.samples[i].partner)];
+  const Device dev = images.device();
   MixedBatch out;
   out.images = mixes() ? apply_plan(images, p.samples) : images;
-  out.ya = labels;
-  out.yb = Tensor::from_vector(yb, labels.shape(), labels.device());
-  out.lam = Tensor::from_vector(p.label_weight, labels.shape(), labels.device());
+  out.ya = labels.to(dev);
+  out.yb = Tensor::from_vector(yb, labels.shape(), dev);
+  out.lam = Tensor::from_vector(p.label_weight, labels.shape(), dev);
   return out;
 }
 

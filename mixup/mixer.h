@@ -15,8 +15,8 @@ namespace mx::mixup {
 
 struct MixedBatch {
   Tensor images;  // [N, C, H, W] F32, same device as the input
-  Tensor ya, yb;  // [N] I32 on the labels' device: the sample's own label and its partner's
-  Tensor lam;     // [N] F32 on the labels' device: weight of ya in the loss
+  Tensor ya, yb;  // [N] I32 on the images' device: the sample's own label and its partner's
+  Tensor lam;     // [N] F32 on the images' device: weight of ya in the loss
 };
 
 struct MixerOptions {
@@ -49,7 +49,9 @@ class Mixer {
  public:
   explicit Mixer(const MixerOptions& opt);  // throws mx::Error naming the flag at fault
   MixPlan plan(int64_t n, int64_t height, int64_t width, random::Rng& rng) const;
-  MixedBatch mix(const Tensor& images, const Tensor& labels, random::Rng& rng) const;  // plan, then apply
+  // Plan, then apply. images on the model's device; labels [N] I32 on the host (the plan is made
+  // there); every output lies on the images' device.
+  MixedBatch mix(const Tensor& images, const Tensor& labels, random::Rng& rng) const;
   MixedBatch apply(const Tensor& images, const Tensor& labels, const MixPlan& plan) const;
   const MixerOptions& options() const { return opt_; }
   bool mixes() const { return !modes_.only_none(); }

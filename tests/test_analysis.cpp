@@ -12,8 +12,8 @@
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
 #include "kernels/perturb.h"
-#include "mixup/landscape.h"
-#include "mixup/mixtest.h"
+#include "analysis/landscape.h"
+#include "analysis/mixtest.h"
 #include "tests/fixtures.h"
 
 using namespace mx;
@@ -67,12 +67,12 @@ struct TinyModel {
   }
   double loss() {
     data::Loader l(test, norm, {16, false, false, false, 0, 0});
-    return mixup::evaluate(*net, l, Device::CPU).loss;
+    return train::evaluate(*net, l, Device::CPU).loss;
   }
 };
 
-mixup::LandscapeConfig surface_config(const std::string& method = "weighted-noise") {
-  mixup::LandscapeConfig c;
+analysis::LandscapeConfig surface_config(const std::string& method = "weighted-noise") {
+  analysis::LandscapeConfig c;
   c.method = method;
   c.batch_size = 16;
   c.bn_batches = 2;
@@ -150,23 +150,23 @@ TEST(AnalysisPerturb, NoiseHasTheRequestedMeanAndVariance) {
 }
 
 TEST(AnalysisLandscape, GridAxisIsSymmetricWithAnExactZero) {
-  const std::vector<double> a = mixup::grid_axis(51, 1.0);
+  const std::vector<double> a = analysis::grid_axis(51, 1.0);
   ASSERT_EQ(a.size(), 51u);
   EXPECT_EQ(a[25], 0.0);
   EXPECT_EQ(a.front(), -1.0);
   EXPECT_EQ(a.back(), 1.0);
   for (size_t k = 0; k < a.size(); ++k) EXPECT_EQ(a[k], -a[a.size() - 1 - k]);
-  EXPECT_EQ(mixup::grid_axis(2, 0.5), (std::vector<double>{-0.5, 0.5}));
+  EXPECT_EQ(analysis::grid_axis(2, 0.5), (std::vector<double>{-0.5, 0.5}));
 }
 
 TEST(AnalysisLandscape, VarianceSearchTerminatesAndBracketsTheTarget) {
   TinyModel s;
   const double base = s.loss();
-  mixup::LandscapeConfig c = surface_config();
+  analysis::LandscapeConfig c = surface_config();
   c.target_loss = base + 0.3;
-  mixup::LossSurface surface(*s.net, s.store, Device::CPU, s.test, s.train, s.norm, c);
+  analysis::LossSurface surface(*s.net, s.store, Device::CPU, s.test, s.train, s.norm, c);
   double v = 1e-4;  // from below: V grows by (1 + mom) until the loss reaches L
-  mixup::SearchResult up = surface.search(0, v);
+  analysis::SearchResult up = surface.search(0, v);
   EXPECT_TRUE(up.crossed);
   EXPECT_GT(up.steps, 0);
   EXPECT_LE(up.steps, c.max_search);
@@ -175,7 +175,7 @@ TEST(AnalysisLandscape, VarianceSearchTerminatesAndBracketsTheTarget) {
   EXPECT_EQ(up.variance, v);
   EXPECT_NEAR(surface.loss_at(1, 0).loss, up.loss, 1e-12) << "the kept direction is the last one drawn";
   v = 400;  // from above: V shrinks by (1 - mom) until the loss falls to L
-  mixup::SearchResult down = surface.search(1, v);
+  analysis::SearchResult down = surface.search(1, v);
   EXPECT_TRUE(down.crossed);
   EXPECT_GT(down.steps, 0);
   EXPECT_GT(down.previous_loss, c.target_loss);
@@ -184,9 +184,9 @@ TEST(AnalysisLandscape, VarianceSearchTerminatesAndBracketsTheTarget) {
   // A target below the unperturbed loss cannot be reached: the search stops at its bound.
   c.target_loss = base / 4;
   c.max_search = 12;
-  mixup::LossSurface unreachable(*s.net, s.store, Device::CPU, s.test, s.train, s.norm, c);
+  analysis::LossSurface unreachable(*s.net, s.store, Device::CPU, s.test, s.train, s.norm, c);
   v = 0.2;
-  mixup::SearchResult stuck = unreachable.search(0, v);
+  analysis::SearchResult stuck = unreachable.search(0, v);
   EXPECT_FALSE(stuck.crossed);
   EXPECT_EQ(stuck.steps, 12);
 }
@@ -199,9 +199,9 @@ TEST(AnalysisLandscape, OriginIsTheUnperturbedLossAndWeightsComeBackBitForBit) {
     std::vector<std::vector<uint8_t>> buffers;
     for (const auto& [name, b] : s.net->named_buffers()) buffers.push_back(bytes_of(b));
     {
-      mixup::LandscapeConfig c = surface_config();
+      analysis::LandscapeConfig c = surface_config();
       c.bn = bn;
-      mixup::LossSurface surface(*s.net, s.store, Device::CPU, s.test, s.train, s.norm, c);
+      analysis::LossSurface surface(*s.net, s.store, Device::CPU, s.test, s.train, s.norm, c);
       double v = 0.2;
       surface.search(0, v);
       surface.search(1, v);
@@ -221,9 +221,9 @@ TEST(AnalysisLandscape, OriginIsTheUnperturbedLossAndWeightsComeBackBitForBit) {
 TEST(AnalysisLandscape, PerturbWeightsLeavesBiasesAndBatchNormAlone) {
   TinyModel s;
   const Tensor before = s.store.params().clone();
-  mixup::LandscapeConfig c = surface_config();
+  analysis::LandscapeConfig c = surface_config();
   c.perturb = "weights";
-  mixup::LossSurface surface(*s.net, s.store, Device::CPU, s.test, s.train, s.norm, c);
+  analysis::LossSurface surface(*s.net, s.store, Device::CPU, s.test, s.train, s.norm, c);
   surface.set_direction(0, 0.2, 1);
   surface.set_direction(1, 0.2, 2);
   surface.loss_at(1, 1);
@@ -239,7 +239,7 @@ TEST(AnalysisLandscape, PerturbWeightsLeavesBiasesAndBatchNormAlone) {
 TEST(AnalysisLandscape, FilterNormalizedDirectionsHaveTheFiltersNorms) {
   TinyModel s;
   const Tensor w0 = s.store.params().clone();
-  mixup::LossSurface surface(*s.net, s.store, Device::CPU, s.test, s.train, s.norm, surface_config("filter-normalized"));
+  analysis::LossSurface surface(*s.net, s.store, Device::CPU, s.test, s.train, s.norm, surface_config("filter-normalized"));
   surface.set_direction(0, 0, 11);
   surface.loss_at(1, 0);  // W + d1
   for (size_t k = 0; k < s.store.named().size(); ++k) {
@@ -263,12 +263,12 @@ TEST(AnalysisLandscape, FilterNormalizedDirectionsHaveTheFiltersNorms) {
 TEST(AnalysisMixTest, LambdaOneIsPlainTestAccuracyAndLambdaZeroThePartners) {
   TinyModel s;
   data::Loader l(s.test, s.norm, {16, false, false, false, 0, 0});
-  const mixup::EvalResult plain = mixup::evaluate(*s.net, l, Device::CPU);
-  const mixup::Pairs pairs = mixup::test_pairs(s.test, 3, false, 0);
+  const train::EvalResult plain = train::evaluate(*s.net, l, Device::CPU);
+  const analysis::Pairs pairs = analysis::test_pairs(s.test, 3, false, 0);
   ASSERT_EQ(pairs.first.size(), 48u);
   for (mixup::Mode m : {mixup::Mode::C, mixup::Mode::H, mixup::Mode::V, mixup::Mode::R}) {
-    const std::vector<mixup::MixTestRow> rows =
-        mixup::mixed_pair_test(*s.net, Device::CPU, s.test, s.norm, pairs, {m, 11, 16});
+    const std::vector<analysis::MixTestRow> rows =
+        analysis::mixed_pair_test(*s.net, Device::CPU, s.test, s.norm, pairs, {m, 11, 16});
     ASSERT_EQ(rows.size(), 11u);
     EXPECT_EQ(rows.back().lam, 1.0);
     EXPECT_EQ(rows.back().share, 1.0);
@@ -282,13 +282,13 @@ TEST(AnalysisMixTest, LambdaOneIsPlainTestAccuracyAndLambdaZeroThePartners) {
 
 TEST(AnalysisMixTest, SwappingThePairsMirrorsLambda) {
   TinyModel s;
-  const mixup::Pairs pairs = mixup::test_pairs(s.test, 3, true, 0);
-  const mixup::Pairs swapped{pairs.second, pairs.first};
-  const auto a = mixup::mixed_pair_test(*s.net, Device::CPU, s.test, s.norm, pairs, {mixup::Mode::C, 21, 16});
-  const auto b = mixup::mixed_pair_test(*s.net, Device::CPU, s.test, s.norm, swapped, {mixup::Mode::C, 21, 16});
+  const analysis::Pairs pairs = analysis::test_pairs(s.test, 3, true, 0);
+  const analysis::Pairs swapped{pairs.second, pairs.first};
+  const auto a = analysis::mixed_pair_test(*s.net, Device::CPU, s.test, s.norm, pairs, {mixup::Mode::C, 21, 16});
+  const auto b = analysis::mixed_pair_test(*s.net, Device::CPU, s.test, s.norm, swapped, {mixup::Mode::C, 21, 16});
   const double one_pair = 1.0 / static_cast<double>(pairs.first.size());
   for (size_t k = 0; k < a.size(); ++k) {
-    const mixup::MixTestRow &x = a[k], &y = b[a.size() - 1 - k];
+    const analysis::MixTestRow &x = a[k], &y = b[a.size() - 1 - k];
     EXPECT_NEAR(x.lam, 1 - y.lam, 1e-12);
     EXPECT_NEAR(x.acc_x1, y.acc_x2, one_pair) << k;
     EXPECT_NEAR(x.acc_x2, y.acc_x1, one_pair) << k;
@@ -301,11 +301,11 @@ TEST(AnalysisMixTest, SwappingThePairsMirrorsLambda) {
 
 TEST(AnalysisMixTest, PairsFollowTheTestSetAndHonourDistinctAndLimit) {
   const data::Dataset d = tiny_data(100, 2);
-  const mixup::Pairs all = mixup::test_pairs(d, 0, false, 0);
+  const analysis::Pairs all = analysis::test_pairs(d, 0, false, 0);
   for (size_t i = 0; i < all.first.size(); ++i) EXPECT_EQ(all.first[i], static_cast<int64_t>(i));
-  EXPECT_EQ(mixup::test_pairs(d, 0, false, 0).second, all.second) << "seeded";
-  EXPECT_NE(mixup::test_pairs(d, 1, false, 0).second, all.second);
-  const mixup::Pairs distinct = mixup::test_pairs(d, 0, true, 30);
+  EXPECT_EQ(analysis::test_pairs(d, 0, false, 0).second, all.second) << "seeded";
+  EXPECT_NE(analysis::test_pairs(d, 1, false, 0).second, all.second);
+  const analysis::Pairs distinct = analysis::test_pairs(d, 0, true, 30);
   ASSERT_EQ(distinct.first.size(), 30u);
   for (size_t i = 0; i < distinct.first.size(); ++i) {
     EXPECT_NE(d.labels.data<int32_t>()[distinct.first[i]], d.labels.data<int32_t>()[distinct.second[i]]);
@@ -314,23 +314,23 @@ TEST(AnalysisMixTest, PairsFollowTheTestSetAndHonourDistinctAndLimit) {
 }
 
 TEST(AnalysisMixTest, StitchedPairsWeighTheLabelsByExactPixelShares) {
-  mixup::PairMix h = mixup::pair_mix(mixup::Mode::H, 0.3, 28, 28);  // rows [8, 28) from x2
+  analysis::PairMix h = analysis::pair_mix(mixup::Mode::H, 0.3, 28, 28);  // rows [8, 28) from x2
   EXPECT_EQ(h.sample.op, kernels::kPaste);
   EXPECT_EQ(h.sample.y0, 8);
   EXPECT_EQ(h.sample.y1, 28);
   EXPECT_DOUBLE_EQ(h.share, 8.0 / 28);
-  mixup::PairMix v = mixup::pair_mix(mixup::Mode::V, 0.5, 28, 30);
+  analysis::PairMix v = analysis::pair_mix(mixup::Mode::V, 0.5, 28, 30);
   EXPECT_EQ(v.sample.x0, 15);
   EXPECT_DOUBLE_EQ(v.share, 0.5);
-  mixup::PairMix r = mixup::pair_mix(mixup::Mode::R, 0.75, 28, 28);  // a centred 14 x 14 box
+  analysis::PairMix r = analysis::pair_mix(mixup::Mode::R, 0.75, 28, 28);  // a centred 14 x 14 box
   EXPECT_EQ(r.sample.y0, 7);
   EXPECT_EQ(r.sample.y1, 21);
   EXPECT_EQ(r.sample.x0, 7);
   EXPECT_EQ(r.sample.x1, 21);
   EXPECT_DOUBLE_EQ(r.share, 0.75);
-  EXPECT_DOUBLE_EQ(mixup::pair_mix(mixup::Mode::R, 0, 28, 28).share, 0.0);
-  EXPECT_DOUBLE_EQ(mixup::pair_mix(mixup::Mode::R, 1, 28, 28).share, 1.0);
-  mixup::PairMix c = mixup::pair_mix(mixup::Mode::C, 0.37, 28, 28);
+  EXPECT_DOUBLE_EQ(analysis::pair_mix(mixup::Mode::R, 0, 28, 28).share, 0.0);
+  EXPECT_DOUBLE_EQ(analysis::pair_mix(mixup::Mode::R, 1, 28, 28).share, 1.0);
+  analysis::PairMix c = analysis::pair_mix(mixup::Mode::C, 0.37, 28, 28);
   EXPECT_EQ(c.sample.op, kernels::kBlend);
   EXPECT_FLOAT_EQ(c.sample.lam, 0.37f);
   EXPECT_DOUBLE_EQ(c.share, 0.37);

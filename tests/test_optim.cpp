@@ -63,22 +63,24 @@ void expect_matches_reference(const optim::SgdOptions& opt) {
 
 }  // namespace
 
-TEST(Optim, SgdNesterovWithWeightDecayMatchesPyTorch) { expect_matches_reference({0.1f, 0.9f, 1e-4f, true}); }
-TEST(Optim, SgdClassicMomentumMatchesPyTorch) { expect_matches_reference({0.1f, 0.9f, 5e-4f, false}); }
-TEST(Optim, SgdWithoutWeightDecayMatchesPyTorch) { expect_matches_reference({0.1f, 0.9f, 0.f, true}); }
-TEST(Optim, SgdWithoutMomentumMatchesPyTorch) { expect_matches_reference({0.1f, 0.f, 1e-4f, false}); }
+TEST(Optim, SgdNesterovWithWeightDecayMatchesPyTorch) { expect_matches_reference({0.9f, 1e-4f, true}); }
+TEST(Optim, SgdClassicMomentumMatchesPyTorch) { expect_matches_reference({0.9f, 5e-4f, false}); }
+TEST(Optim, SgdWithoutWeightDecayMatchesPyTorch) { expect_matches_reference({0.9f, 0.f, true}); }
+TEST(Optim, SgdWithoutMomentumMatchesPyTorch) { expect_matches_reference({0.f, 1e-4f, false}); }
 
 TEST(Optim, FirstStepSetsBufferToTheGradient) {
   std::mt19937 rng(2);
   Params model(5, rng);
   ParameterStore store(model);
   const float wd = 0.01f;
-  optim::Sgd sgd(store, {0.1f, 0.9f, wd, false});
+  optim::Sgd sgd(store, {0.9f, wd, false});
   std::vector<float> w0 = model.w.to_vector<float>();
   float* g = model.w.grad().data<float>();
   for (int i = 0; i < 5; ++i) g[i] = static_cast<float>(i) - 2.f;
   sgd.step(0.5f);
-  const float* buf = sgd.momentum_buffer().data<float>();
+  checkpoint::Metadata meta;
+  const Tensor buffer = sgd.state(meta)[0].second;  // a view of the momentum buffer
+  const float* buf = buffer.data<float>();
   std::vector<float> w1 = model.w.to_vector<float>();
   for (size_t i = 0; i < 5; ++i) {
     float d = g[i] + wd * w0[i];
@@ -86,7 +88,8 @@ TEST(Optim, FirstStepSetsBufferToTheGradient) {
     EXPECT_FLOAT_EQ(w1[i], w0[i] - 0.5f * d);
   }
   // With a non-zero buffer the rule shows: step 0 replaces the buffer instead of decaying it.
-  sgd.set_steps(0);
+  meta["steps"] = "0";
+  sgd.load_state({{{"momentum", buffer.clone()}}, meta}, "state");
   sgd.step(0.5f);
   std::vector<float> w2 = model.w.to_vector<float>();
   for (size_t i = 0; i < 5; ++i) EXPECT_FLOAT_EQ(buf[i], g[i] + wd * w1[i]);
@@ -97,7 +100,7 @@ TEST(Optim, NesterovNeedsMomentum) {
   std::mt19937 rng(0);
   Params model(3, rng);
   ParameterStore store(model);
-  EXPECT_THROW(optim::Sgd(store, {0.1f, 0.f, 0.f, true}), Error);
+  EXPECT_THROW(optim::Sgd(store, {0.f, 0.f, true}), Error);
 }
 
 TEST(Optim, PaperScheduleDividesByTenAtHalfAndThreeQuarters) {

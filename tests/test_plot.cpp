@@ -6,10 +6,10 @@
 #include <map>
 #include <set>
 
-#include "mixup/plot.h"
+#include "viz/plot.h"
 #include "tests/fixtures.h"
 
-using namespace mx::mixup;
+using namespace mx::viz;
 
 namespace {
 

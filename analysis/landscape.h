@@ -20,9 +20,9 @@
 #include <string>
 #include <vector>
 
-#include "mixup/evaluation.h"
+#include "analysis/trained_model.h"
 
-namespace mx::mixup {
+namespace mx::analysis {
 
 struct LandscapeConfig {
   ModelSource source;
@@ -65,7 +65,7 @@ class LossSurface {
   LossSurface(const LossSurface&) = delete;
   LossSurface& operator=(const LossSurface&) = delete;
 
-  EvalResult loss_at(double alpha, double beta);
+  train::EvalResult loss_at(double alpha, double beta);
   // Algorithm 1 for direction i (0 or 1), starting from and updating `variance`.
   SearchResult search(int i, double& variance);
   // Direction i drawn with Philox key `key` at `variance` (unused by filter-normalized).
@@ -110,4 +110,4 @@ struct LandscapeSummary {
 // PREFIX.json (settings, directions, share below L, timing).
 LandscapeSummary run_landscape(const LandscapeConfig& c, const ProgressCallbacks& cb);
 
-}  // namespace mx::mixup
+}  // namespace mx::analysis

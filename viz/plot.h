@@ -6,9 +6,9 @@
 #include <string>
 #include <vector>
 
-#include "mixup/canvas.h"
+#include "viz/canvas.h"
 
-namespace mx::mixup::plot {
+namespace mx::viz::plot {
 
 // Viridis (perceptually uniform, readable in grey and by most colour-blind readers): t in [0, 1]
 // (clamped) interpolated linearly between nine control colours of the published map.
@@ -58,4 +58,4 @@ struct HeatMap {
 };
 Canvas draw_heat_map(const HeatMap& map);
 
-}  // namespace mx::mixup::plot
+}  // namespace mx::viz::plot

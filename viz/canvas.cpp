@@ -1,5 +1,5 @@
 // Canvas drawing and PNG encoding (stb_easy_font quads rasterised as rectangles; stb_image_write).
-#include "mixup/canvas.h"
+#include "viz/canvas.h"
 
 #include <algorithm>
 #include <cmath>
@@ -12,7 +12,7 @@
 #include <stb_image_write.h>
 #include <stb_easy_font.h>
 
-namespace mx::mixup {
+namespace mx::viz {
 
 Canvas::Canvas(int width, int height, Rgb bg) : w_(width), h_(height) {
   MX_CHECK(width > 0 && height > 0, "canvas: invalid size ", width, "x", height);
@@ -103,4 +103,4 @@ void Canvas::save_png(const std::string& path) const {
   files::write_atomic(path, bytes);
 }
 
-}  // namespace mx::mixup
+}  // namespace mx::viz

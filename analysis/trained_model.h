@@ -1,6 +1,6 @@
-// Shared by training and the analyses (mixtest, landscape): the top-2 classes of logits, test loss and
-// accuracy in evaluation mode, models built for a dataset, the normalization recorded in checkpoints,
-// and a trained model rebuilt from its checkpoint with the data and normalization it was trained with.
+// What the analyses (mixtest, landscape) share: a trained model rebuilt from its checkpoint with the
+// data and normalization it was trained with, where their output files go, and their progress
+// callbacks.
 #pragma once
 #include <functional>
 #include <memory>
@@ -13,27 +13,9 @@
 #include "engine/checkpoint.h"
 #include "engine/nn.h"
 #include "engine/parameters.h"
+#include "train/scores.h"
 
-namespace mx::mixup {
-
-// Throws "<flag>: unknown <what> '<value>' (known: a, b, c)" unless value is one of `known`.
-void check_known(const std::string& flag, const std::string& value, const std::vector<std::string>& known,
-                 const char* what);
-
-// The two highest-scoring classes of each row of [N, K] logits (top-1 first).
-std::vector<std::pair<int32_t, int32_t>> top2_rows(const Tensor& logits);
-
-struct EvalResult {
-  double loss = 0, acc = 0;  // mean cross-entropy, top-1 accuracy
-};
-// One pass of `loader` in evaluation mode without gradients; the model's mode is restored afterwards.
-EvalResult evaluate(nn::Module& model, data::Loader& loader, Device dev);
-
-// A fresh `name` network shaped for the images and classes of `d`, initialised from `seed`.
-std::shared_ptr<nn::Module> build_model(const std::string& name, const data::Dataset& d, uint64_t seed);
-
-// The normalization a model was trained with, as checkpoint metadata ("norm_mean", "norm_std").
-void put_normalization(checkpoint::Metadata& meta, const data::Normalization& norm);
+namespace mx::analysis {
 
 // Where a trained model comes from: a checkpoint, with its metadata's model and dataset overridable.
 struct ModelSource {
@@ -72,4 +54,4 @@ std::string output_prefix(const std::string& out, const std::string& checkpoint,
 // The time left when `done` of `total` units of equal cost took `elapsed_s` seconds.
 double eta_seconds(double elapsed_s, int64_t done, int64_t total);
 
-}  // namespace mx::mixup
+}  // namespace mx::analysis

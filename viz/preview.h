@@ -5,12 +5,12 @@
 
 #include "mixup/mixer.h"
 
-namespace mx::mixup {
+namespace mx::viz {
 
 struct PreviewConfig {
   std::string dataset = "fashion-mnist";
   std::string data_dir;  // empty: the dataset's default
-  MixerOptions mix;
+  mixup::MixerOptions mix;
   int count = 16;    // images in the batch
   int columns = 8;
   int scale = 4;     // pixels per image pixel
@@ -21,4 +21,4 @@ struct PreviewConfig {
 // Writes the PNG (atomically) and returns a one-line description of what it shows.
 std::string write_preview(const PreviewConfig& config);
 
-}  // namespace mx::mixup
+}  // namespace mx::viz

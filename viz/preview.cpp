@@ -1,14 +1,20 @@
 // Mix preview: draws a seeded batch of training images (scaled to [0, 1]), mixes it with the
 // requested policy through the same kernel as training, and lays the tiles out with captions.
-#include "mixup/preview.h"
+#include "viz/preview.h"
 
 #include <algorithm>
 #include <cstdio>
 
 #include "datasets/datasets.h"
-#include "mixup/canvas.h"
+#include "viz/canvas.h"
 
-namespace mx::mixup {
+namespace mx::viz {
+
+using mixup::MixedBatch;
+using mixup::Mixer;
+using mixup::Mode;
+using mixup::MixPlan;
+using mixup::mode_letter;
 
 namespace {
 
@@ -93,4 +99,4 @@ std::string write_preview(const PreviewConfig& cfg) {
   return "wrote " + cfg.out + ": " + std::to_string(count) + " " + cfg.dataset + " training images mixed with " + title;
 }
 
-}  // namespace mx::mixup
+}  // namespace mx::viz

@@ -6,13 +6,13 @@
 #include <string>
 #include <vector>
 
-#include "mixup/trainer.h"
+#include "train/trainer.h"
 
-namespace mx::mixup {
+namespace mx::analysis {
 
 struct SweepRun {
   std::string name;       // folder name and table row, e.g. "mixup-HV" or "lx=0.5 ll~U[0.4,0.6]"
-  MixerOptions mixing;
+  mixup::MixerOptions mixing;
 };
 
 std::vector<std::string> sweep_names();  // table1, fig1a, fig1b, fig1c, fig1d
@@ -20,6 +20,6 @@ std::vector<SweepRun> sweep_runs(const std::string& name);  // throws naming --s
 
 // Runs every configuration of `name` with `base` (its out is the sweep's folder) and writes
 // results.csv and results.md there; returns the markdown table.
-std::string run_sweep(const std::string& name, const TrainConfig& base, const TrainCallbacks& cb);
+std::string run_sweep(const std::string& name, const train::TrainConfig& base, const train::TrainCallbacks& cb);
 
-}  // namespace mx::mixup
+}  // namespace mx::analysis

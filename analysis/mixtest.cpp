@@ -1,6 +1,6 @@
 // The mixed-pair test: the pairs' images arranged so that each loader batch is [x1 block; x2 block],
 // each lambda mixed by one apply_plan call, the logits scored on the host against both labels.
-#include "mixup/mixtest.h"
+#include "analysis/mixtest.h"
 
 
 #include <algorithm>
@@ -11,10 +11,17 @@
 #include "engine/autograd.h"
 #include "engine/files.h"
 #include "engine/threads.h"
+#include "kernels/batch_scores.h"
 #include "mixup/mixer.h"
-#include "mixup/plot.h"
+#include "viz/plot.h"
 
-namespace mx::mixup {
+namespace mx::analysis {
+
+using mixup::Box;
+using mixup::Mode;
+using mixup::apply_plan;
+namespace plot = viz::plot;
+using train::EvalResult;
 
 namespace {
 
@@ -22,7 +29,7 @@ using Clock = std::chrono::steady_clock;
 constexpr uint64_t kPairStream = 21;  // the permutation that picks each x2
 
 Mode parse_mode(const std::string& mix) {
-  check_known("--mix", mix, {"c", "h", "v", "r"}, "test mixing mode");
+  check_one_of("--mix", mix, {"c", "h", "v", "r"}, "test mixing mode");
   return mix == "c" ? Mode::C : mix == "h" ? Mode::H : mix == "v" ? Mode::V : Mode::R;
 }
 
@@ -58,21 +65,22 @@ struct RowSums {
 void score(const Tensor& logits, const std::vector<int32_t>& y1, const std::vector<int32_t>& y2, double w,
            RowSums& s) {
   const std::vector<float> v = logits.to_vector<float>();
-  const std::vector<std::pair<int32_t, int32_t>> top = top2_rows(logits);
   const int64_t k = logits.size(1);
-  for (size_t i = 0; i < top.size(); ++i) {
+  for (size_t i = 0; i < y1.size(); ++i) {
     const float* row = v.data() + static_cast<int64_t>(i) * k;
-    const double peak = *std::max_element(row, row + k);
+    int32_t t1, t2;
+    kernels::top2_of_row(row, k, t1, t2);
+    const double peak = row[t1];
     double sum = 0;
     for (int64_t j = 0; j < k; ++j) sum += std::exp(row[j] - peak);
     const double lse = peak + std::log(sum);
     const double loss = w * (lse - row[y1[i]]) + (1 - w) * (lse - row[y2[i]]);
     s.loss += loss;
     s.loss_max = std::max(s.loss_max, loss);
-    s.acc_x1 += top[i].first == y1[i];
-    s.acc_x2 += top[i].first == y2[i];
-    s.x1x2 += top[i].first == y1[i] && top[i].second == y2[i];
-    s.x2x1 += top[i].first == y2[i] && top[i].second == y1[i];
+    s.acc_x1 += t1 == y1[i];
+    s.acc_x2 += t1 == y2[i];
+    s.x1x2 += t1 == y1[i] && t2 == y2[i];
+    s.x2x1 += t1 == y2[i] && t2 == y1[i];
   }
 }
 
@@ -221,4 +229,4 @@ MixTestSummary run_mixtest(const MixTestConfig& c, const ProgressCallbacks& cb) 
   return s;
 }
 
-}  // namespace mx::mixup
+}  // namespace mx::analysis

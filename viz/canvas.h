@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-namespace mx::mixup {
+namespace mx::viz {
 
 struct Rgb {
   uint8_t r = 0, g = 0, b = 0;
@@ -43,4 +43,4 @@ class Canvas {
   std::vector<uint8_t> px_;  // row-major RGB
 };
 
-}  // namespace mx::mixup
+}  // namespace mx::viz

@@ -1,5 +1,5 @@
 // The experiment grids of Table 1 and Fig. 1, and their summary tables.
-#include "mixup/sweep.h"
+#include "analysis/sweep.h"
 
 #include <cstdio>
 #include <filesystem>
@@ -8,7 +8,10 @@
 
 #include "engine/files.h"
 
-namespace mx::mixup {
+namespace mx::analysis {
+
+using mixup::MixerOptions;
+using train::TrainConfig;
 
 namespace fs = std::filesystem;
 
@@ -70,7 +73,7 @@ std::vector<SweepRun> sweep_runs(const std::string& name) {
   return runs;
 }
 
-std::string run_sweep(const std::string& name, const TrainConfig& base, const TrainCallbacks& cb) {
+std::string run_sweep(const std::string& name, const train::TrainConfig& base, const train::TrainCallbacks& cb) {
   const std::vector<SweepRun> runs = sweep_runs(name);
   files::ensure_writable_dir(base.out, "--out");
   std::string csv = "run,mix,lam_x,lam_l,final_test_error,best_test_error,train_acc,train_x1x2,train_x2x1,seconds\n";
@@ -86,7 +89,7 @@ std::string run_sweep(const std::string& name, const TrainConfig& base, const Tr
     c.out = (fs::path(base.out) / folder).string();
     const std::string summary_path = (fs::path(c.out) / "summary.json").string();
     if (cb.notice) cb.notice("sweep " + name + " [" + std::to_string(i + 1) + "/" + std::to_string(runs.size()) + "] " + r.name);
-    if (!files::exists(summary_path)) train(c, cb);
+    if (!files::exists(summary_path)) train::Trainer(c, cb).run();
     const nlohmann::json s = nlohmann::json::parse(files::read_all(summary_path));
     const double final_err = 100 * (1 - s.at("final_test_acc").get<double>());
     const double best_err = 100 * (1 - s.at("best_test_acc").get<double>());
@@ -107,4 +110,4 @@ std::string run_sweep(const std::string& name, const TrainConfig& base, const Tr
   return md;
 }
 
-}  // namespace mx::mixup
+}  // namespace mx::analysis

@@ -1,6 +1,6 @@
 // Line charts and heat maps on the Canvas: frames with ticks, series with dashes and a legend, a
 // bilinearly shaded map with marching-squares contours and a colour bar.
-#include "mixup/plot.h"
+#include "viz/plot.h"
 
 #include <algorithm>
 #include <array>
@@ -9,7 +9,7 @@
 
 #include "engine/error.h"
 
-namespace mx::mixup::plot {
+namespace mx::viz::plot {
 
 namespace {
 
@@ -295,4 +295,4 @@ Canvas draw_heat_map(const HeatMap& m) {
   return c;
 }
 
-}  // namespace mx::mixup::plot
+}  // namespace mx::viz::plot

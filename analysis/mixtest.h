@@ -8,10 +8,10 @@
 #include <vector>
 
 #include "kernels/mix_batch.h"
-#include "mixup/evaluation.h"
+#include "analysis/trained_model.h"
 #include "mixup/policy.h"
 
-namespace mx::mixup {
+namespace mx::analysis {
 
 struct MixTestConfig {
   ModelSource source;
@@ -42,7 +42,7 @@ struct MixTestRow {
 };
 
 struct MixTestOptions {
-  Mode mode = Mode::C;
+  mixup::Mode mode = mixup::Mode::C;
   int steps = 101;
   int batch_size = 256;
 };
@@ -58,7 +58,7 @@ struct PairMix {
   kernels::MixSample sample;
   double share = 1;
 };
-PairMix pair_mix(Mode mode, double lam, int64_t h, int64_t w);
+PairMix pair_mix(mixup::Mode mode, double lam, int64_t h, int64_t w);
 
 struct MixTestSummary {
   std::vector<MixTestRow> rows;
@@ -70,4 +70,4 @@ MixTestSummary run_mixtest(const MixTestConfig& c, const ProgressCallbacks& cb);
 
 std::string mixtest_csv(const std::vector<MixTestRow>& rows);  // header + one line per lambda
 
-}  // namespace mx::mixup
+}  // namespace mx::analysis

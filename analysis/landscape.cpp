@@ -1,6 +1,6 @@
 // Loss landscapes: directions by Algorithm 1 (weighted noise), random weights or filter-normalized
 // noise; the grid evaluated point by point into a resumable CSV; the heat map or slice plotted.
-#include "mixup/landscape.h"
+#include "analysis/landscape.h"
 
 
 #include <algorithm>
@@ -18,9 +18,13 @@
 #include "engine/random.h"
 #include "engine/threads.h"
 #include "kernels/perturb.h"
-#include "mixup/plot.h"
+#include "viz/plot.h"
 
-namespace mx::mixup {
+namespace mx::analysis {
+
+using train::EvalResult;
+using train::evaluate;
+namespace plot = viz::plot;
 
 namespace {
 
@@ -70,9 +74,9 @@ std::vector<double> grid_axis(int n, double range) {
 
 void validate(const LandscapeConfig& c) {
   check_checkpoint_exists(c.source.checkpoint);
-  check_known("--method", c.method, {"weighted-noise", "random-weights", "filter-normalized"}, "method");
-  check_known("--perturb", c.perturb, {"all", "weights"}, "parameter set");
-  check_known("--bn", c.bn, {"keep", "reestimate"}, "batch-norm mode");
+  check_one_of("--method", c.method, {"weighted-noise", "random-weights", "filter-normalized"}, "method");
+  check_one_of("--perturb", c.perturb, {"all", "weights"}, "parameter set");
+  check_one_of("--bn", c.bn, {"keep", "reestimate"}, "batch-norm mode");
   MX_CHECK(c.grid >= 2, "--grid: must be >= 2, got ", c.grid);
   MX_CHECK(c.range > 0 && std::isfinite(c.range), "--range: must be > 0, got ", c.range);
   MX_CHECK(c.target_loss > 0 && std::isfinite(c.target_loss), "--target-loss: must be > 0, got ", c.target_loss);
@@ -441,4 +445,4 @@ LandscapeSummary run_landscape(const LandscapeConfig& c, const ProgressCallbacks
   return s;
 }
 
-}  // namespace mx::mixup
+}  // namespace mx::analysis

@@ -1,0 +1,203 @@
+// The settings table of `mixup train` and what it drives: recipes, text assignment, checks, JSON.
+#include "train/config.h"
+
+#include <algorithm>
+#include <cmath>
+#include <sstream>
+
+#include "datasets/datasets.h"
+#include "models/models.h"
+
+namespace mx::train {
+
+namespace {
+
+using Check = std::function<void(const Setting&)>;
+
+std::string text_of(const ValueRef& v) {
+  return std::visit(
+      [](auto* p) -> std::string {
+        using T = std::decay_t<decltype(*p)>;
+        if constexpr (std::is_same_v<T, std::string>) return *p;
+        else if constexpr (std::is_same_v<T, bool>) return *p ? "true" : "false";
+        else {
+          std::ostringstream s;
+          s << *p;
+          return s.str();
+        }
+      },
+      v);
+}
+
+// The numeric value of a row; floats must be finite.
+double number(const Setting& s) {
+  return std::visit(
+      [&](auto* p) -> double {
+        using T = std::decay_t<decltype(*p)>;
+        if constexpr (std::is_same_v<T, std::string>) {
+          MX_FAIL(s.flag, ": expected a number");
+        } else {
+          const auto v = static_cast<double>(*p);
+          MX_CHECK(std::isfinite(v), s.flag, ": must be a finite number, got ", text_of(s.value));
+          return v;
+        }
+      },
+      s.value);
+}
+
+Check above(double lo) {
+  return [lo](const Setting& s) { MX_CHECK(number(s) > lo, s.flag, ": must be > ", lo, ", got ", text_of(s.value)); };
+}
+Check at_least(double lo) {
+  return [lo](const Setting& s) { MX_CHECK(number(s) >= lo, s.flag, ": must be >= ", lo, ", got ", text_of(s.value)); };
+}
+Check fraction() {  // [0, 1)
+  return [](const Setting& s) {
+    const double v = number(s);
+    MX_CHECK(v >= 0 && v < 1, s.flag, ": must be in [0, 1), got ", text_of(s.value));
+  };
+}
+Check required() {
+  return [](const Setting& s) { MX_CHECK(!text_of(s.value).empty(), s.flag, ": a value is required"); };
+}
+Check one_of(std::function<std::vector<std::string>()> known) {
+  return [known](const Setting& s) { check_one_of(s.flag, text_of(s.value), known()); };
+}
+
+std::vector<std::string> device_names() { return {"auto", "cpu", "cuda"}; }
+
+
+
+template <typename T, typename Parse>
+void parse_into(T* p, const std::string& text, const Setting& s, Parse parse) {
+  size_t used = 0;
+  try {
+    *p = static_cast<T>(parse(text, &used));
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  MX_CHECK(!text.empty() && used == text.size(), s.flag, ": '", text, "' is not a valid value");
+}
+
+}  // namespace
+
+std::vector<std::string> recipe_names() { return {"quick", "paper"}; }
+
+std::string join_names(const std::vector<std::string>& names) {
+  std::string s;
+  for (const auto& n : names) s += (s.empty() ? "" : "|") + n;
+  return s;
+}
+
+std::vector<Setting> mixing_settings(mixup::MixerOptions& m) {
+  return {
+      {"--mix", "mix",
+       "Mode set: none, c (channel), h (horizontal seam), v (vertical seam), r (rectangle), letters combined for "
+       "equal odds (hv, hc, hvc), weights as \"h:1,c:2\" or \"none:1,hv:3\"",
+       &m.mix, {"none", "c"}, {}},
+      {"--alpha", "alpha", "lambda ~ Beta(alpha, alpha) unless --lam-x is given", &m.alpha, {nullptr}, {}},
+      {"--lam-x", "lam_x", "Image mixing ratio: beta:A, beta:A:B, uniform:L1:L2 or const:V", &m.lam_x, {nullptr}, {}},
+      {"--lam-l", "lam_l", "Label mixing ratio: same (tied to the image ratio) or a distribution as --lam-x", &m.lam_l,
+       {nullptr}, {}},
+      {"--lam-label", "lam_label",
+       "With --lam-l same: exact (label weight = share of x1's pixels) or raw (the drawn lambda)", &m.lam_label,
+       {nullptr}, {}},
+      {"--mix-per", "mix_per",
+       "batch (one mode and lambda per batch), half (first half the first mode, second half the second), sample "
+       "(each sample its own)",
+       &m.per, {nullptr}, {}},
+  };
+}
+
+std::vector<Setting> train_settings(TrainConfig& c) {
+  std::vector<Setting> rows = {
+      {"--recipe", "recipe", "Preset for every default below: " + join_names(recipe_names()), &c.recipe, {"quick", "paper"},
+       one_of(recipe_names)},
+      {"--dataset", "dataset", join_names(data::dataset_names()), &c.dataset, {"fashion-mnist"},
+       one_of(data::dataset_names)},
+      {"--data-dir", "data_dir",
+       "Dataset folder (default: /usr/share/datasets/fashion-mnist for fashion-mnist; for CIFAR ./data, holding "
+       "cifar-10-batches-bin or cifar-100-binary)",
+       &c.data_dir, {""}, {}},
+      {"--model", "model", join_names(models::model_names()), &c.model, {"quicknet", "preact-resnet18"},
+       one_of(models::model_names)},
+  };
+  for (Setting& s : mixing_settings(c.mixing)) rows.push_back(std::move(s));
+  std::vector<Setting> rest = {
+      {"--mix-off-epoch", "mix_off_epoch", "From this epoch on, train without mixing (0: never)", &c.mix_off_epoch,
+       {"0"}, at_least(0)},
+      {"--epochs", "epochs", "Training epochs", &c.epochs, {"7", "200"}, above(0)},
+      {"--batch-size", "batch_size", "Images per step", &c.batch_size, {"128"}, above(0)},
+      {"--lr", "lr", "Initial learning rate, divided by 10 at 50% and 75% of the epochs", &c.lr, {"0.1"}, above(0)},
+      {"--warmup", "warmup_epochs", "Linear learning-rate warm-up, in epochs", &c.warmup_epochs, {"0"}, at_least(0)},
+      {"--momentum", "momentum", "SGD momentum", &c.momentum, {"0.9"}, fraction()},
+      {"--wd", "wd", "Weight decay", &c.wd, {"1e-4"}, at_least(0)},
+      {"--nesterov", "nesterov", "Nesterov momentum (true|false)", &c.nesterov, {"true"}, {}},
+      {"--flip", "flip", "Random horizontal flips (true|false)", &c.flip, {"true"}, {}},
+      {"--translate", "translate", "Random translation by up to this many pixels, zero padded", &c.translate,
+       {"0", "4"}, at_least(0)},
+      {"--seed", "seed", "Seed for initialisation, order, augmentation and mixing", &c.seed, {"0"}, {}},
+      {"--threads", "threads", "CPU threads (0: all cores)", &c.threads, {"0"}, at_least(0)},
+      {"--device", "device", join_names(device_names()), &c.device, {"auto"}, one_of(device_names)},
+      {"--out", "out", "Output directory", &c.out, {"runs/quick", "runs/paper"}, required()},
+      {"--resume", "resume", "Continue from this checkpoint (with its .state.safetensors beside it)", &c.resume, {""},
+       {}},
+      {"--save-every", "save_every", "Also keep epoch-K.safetensors every K epochs (0: off)", &c.save_every, {"0"},
+       at_least(0)},
+      {"--train-limit", "train_limit", "Use only the first N training images (0: all)", &c.train_limit, {"0"},
+       at_least(0)},
+      {"--test-limit", "test_limit", "Use only the first N test images (0: all)", &c.test_limit, {"0"}, at_least(0)},
+  };
+  for (Setting& s : rest) rows.push_back(std::move(s));
+  return rows;
+}
+
+void assign(const Setting& s, const std::string& text) {
+  std::visit(
+      [&](auto* p) {
+        using T = std::decay_t<decltype(*p)>;
+        if constexpr (std::is_same_v<T, std::string>) *p = text;
+        else if constexpr (std::is_same_v<T, bool>) {
+          MX_CHECK(text == "true" || text == "false", s.flag, ": '", text, "' is not true or false");
+          *p = text == "true";
+        } else if constexpr (std::is_same_v<T, float>) parse_into(p, text, s, [](auto& t, size_t* u) { return std::stof(t, u); });
+        else if constexpr (std::is_same_v<T, double>) parse_into(p, text, s, [](auto& t, size_t* u) { return std::stod(t, u); });
+        else if constexpr (std::is_same_v<T, uint64_t>) {
+          MX_CHECK(text.find('-') == std::string::npos, s.flag, ": '", text, "' is not a valid value");
+          parse_into(p, text, s, [](auto& t, size_t* u) { return std::stoull(t, u); });
+        } else parse_into(p, text, s, [](auto& t, size_t* u) { return std::stoll(t, u); });
+      },
+      s.value);
+}
+
+TrainConfig recipe(const std::string& name) {
+  const std::vector<std::string> names = recipe_names();
+  const auto it = std::find(names.begin(), names.end(), name);
+  MX_CHECK(it != names.end(), "--recipe: unknown recipe '", name, "' (known: quick, paper)");
+  const auto column = static_cast<size_t>(it - names.begin());
+  TrainConfig c{};
+  for (const Setting& s : train_settings(c)) {
+    const char* text = nullptr;
+    for (size_t k = 0; k <= column && k < s.defaults.size(); ++k)
+      if (s.defaults[k]) text = s.defaults[k];
+    if (text) assign(s, text);
+  }
+  return c;
+}
+
+void validate(const TrainConfig& config) {
+  TrainConfig c = config;
+  for (const Setting& s : train_settings(c)) {
+    if (!std::holds_alternative<std::string*>(s.value)) number(s);
+    if (s.check) s.check(s);
+  }
+}
+
+nlohmann::json to_json(const TrainConfig& config) {
+  TrainConfig c = config;
+  nlohmann::json j = nlohmann::json::object();
+  for (const Setting& s : train_settings(c)) std::visit([&](auto* p) { j[s.key] = *p; }, s.value);
+  return j;
+}
+
+}  // namespace mx::train

@@ -1,0 +1,67 @@
+// The settings of `mixup train`, each declared once in one table (train/config.cpp): flag, JSON key,
+// help text, default per recipe and check. That table drives the command line (apps/), config.json,
+// validation and the recipes, so adding a setting is one row. Recipes: "quick" (the README's main
+// job, a small network on Fashion-MNIST that trains in minutes on a 2-core CPU) and "paper" (the
+// paper's CIFAR recipe: PreAct ResNet-18, 200 epochs, batch 128, lr 0.1, Nesterov 0.9, wd 1e-4, /10 at
+// 50 % and 75 %, flip + 4-pixel translation, mixup-C with alpha 1).
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "mixup/mixer.h"
+
+namespace mx::train {
+
+// Values come from the table (recipe(name)), never from member initialisers.
+struct TrainConfig {
+  std::string recipe, dataset, data_dir, model;
+  mixup::MixerOptions mixing;
+  int mix_off_epoch, epochs, batch_size;
+  float lr, momentum, wd;
+  bool nesterov;
+  double warmup_epochs;
+  bool flip;
+  int translate;
+  uint64_t seed;
+  int threads;
+  std::string device, out, resume;
+  int save_every;
+  int64_t train_limit, test_limit;
+};
+
+// A reference to the value a setting controls.
+using ValueRef = std::variant<int*, int64_t*, uint64_t*, float*, double*, bool*, std::string*>;
+
+struct Setting {
+  const char* flag;        // "--batch-size"
+  const char* key;         // "batch_size" in config.json
+  std::string help;
+  ValueRef value;
+  // Default text per recipe, in recipe_names() order; nullptr: as the previous recipe (for the
+  // first: leave the value as it is, e.g. a MixerOptions default).
+  std::vector<const char*> defaults;
+  std::function<void(const Setting&)> check;  // throws naming the flag; may be empty
+};
+
+std::vector<std::string> recipe_names();  // quick, paper
+std::string join_names(const std::vector<std::string>& names);  // "a|b|c", for help texts
+
+// The rows bound to `c`: the mixing rows (shared with `preview`) and the training rows.
+std::vector<Setting> mixing_settings(mixup::MixerOptions& m);
+std::vector<Setting> train_settings(TrainConfig& c);
+
+// A complete configuration: every row at its `name` default. Throws naming --recipe.
+TrainConfig recipe(const std::string& name);
+// Sets a setting from text as the command line would; throws naming the flag.
+void assign(const Setting& s, const std::string& text);
+
+// Runs every row's check (the mixing specs are checked where the Mixer is built); throws mx::Error.
+void validate(const TrainConfig& c);
+nlohmann::json to_json(const TrainConfig& c);
+
+}  // namespace mx::train

@@ -1,0 +1,197 @@
+// The Trainer: one training step, one epoch, the test pass, resume and the run directory's contents.
+#include "train/trainer.h"
+
+#include <algorithm>
+
+#include "engine/device_select.h"
+#include "engine/ops.h"
+#include "engine/threads.h"
+#include "models/models.h"
+
+namespace mx::train {
+
+namespace {
+
+constexpr uint64_t kMixStream = 3;  // the loader uses streams 1 and 2 of the seed
+constexpr int64_t kReportSteps = 50;
+constexpr double kReportSeconds = 2;
+
+template <typename Clock>
+double seconds_since(typename Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+const TrainConfig& validated(const TrainConfig& c) {
+  validate(c);
+  return c;
+}
+
+std::string meta_value(const checkpoint::Metadata& m, const char* key) {
+  const auto it = m.find(key);
+  return it == m.end() ? "?" : it->second;
+}
+
+}  // namespace
+
+Trainer::Trainer(const TrainConfig& config, TrainCallbacks cb)
+    : c_(validated(config)), cb_(std::move(cb)), mixer_(c_.mixing), no_mixing_(mixup::MixerOptions{}), run_dir_(c_.out) {
+  std::string notice;
+  dev_ = select_device(c_.device, notice);
+  if (!notice.empty() && cb_.notice) cb_.notice(notice);
+  set_num_threads(c_.threads);
+  load_data();
+  build_model();
+  if (!c_.resume.empty()) resume();
+  run_dir_.keep_metrics_up_to(epoch_);
+  run_dir_.write_config(to_json(c_));
+}
+
+int Trainer::threads() const { return num_threads(); }
+
+void Trainer::load_data() {
+  const std::string dir = c_.data_dir.empty() ? data::default_data_dir(c_.dataset) : c_.data_dir;
+  data::Split split = data::load_dataset(c_.dataset, dir);
+  train_set_ = data::head(split.train, c_.train_limit);
+  test_set_ = data::head(split.test, c_.test_limit);
+  norm_ = data::compute_normalization(train_set_);
+  train_loader_ = std::make_unique<data::Loader>(
+      train_set_, norm_, data::LoaderOptions{c_.batch_size, true, false, c_.flip, c_.translate, c_.seed});
+  test_loader_ = std::make_unique<data::Loader>(test_set_, norm_,
+                                                data::LoaderOptions{c_.batch_size, false, false, false, 0, c_.seed});
+}
+
+void Trainer::build_model() {
+  model_ = models::make_model(c_.model, {train_set_.channels(), train_set_.height(), train_set_.num_classes, c_.seed});
+  store_ = std::make_unique<ParameterStore>(*model_, dev_);
+  opt_ = std::make_unique<optim::Sgd>(*store_, optim::SgdOptions{c_.momentum, c_.wd, c_.nesterov});
+  schedule_ = optim::LrSchedule::paper(c_.lr, c_.epochs);
+  schedule_.warmup_epochs = c_.warmup_epochs;
+  scores_ = std::make_unique<RunningScores>(train_loader_->batches_per_epoch(), dev_);
+}
+
+void Trainer::resume() {
+  const checkpoint::Metadata m = load_checkpoint(c_.resume, *model_, *opt_);
+  const std::string& path = c_.resume;
+  MX_CHECK(meta_value(m, "model") == c_.model, "--resume ", path, ": written for model '", meta_value(m, "model"),
+           "', this run uses '", c_.model, "'");
+  MX_CHECK(meta_value(m, "seed") == std::to_string(c_.seed), "--resume ", path, ": written by a run with --seed ",
+           meta_value(m, "seed"), ", this run has --seed ", c_.seed,
+           " (the seed fixes the order, augmentation and mixing of every epoch)");
+  try {
+    epoch_ = std::stoi(m.at("epoch"));
+    best_acc_ = std::stod(m.at("best_acc"));
+    best_epoch_ = std::stoi(m.at("best_epoch"));
+  } catch (const std::exception&) {
+    MX_FAIL("--resume ", state_path(path), ": metadata lacks epoch/best_acc/best_epoch");
+  }
+  MX_CHECK(epoch_ <= c_.epochs, "--resume ", path, ": checkpoint is at epoch ", epoch_, ", beyond --epochs ", c_.epochs);
+  if (cb_.notice) cb_.notice("resumed from " + path + " at epoch " + std::to_string(epoch_));
+}
+
+// The data path of one step. Everything stays on the model's device; nothing is read back here.
+void Trainer::step(const data::Batch& batch) {
+  const mixup::MixedBatch mb = mix_->mix(batch.images.to(dev_), batch.labels, rng_);  // mix
+  store_->zero_grad();
+  const Tensor logits = (*model_)(mb.images);                                    // forward
+  const Tensor loss = ops::mixed_cross_entropy(logits, mb.ya, mb.yb, mb.lam);    // loss
+  loss.backward();                                                               // backward
+  // (data-parallel training all-reduces store_->grads() here)
+  const auto steps = static_cast<double>(train_loader_->batches_per_epoch());
+  lr_ = schedule_.at(epoch_ + static_cast<double>(step_) / steps);
+  opt_->step(lr_);                                                               // update
+  scores_->add(loss, logits, mb.ya, mb.yb, mb.lam);                              // metrics
+  ++step_;
+}
+
+void Trainer::start_epoch() {
+  const int epoch = epoch_ + 1;
+  rng_ = random::make_rng({c_.seed, kMixStream, static_cast<uint64_t>(epoch)});
+  mix_ = c_.mix_off_epoch > 0 && epoch >= c_.mix_off_epoch ? &no_mixing_ : &mixer_;
+  train_loader_->start_epoch(epoch);
+  scores_->reset();
+  step_ = last_report_step_ = 0;
+  epoch_start_ = last_report_ = Clock::now();
+}
+
+EpochInfo Trainer::epoch() {
+  start_epoch();
+  data::Batch b;
+  while (train_loader_->next(b)) {
+    step(b);
+    report_progress(false);
+  }
+  report_progress(true);
+  const ScoreTotals t = scores_->read(where());
+  const double train_s = seconds_since<Clock>(epoch_start_);
+  const EvalResult ev = evaluate();
+  ++epoch_;
+  const EpochInfo e{epoch_,  t.loss_sum / t.seen, t.weighted / t.seen, t.x1x2 / t.seen, t.x2x1 / t.seen,
+                    ev.loss, ev.acc,              lr_,                 t.seen / train_s, seconds_since<Clock>(epoch_start_)};
+  images_ += t.seen;
+  train_seconds_ += train_s;
+  const bool best = ev.acc > best_acc_;
+  if (best) best_acc_ = ev.acc, best_epoch_ = epoch_;
+  run_dir_.add_metrics(e, c_.model + " on " + c_.dataset + ", mix " + c_.mixing.mix);
+  save_checkpoints(best);
+  if (cb_.epoch) cb_.epoch(e);
+  return e;
+}
+
+EvalResult Trainer::evaluate() { return train::evaluate(*model_, *test_loader_, dev_); }
+
+// Reads the metrics back (which checks the loss is finite) at most every kReportSteps steps or
+// kReportSeconds seconds, and at the end of the epoch.
+void Trainer::report_progress(bool force) {
+  const auto now = Clock::now();
+  if (!force && step_ - last_report_step_ < kReportSteps &&
+      std::chrono::duration<double>(now - last_report_).count() < kReportSeconds)
+    return;
+  last_report_ = now;
+  last_report_step_ = step_;
+  const ScoreTotals& t = scores_->read(where());
+  if (!cb_.step || step_ == 0) return;
+  const int64_t steps = train_loader_->batches_per_epoch();
+  const double elapsed = seconds_since<Clock>(epoch_start_);
+  const double left = static_cast<double>(steps - step_) + static_cast<double>(c_.epochs - epoch_ - 1) * steps;
+  cb_.step({epoch_ + 1, c_.epochs, step_, steps, t.loss_sum / t.seen, t.seen / std::max(elapsed, 1e-9),
+            left * elapsed / static_cast<double>(step_)});
+}
+
+checkpoint::Metadata Trainer::checkpoint_meta() const {
+  checkpoint::Metadata meta{{"format", "mixup-engine"}, {"model", c_.model}, {"dataset", c_.dataset},
+                            {"epoch", std::to_string(epoch_)}};
+  data::put_normalization(meta, norm_);
+  return meta;
+}
+
+void Trainer::save_checkpoints(bool best) {
+  const checkpoint::Metadata meta = checkpoint_meta();
+  checkpoint::Metadata state = meta;
+  state["seed"] = std::to_string(c_.seed);
+  state["best_acc"] = std::to_string(best_acc_);
+  state["best_epoch"] = std::to_string(best_epoch_);
+  run_dir_.save_checkpoint("checkpoint", *model_, *opt_, meta, state);
+  if (best) run_dir_.save_checkpoint("best", *model_, *opt_, meta, state);
+  if (c_.save_every > 0 && epoch_ % c_.save_every == 0)
+    run_dir_.save_checkpoint("epoch-" + std::to_string(epoch_), *model_, *opt_, meta, state);
+}
+
+std::string Trainer::where() const { return "epoch " + std::to_string(epoch_ + 1); }
+
+TrainSummary Trainer::run() {
+  const auto start = Clock::now();
+  EpochInfo last;
+  while (epoch_ < c_.epochs) last = epoch();
+  const TrainSummary s{last.test_acc, best_acc_, best_epoch_, seconds_since<Clock>(start),
+                       train_seconds_ > 0 ? images_ / train_seconds_ : 0, device_name(dev_)};
+  run_dir_.write_summary({{"final_test_acc", s.final_test_acc}, {"best_test_acc", s.best_test_acc},
+                          {"best_epoch", s.best_epoch},         {"epochs", c_.epochs},
+                          {"seconds", s.seconds},               {"train_images_per_s", s.images_per_s},
+                          {"device", s.device},                 {"threads", num_threads()},
+                          {"final_test_loss", last.test_loss},  {"final_train_loss", last.train_loss},
+                          {"final_train_acc", last.train_acc},  {"final_train_x1x2", last.train_x1x2},
+                          {"final_train_x2x1", last.train_x2x1}});
+  return s;
+}
+
+}  // namespace mx::train

@@ -1,0 +1,98 @@
+// The training loop of `mixup train`. Trainer::step() is the whole data path of one step:
+// mix -> forward -> mixed-label loss -> backward -> all-reduce hook -> SGD step -> metrics.
+// epoch() runs the steps of one epoch, evaluates and records it in the run directory; run() trains
+// every epoch left (after --resume) and writes the summary.
+#pragma once
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "datasets/datasets.h"
+#include "datasets/loader.h"
+#include "engine/optim.h"
+#include "engine/parameters.h"
+#include "mixup/mixer.h"
+#include "train/config.h"
+#include "train/run_dir.h"
+#include "train/scores.h"
+
+namespace mx::train {
+
+// What the loop reports as it goes, for a progress display.
+struct StepInfo {
+  int epoch = 0;           // 1-based
+  int epochs = 0;
+  int64_t step = 0;        // 1-based within the epoch
+  int64_t steps = 0;
+  double loss = 0;         // running mean over the epoch so far
+  double images_per_s = 0;
+  double eta_s = 0;        // for the whole run
+};
+
+struct TrainCallbacks {
+  std::function<void(const std::string&)> notice;  // one-line messages (device choice, resume, ...)
+  std::function<void(const StepInfo&)> step;       // at most every 50 steps or 2 s, and at the epoch's end
+  std::function<void(const EpochInfo&)> epoch;
+};
+
+struct TrainSummary {
+  double final_test_acc = 0, best_test_acc = 0;
+  int best_epoch = 0;
+  double seconds = 0, images_per_s = 0;
+  std::string device;
+};
+
+class Trainer {
+ public:
+  // Validates the configuration, loads the data, builds the model, optimizer and mixer, and resumes
+  // when asked. Throws one-line mx::Errors naming the flag or file at fault.
+  Trainer(const TrainConfig& config, TrainCallbacks cb);
+
+  void step(const data::Batch& batch);  // one optimisation step
+  EpochInfo epoch();                    // the next epoch: its steps, the test pass, the run directory
+  EvalResult evaluate();                // the test set in evaluation mode
+  TrainSummary run();                   // every epoch left, then summary.json
+
+  Device device() const { return dev_; }
+  int threads() const;
+
+ private:
+  using Clock = std::chrono::steady_clock;
+  void load_data();
+  void build_model();
+  void resume();
+  void start_epoch();
+  void report_progress(bool force);
+  void save_checkpoints(bool best);
+  checkpoint::Metadata checkpoint_meta() const;
+  std::string where() const;  // "epoch 3"
+
+  TrainConfig c_;
+  TrainCallbacks cb_;
+  mixup::Mixer mixer_, no_mixing_;
+  RunDir run_dir_;
+  Device dev_ = Device::CPU;
+  data::Dataset train_set_, test_set_;
+  data::Normalization norm_;
+  std::unique_ptr<data::Loader> train_loader_, test_loader_;
+  std::shared_ptr<nn::Module> model_;
+  std::unique_ptr<ParameterStore> store_;
+  std::unique_ptr<optim::Sgd> opt_;
+  optim::LrSchedule schedule_;
+  std::unique_ptr<RunningScores> scores_;
+
+  // Position and bookkeeping.
+  int epoch_ = 0;            // epochs completed
+  int64_t step_ = 0;         // steps done in the current epoch
+  float lr_ = 0;
+  random::Rng rng_;
+  const mixup::Mixer* mix_ = &mixer_;
+  double best_acc_ = -1;
+  int best_epoch_ = 0;
+  Clock::time_point epoch_start_, last_report_;
+  int64_t last_report_step_ = 0;
+  double images_ = 0, train_seconds_ = 0;
+};
+
+}  // namespace mx::train
