@@ -48,8 +48,8 @@ TEST_F(Cli, TrainWritesEveryOutputFile) {
   const std::string out = tmp_ / "run";
   mx::test::RunResult r = run_mixup(tiny_run(tmp_, out, "--mix c"), tmp_);
   ASSERT_EQ(r.status, 0) << r.err;
-  for (const char* f : {"config.json", "metrics.csv", "checkpoint.safetensors", "best.safetensors", "summary.json",
-                        "checkpoint.state.safetensors"})
+  for (const char* f : {"config.json", "metrics.csv", "metrics.png", "checkpoint.safetensors", "best.safetensors",
+                        "summary.json", "checkpoint.state.safetensors"})
     EXPECT_TRUE(fs::exists(out + "/" + f)) << f;
   std::string metrics = mx::test::read_file(out + "/metrics.csv");
   EXPECT_EQ(metrics.rfind("epoch,train_loss,train_acc,train_x1x2,train_x2x1,test_loss,test_acc,lr,images_per_s,"

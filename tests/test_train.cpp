@@ -1,0 +1,191 @@
+// The training layer: the settings table (recipes, checks, config.json), the batch metrics kernel
+// against its definition, device-resident metric rows, and Tensor::to on the same device.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <random>
+#include <set>
+
+#include "engine/ops.h"
+#include "kernels/batch_scores.h"
+#include "tests/gradcheck.h"
+#include "train/config.h"
+#include "train/scores.h"
+
+using namespace mx;
+
+namespace {
+
+// Runs fn, which must throw an mx::Error naming `flag` in one line.
+template <typename Fn>
+void expect_flag_error(Fn&& fn, const std::string& flag) {
+  try {
+    fn();
+    ADD_FAILURE() << "expected an error naming " << flag;
+  } catch (const Error& e) {
+    const std::string msg = e.what();
+    EXPECT_EQ(msg.rfind(flag, 0), 0u) << msg;
+    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
+  }
+}
+
+train::Setting* find(std::vector<train::Setting>& rows, const std::string& flag) {
+  for (auto& s : rows)
+    if (flag == s.flag) return &s;
+  return nullptr;
+}
+
+}  // namespace
+
+TEST(TrainConfig, EverySettingHasOneFlagOneKeyAndHelp) {
+  train::TrainConfig c = train::recipe("quick");
+  std::set<std::string> flags, keys;
+  for (const train::Setting& s : train::train_settings(c)) {
+    EXPECT_TRUE(flags.insert(s.flag).second) << s.flag;
+    EXPECT_TRUE(keys.insert(s.key).second) << s.key;
+    EXPECT_FALSE(s.help.empty()) << s.flag;
+    EXPECT_EQ(std::string(s.flag).rfind("--", 0), 0u) << s.flag;
+  }
+  const nlohmann::json j = train::to_json(c);
+  EXPECT_EQ(j.size(), keys.size());
+  for (const auto& k : keys) EXPECT_TRUE(j.contains(k)) << k;
+}
+
+TEST(TrainConfig, RecipesSetTheirDefaults) {
+  const train::TrainConfig q = train::recipe("quick"), p = train::recipe("paper");
+  EXPECT_EQ(q.recipe, "quick");
+  EXPECT_EQ(q.model, "quicknet");
+  EXPECT_EQ(q.epochs, 7);
+  EXPECT_EQ(q.mixing.mix, "none");
+  EXPECT_EQ(q.out, "runs/quick");
+  EXPECT_FLOAT_EQ(q.lr, 0.1f);
+  EXPECT_FLOAT_EQ(q.wd, 1e-4f);
+  EXPECT_EQ(p.model, "preact-resnet18");
+  EXPECT_EQ(p.epochs, 200);
+  EXPECT_EQ(p.mixing.mix, "c");
+  EXPECT_EQ(p.translate, 4);
+  EXPECT_EQ(p.batch_size, 128);  // as the first recipe
+  EXPECT_DOUBLE_EQ(p.mixing.alpha, 1.0);  // the MixerOptions default
+  EXPECT_EQ(p.out, "runs/paper");
+  EXPECT_NO_THROW(train::validate(q));
+  EXPECT_NO_THROW(train::validate(p));
+  expect_flag_error([] { train::recipe("fastest"); }, "--recipe");
+}
+
+TEST(TrainConfig, ChecksNameTheFlag) {
+  auto with = [](const std::string& flag, const std::string& text) {
+    train::TrainConfig c = train::recipe("quick");
+    std::vector<train::Setting> rows = train::train_settings(c);
+    train::assign(*find(rows, flag), text);
+    train::validate(c);
+  };
+  expect_flag_error([&] { with("--epochs", "0"); }, "--epochs");
+  expect_flag_error([&] { with("--batch-size", "-3"); }, "--batch-size");
+  expect_flag_error([&] { with("--lr", "0"); }, "--lr");
+  expect_flag_error([&] { with("--lr", "inf"); }, "--lr");
+  expect_flag_error([&] { with("--lr", "nan"); }, "--lr");
+  expect_flag_error([&] { with("--momentum", "1"); }, "--momentum");
+  expect_flag_error([&] { with("--model", "resnet9000"); }, "--model");
+  expect_flag_error([&] { with("--dataset", "mnist"); }, "--dataset");
+  expect_flag_error([&] { with("--device", "tpu"); }, "--device");
+  expect_flag_error([&] { with("--out", ""); }, "--out");
+  expect_flag_error([&] { with("--epochs", "7x"); }, "--epochs");
+  expect_flag_error([&] { with("--seed", "-1"); }, "--seed");
+  expect_flag_error([&] { with("--flip", "maybe"); }, "--flip");
+  EXPECT_NO_THROW(with("--wd", "0"));
+  EXPECT_NO_THROW(with("--seed", "18446744073709551615"));
+}
+
+TEST(TrainConfig, AssignParsesEachType) {
+  train::TrainConfig c = train::recipe("quick");
+  std::vector<train::Setting> rows = train::train_settings(c);
+  train::assign(*find(rows, "--lr"), "0.05");
+  train::assign(*find(rows, "--nesterov"), "false");
+  train::assign(*find(rows, "--warmup"), "2.5");
+  train::assign(*find(rows, "--mix"), "hv");
+  train::assign(*find(rows, "--test-limit"), "123");
+  EXPECT_FLOAT_EQ(c.lr, 0.05f);
+  EXPECT_FALSE(c.nesterov);
+  EXPECT_DOUBLE_EQ(c.warmup_epochs, 2.5);
+  EXPECT_EQ(c.mixing.mix, "hv");
+  EXPECT_EQ(c.test_limit, 123);
+  EXPECT_EQ(train::to_json(c).at("mix"), "hv");
+}
+
+// The batch metrics kernel against a direct count, on logits with ties and odd sizes.
+TEST(BatchScores, MatchTheirDefinition) {
+  std::mt19937 rng(5);
+  for (auto [n, k] : {std::pair<int64_t, int64_t>{1, 1}, {1, 2}, {7, 3}, {33, 10}, {128, 10}}) {
+    std::uniform_int_distribution<int> cls(0, static_cast<int>(k) - 1), small(-2, 2);
+    std::vector<float> logits(static_cast<size_t>(n * k)), lam(static_cast<size_t>(n));
+    std::vector<int32_t> ya(lam.size()), yb(lam.size());
+    for (float& v : logits) v = static_cast<float>(small(rng));  // many ties
+    for (size_t i = 0; i < lam.size(); ++i) {
+      ya[i] = cls(rng), yb[i] = cls(rng);
+      lam[i] = std::uniform_real_distribution<float>(0, 1)(rng);
+    }
+    double weighted = 0, x1x2 = 0, x2x1 = 0;
+    for (int64_t i = 0; i < n; ++i) {
+      const float* row = logits.data() + i * k;
+      int32_t t1 = 0;  // the first maximum
+      for (int32_t j = 1; j < k; ++j) if (row[j] > row[t1]) t1 = j;
+      int32_t t2 = -1;  // the first maximum of the others
+      for (int32_t j = 0; j < k; ++j) if (j != t1 && (t2 < 0 || row[j] > row[t2])) t2 = j;
+      const auto ui = static_cast<size_t>(i);
+      weighted += lam[ui] * (t1 == ya[ui]) + (1 - lam[ui]) * (t1 == yb[ui]);
+      x1x2 += t1 == ya[ui] && t2 == yb[ui];
+      x2x1 += t1 == yb[ui] && t2 == ya[ui];
+    }
+    Tensor row = Tensor::zeros({kernels::kScoreColumns});
+    ops::batch_scores(row, Tensor::full({1}, 0.75f), Tensor::from_vector(logits, {n, k}), Tensor::from_vector(ya, {n}),
+                      Tensor::from_vector(yb, {n}), Tensor::from_vector(lam, {n}));
+    const std::vector<float> got = row.to_vector<float>();
+    EXPECT_EQ(got[0], 0.75f);
+    EXPECT_NEAR(got[1], weighted, 1e-5 * n) << n << "x" << k;
+    EXPECT_EQ(got[2], x1x2) << n << "x" << k;
+    EXPECT_EQ(got[3], x2x1) << n << "x" << k;
+  }
+}
+
+TEST(BatchScores, ShapeErrorsNameTheOp) {
+  Tensor row = Tensor::zeros({3}), logits = Tensor::zeros({2, 4}), y = Tensor::zeros({2}, DType::I32);
+  Tensor lam = Tensor::full({2}, 1.f), loss = Tensor::zeros({1});
+  EXPECT_THROW(ops::batch_scores(row, loss, logits, y, y, lam), Error);
+  Tensor row4 = Tensor::zeros({4}), y3 = Tensor::zeros({3}, DType::I32);
+  EXPECT_THROW(ops::batch_scores(row4, loss, logits, y3, y, lam), Error);
+}
+
+// Rows add up to sample-weighted totals when read, in any number of reads, and a non-finite loss is
+// reported with its step.
+TEST(RunningScores, TotalsAreSampleWeightedAndNanIsReported) {
+  train::RunningScores scores(3, Device::CPU);
+  auto add = [&](float loss, int64_t n) {
+    Tensor y = Tensor::zeros({n}, DType::I32), lam = Tensor::full({n}, 1.f), logits = Tensor::zeros({n, 2});
+    scores.add(Tensor::full({1}, loss), logits, y, y, lam);
+  };
+  add(2.f, 4);
+  EXPECT_DOUBLE_EQ(scores.read("epoch 1").loss_sum, 8.0);
+  add(1.f, 2);
+  const train::ScoreTotals t = scores.read("epoch 1");
+  EXPECT_DOUBLE_EQ(t.loss_sum, 10.0);
+  EXPECT_DOUBLE_EQ(t.seen, 6.0);
+  EXPECT_DOUBLE_EQ(t.weighted, 6.0);  // all logits tie: class 0 wins, and every label is 0
+  add(std::numeric_limits<float>::quiet_NaN(), 1);
+  try {
+    scores.read("epoch 4");
+    ADD_FAILURE() << "a NaN loss went unreported";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("epoch 4 step 3"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(add(1.f, 1), Error);  // a fourth row in a buffer of three
+}
+
+TEST(TensorTo, SameDeviceIsTheTensorItselfAndCloneCopies) {
+  Tensor a = Tensor::full({3}, 2.f);
+  Tensor b = a.to(Device::CPU);
+  EXPECT_EQ(a.raw(), b.raw());
+  Tensor c = a.clone();
+  EXPECT_NE(a.raw(), c.raw());
+  EXPECT_EQ(c.to_vector<float>(), a.to_vector<float>());
+}
