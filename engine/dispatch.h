@@ -1,10 +1,22 @@
-// Device dispatch: an op front-end calls MX_DISPATCH(device, kernel, args...) and gets the CPU twin
-// (mx::kernels::cpu) or the CUDA launcher (mx::kernels::cuda) of kernels/<name>.h, which share one
-// signature; MX_DISPATCH_IN does the same for other namespace pairs (engine/cpu and engine/cuda). In
-// a build without CUDA the CUDA branch throws, and the CUDA launchers are never referenced.
+// Device dispatch, the one way from an op front-end to a kernel.
+//
+// Every kernel in kernels/ is a function template on the backend, declared once in kernels/<name>.h:
+//   template <Device D> void relu_forward(float* y, const float* x, int64_t n);
+// and defined once per backend as an explicit specialisation with that same signature:
+//   kernels/<name>_cpu.cpp   template <> void relu_forward<Device::CPU>(...)   the CPU twin
+//   kernels/<name>.cu        template <> void relu_forward<Device::CUDA>(...)  the CUDA launcher
+//                            (or <name>_cudnn.cpp where a library does the work; CUDA builds only)
+// The specialisations are declared nowhere else, so a signature is written in the header and in each
+// twin's definition, never twice in a header; the linker pairs each call with its definition.
+//
+// An op front-end calls MX_DISPATCH(device, relu_forward, args...), which runs
+// kernels::relu_forward<Device::CPU>(args...) or kernels::relu_forward<Device::CUDA>(args...). A build
+// without CUDA never names a CUDA specialisation: there MX_CUDA_KERNEL(fn) is a callable that throws
+// "op fn: no CUDA kernel in this build". Tests that compare the twins call MX_CUDA_KERNEL(fn)(args...)
+// and kernels::fn<Device::CPU>(args...) directly.
 #pragma once
+#include "engine/device.h"
 #include "engine/error.h"
-#include "engine/tensor.h"
 
 namespace mx {
 [[noreturn]] inline void no_cuda_kernel(const char* name) {
@@ -13,15 +25,13 @@ namespace mx {
 }  // namespace mx
 
 #ifdef MIXUP_HAVE_CUDA
-#define MX_CUDA_CALL(ns, fn, ...) ns::fn(__VA_ARGS__)
+#define MX_CUDA_KERNEL(fn) ::mx::kernels::fn<::mx::Device::CUDA>
 #else
-#define MX_CUDA_CALL(ns, fn, ...) ::mx::no_cuda_kernel(#fn)
+#define MX_CUDA_KERNEL(fn) [](auto&&...) { ::mx::no_cuda_kernel(#fn); }
 #endif
 
-#define MX_DISPATCH_IN(dev, cpu_ns, cuda_ns, fn, ...)          \
-  do {                                                        \
-    if ((dev) == ::mx::Device::CPU) cpu_ns::fn(__VA_ARGS__);  \
-    else MX_CUDA_CALL(cuda_ns, fn, __VA_ARGS__);              \
+#define MX_DISPATCH(dev, fn, ...)                                                 \
+  do {                                                                            \
+    if ((dev) == ::mx::Device::CPU) ::mx::kernels::fn<::mx::Device::CPU>(__VA_ARGS__); \
+    else MX_CUDA_KERNEL(fn)(__VA_ARGS__);                                         \
   } while (0)
-
-#define MX_DISPATCH(dev, fn, ...) MX_DISPATCH_IN(dev, ::mx::kernels::cpu, ::mx::kernels::cuda, fn, __VA_ARGS__)

@@ -99,15 +99,16 @@ TEST(AnalysisPerturb, ApplyIsExactlyTheFusedDefinition) {
   const size_t n = 100003;  // not a multiple of any vector width
   const std::vector<float> w0 = random_floats(n, 1), d1 = random_floats(n, 2), d2 = random_floats(n, 3);
   std::vector<float> w(n), in_place = w0;
-  kernels::cpu::perturb_apply(w.data(), w0.data(), d1.data(), d2.data(), 0.37f, -1.25f, static_cast<int64_t>(n));
-  kernels::cpu::perturb_apply(in_place.data(), in_place.data(), d1.data(), d2.data(), 0.37f, -1.25f,
-                              static_cast<int64_t>(n));
+  kernels::perturb_apply<Device::CPU>(w.data(), w0.data(), d1.data(), d2.data(), 0.37f, -1.25f,
+                                      static_cast<int64_t>(n));
+  kernels::perturb_apply<Device::CPU>(in_place.data(), in_place.data(), d1.data(), d2.data(), 0.37f, -1.25f,
+                                      static_cast<int64_t>(n));
   for (size_t i = 0; i < n; ++i) {
     const float want = std::fmaf(-1.25f, d2[i], std::fmaf(0.37f, d1[i], w0[i]));
     ASSERT_EQ(std::memcmp(&w[i], &want, sizeof want), 0) << i;
     ASSERT_EQ(std::memcmp(&in_place[i], &want, sizeof want), 0) << i;
   }
-  kernels::cpu::perturb_apply(w.data(), w0.data(), d1.data(), d2.data(), 0.f, 0.f, static_cast<int64_t>(n));
+  kernels::perturb_apply<Device::CPU>(w.data(), w0.data(), d1.data(), d2.data(), 0.f, 0.f, static_cast<int64_t>(n));
   for (size_t i = 0; i < n; ++i) ASSERT_EQ(w[i], w0[i]) << "alpha = beta = 0 gives W back";
 }
 
@@ -115,10 +116,10 @@ TEST(AnalysisPerturb, NoiseDependsOnlyOnSeedAndElement) {
   const size_t n = 1027;
   const std::vector<float> w = random_floats(n, 4);
   std::vector<float> a(n), b(n), c(n), head(7);
-  kernels::cpu::noise_direction(a.data(), w.data(), 0.f, 0.5f, 42, static_cast<int64_t>(n));
-  kernels::cpu::noise_direction(b.data(), w.data(), 0.f, 0.5f, 42, static_cast<int64_t>(n));
-  kernels::cpu::noise_direction(c.data(), w.data(), 0.f, 0.5f, 43, static_cast<int64_t>(n));
-  kernels::cpu::noise_direction(head.data(), w.data(), 0.f, 0.5f, 42, 7);
+  kernels::noise_direction<Device::CPU>(a.data(), w.data(), 0.f, 0.5f, 42, static_cast<int64_t>(n));
+  kernels::noise_direction<Device::CPU>(b.data(), w.data(), 0.f, 0.5f, 42, static_cast<int64_t>(n));
+  kernels::noise_direction<Device::CPU>(c.data(), w.data(), 0.f, 0.5f, 43, static_cast<int64_t>(n));
+  kernels::noise_direction<Device::CPU>(head.data(), w.data(), 0.f, 0.5f, 42, 7);
   EXPECT_EQ(std::memcmp(a.data(), b.data(), n * sizeof(float)), 0) << "same seed, same noise";
   EXPECT_EQ(std::memcmp(a.data(), head.data(), 7 * sizeof(float)), 0) << "element i does not depend on n";
   size_t same = 0;
@@ -128,7 +129,7 @@ TEST(AnalysisPerturb, NoiseDependsOnlyOnSeedAndElement) {
   std::vector<float> w2(n), d2(n);
   for (size_t i = 0; i < n; ++i) w2[i] = 2 * w[i];
   w2[5] = 0;
-  kernels::cpu::noise_direction(d2.data(), w2.data(), 0.f, 0.5f, 42, static_cast<int64_t>(n));
+  kernels::noise_direction<Device::CPU>(d2.data(), w2.data(), 0.f, 0.5f, 42, static_cast<int64_t>(n));
   for (size_t i = 0; i < n; ++i) ASSERT_EQ(d2[i], i == 5 ? 0.f : 2 * a[i]) << i;
 }
 
@@ -136,7 +137,7 @@ TEST(AnalysisPerturb, NoiseHasTheRequestedMeanAndVariance) {
   const int64_t n = 1 << 20;
   const double mean = 0.3, std = 1.7;
   std::vector<float> ones(static_cast<size_t>(n), 1.f), t(static_cast<size_t>(n));
-  kernels::cpu::noise_direction(t.data(), ones.data(), static_cast<float>(mean), static_cast<float>(std), 9, n);
+  kernels::noise_direction<Device::CPU>(t.data(), ones.data(), static_cast<float>(mean), static_cast<float>(std), 9, n);
   double s = 0, sq = 0;
   for (float x : t) s += x;
   const double m = s / static_cast<double>(n);
