@@ -1,6 +1,7 @@
-// Analyses: the perturbation kernels against their definitions and the normal distribution, Algorithm 1's
-// variance search, the loss surface's origin and exact restoration, the mixed-pair test's end points and
-// symmetry, and `mixup mixtest` / `mixup landscape` end to end on a tiny generated dataset.
+// Analyses: the perturbation kernels against their definitions and the normal distribution, and their op
+// front-ends; Algorithm 1's variance search, the loss surface's origin and exact restoration, the
+// mixed-pair test's end points and symmetry, and `mixup mixtest` / `mixup landscape` end to end on a tiny
+// generated dataset.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,10 +11,11 @@
 #include <random>
 
 #include "engine/autograd.h"
-#include "engine/dispatch.h"
+#include "engine/ops.h"
 #include "kernels/perturb.h"
 #include "mixup/landscape.h"
 #include "mixup/mixtest.h"
+#include "tests/expect_error.h"
 #include "tests/fixtures.h"
 
 using namespace mx;
@@ -148,6 +150,24 @@ TEST(AnalysisPerturb, NoiseHasTheRequestedMeanAndVariance) {
   int beyond3 = 0;
   for (float x : t) beyond3 += std::fabs(x - mean) > 3 * std;
   EXPECT_NEAR(beyond3 / double(n), 0.0027, 0.0006) << "normal tails";
+}
+
+TEST(AnalysisPerturb, FrontEndsRunTheKernelsAndCheckTheirTensors) {
+  const int64_t n = 1027;
+  const std::vector<float> w0 = random_floats(n, 5), d1 = random_floats(n, 6), d2 = random_floats(n, 7);
+  std::vector<float> moved(n), noise(n);
+  kernels::perturb_apply<Device::CPU>(moved.data(), w0.data(), d1.data(), d2.data(), 0.37f, -1.25f, n);
+  kernels::noise_direction<Device::CPU>(noise.data(), w0.data(), 0.1f, 0.5f, 42, n);
+  const Shape shape{n};
+  Tensor w = Tensor::zeros(shape), tw0 = Tensor::from_vector(w0, shape), td1 = Tensor::from_vector(d1, shape),
+         td2 = Tensor::from_vector(d2, shape), d = Tensor::zeros(shape);
+  ops::perturb_apply(w, tw0, td1, td2, 0.37f, -1.25f);
+  EXPECT_EQ(w.to_vector<float>(), moved);
+  ops::noise_direction(d, tw0, 0.1f, 0.5f, 42);
+  EXPECT_EQ(d.to_vector<float>(), noise);
+  Tensor shorter = Tensor::zeros({n - 1});
+  test::expect_error([&] { ops::perturb_apply(w, tw0, shorter, td2, 1.f, 1.f); }, {"perturb_apply"});
+  test::expect_error([&] { ops::noise_direction(shorter, tw0, 0.f, 1.f, 1); }, {"noise_direction"});
 }
 
 TEST(AnalysisLandscape, GridAxisIsSymmetricWithAnExactZero) {
