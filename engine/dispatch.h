@@ -1,19 +1,23 @@
-// Device dispatch, the one way from an op front-end to a kernel.
+// Device dispatch: the one way from an op front-end (engine/ops_*.cpp) to a kernel.
 //
-// Every kernel in kernels/ is a function template on the backend, declared once in kernels/<name>.h:
+// Every kernel in kernels/ is a function template on the device, declared once in kernels/<name>.h
+// and never defined there:
 //   template <Device D> void relu_forward(float* y, const float* x, int64_t n);
-// and defined once per backend as an explicit specialisation with that same signature:
+// Each backend defines its explicit specialisation, with the same signature:
 //   kernels/<name>_cpu.cpp   template <> void relu_forward<Device::CPU>(...)   the CPU twin
 //   kernels/<name>.cu        template <> void relu_forward<Device::CUDA>(...)  the CUDA launcher
-//                            (or <name>_cudnn.cpp where a library does the work; CUDA builds only)
-// The specialisations are declared nowhere else, so a signature is written in the header and in each
-// twin's definition, never twice in a header; the linker pairs each call with its definition.
+//                            (<name>_cudnn.cpp where cuDNN does the work; CUDA builds only)
+// A call compiles to a reference to that specialisation, which the linker finds in the twin's file (a
+// missing twin is an undefined reference naming it). The specialisations are not declared in the
+// header, though the standard asks for it ([temp.expl.spec]): that would write every signature again
+// per backend, and GCC, Clang and nvcc link such calls as described.
 //
-// An op front-end calls MX_DISPATCH(device, relu_forward, args...), which runs
-// kernels::relu_forward<Device::CPU>(args...) or kernels::relu_forward<Device::CUDA>(args...). A build
-// without CUDA never names a CUDA specialisation: there MX_CUDA_KERNEL(fn) is a callable that throws
-// "op fn: no CUDA kernel in this build". Tests that compare the twins call MX_CUDA_KERNEL(fn)(args...)
-// and kernels::fn<Device::CPU>(args...) directly.
+// MX_DISPATCH(device, relu_forward, args...) runs kernels::relu_forward<Device::CPU>(args...) or
+// MX_CUDA_KERNEL(relu_forward)(args...), which is kernels::relu_forward<Device::CUDA> in a CUDA build
+// and, in a build without CUDA (which must never name a CUDA specialisation), a callable that throws
+// "op relu_forward: no CUDA kernel in this build". Tests that compare the twins call
+// kernels::fn<Device::CPU>(args...) and MX_CUDA_KERNEL(fn)(args...) directly; nothing else outside
+// engine/ calls a kernel.
 #pragma once
 #include "engine/device.h"
 #include "engine/error.h"
@@ -30,8 +34,8 @@ namespace mx {
 #define MX_CUDA_KERNEL(fn) [](auto&&...) { ::mx::no_cuda_kernel(#fn); }
 #endif
 
-#define MX_DISPATCH(dev, fn, ...)                                                 \
-  do {                                                                            \
-    if ((dev) == ::mx::Device::CPU) ::mx::kernels::fn<::mx::Device::CPU>(__VA_ARGS__); \
-    else MX_CUDA_KERNEL(fn)(__VA_ARGS__);                                         \
+#define MX_DISPATCH(dev, fn, ...)                                                         \
+  do {                                                                                    \
+    if ((dev) == ::mx::Device::CPU) ::mx::kernels::fn<::mx::Device::CPU>(__VA_ARGS__);    \
+    else MX_CUDA_KERNEL(fn)(__VA_ARGS__);                                                 \
   } while (0)
