@@ -13,11 +13,10 @@
 #include <nlohmann/json.hpp>
 
 #include "engine/autograd.h"
-#include "engine/dispatch.h"
 #include "engine/files.h"
+#include "engine/ops.h"
 #include "engine/random.h"
 #include "engine/threads.h"
-#include "kernels/perturb.h"
 #include "viz/plot.h"
 
 namespace mx::analysis {
@@ -134,8 +133,7 @@ void LossSurface::reestimate_batch_norm() {
 
 EvalResult LossSurface::loss_at(double alpha, double beta) {
   Tensor& w = store_.params();
-  MX_DISPATCH(dev_, perturb_apply, w.data<float>(), w0_.data<float>(), d_[0].data<float>(), d_[1].data<float>(),
-              static_cast<float>(alpha), static_cast<float>(beta), w.numel());
+  ops::perturb_apply(w, w0_, d_[0], d_[1], static_cast<float>(alpha), static_cast<float>(beta));
   if (bn_) reestimate_batch_norm();
   return evaluate(net_, *samples_, dev_);
 }
@@ -170,7 +168,7 @@ void LossSurface::set_direction(int i, double variance, uint64_t key) {
   const bool filter = c_.method == "filter-normalized";
   const float mean = filter ? 0.f : static_cast<float>(c_.mean);
   const float std = filter ? 1.f : static_cast<float>(std::sqrt(variance));
-  MX_DISPATCH(dev_, noise_direction, d.data<float>(), scale_.data<float>(), mean, std, key, d.numel());
+  ops::noise_direction(d, scale_, mean, std, key);
   if (filter) filter_normalize(d);
 }
 

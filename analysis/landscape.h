@@ -14,7 +14,7 @@
 // The loss is the mean cross-entropy on a fixed seeded subset of the test set in eval mode; --bn
 // reestimate recomputes the batch-norm running statistics at every point from training batches
 // (train mode, no gradients, cumulative average). The weights move in place in the flat parameter
-// buffer through kernels/perturb.h and are restored bit for bit afterwards.
+// buffer through ops::perturb_apply (kernels/perturb.h) and are restored bit for bit afterwards.
 #pragma once
 #include <memory>
 #include <string>

@@ -1,5 +1,5 @@
 // The mixed-pair test: the pairs' images arranged so that each loader batch is [x1 block; x2 block],
-// each lambda mixed by one apply_plan call, the logits scored on the host against both labels.
+// each lambda mixed by one ops::mix_batch call, the logits scored on the host against both labels.
 #include "analysis/mixtest.h"
 
 
@@ -10,6 +10,7 @@
 
 #include "engine/autograd.h"
 #include "engine/files.h"
+#include "engine/ops.h"
 #include "engine/threads.h"
 #include "kernels/batch_scores.h"
 #include "mixup/mixer.h"
@@ -19,7 +20,6 @@ namespace mx::analysis {
 
 using mixup::Box;
 using mixup::Mode;
-using mixup::apply_plan;
 namespace plot = viz::plot;
 using train::EvalResult;
 
@@ -178,7 +178,7 @@ std::vector<MixTestRow> mixed_pair_test(nn::Module& model, Device dev, const dat
         plan[static_cast<size_t>(i)] = mix.sample;
         plan[static_cast<size_t>(i)].partner = static_cast<int32_t>(m + i);
       }
-      const Tensor logits = model(apply_plan(x, plan).slice(0, m));
+      const Tensor logits = model(ops::mix_batch(x, plan).slice(0, m));
       score(logits, y1, y2, mix.share, sums[static_cast<size_t>(k)]);
       shares[static_cast<size_t>(k)] = mix.share;
       ++done;

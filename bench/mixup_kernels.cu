@@ -1,5 +1,5 @@
 // Fused batch-mixup benchmark (CUDA builds only). For each batch size and mixing mode it times
-//   fused: kernels::cuda::mix_batch, one launch over the whole batch;
+//   fused: kernels::mix_batch<Device::CUDA>, one launch over the whole batch;
 //   naive: the multi-pass way a framework writes it, one launch per pass: blend = gather x[perm],
 //          scale, scale, add; stitching = gather x[perm], copy x, paste the box;
 //   copy:  a device-to-device copy of the same bytes (the bandwidth ceiling of a read plus a write).
@@ -33,7 +33,7 @@ using mx::Device;
 using mx::DType;
 using mx::Tensor;
 using mx::kernels::MixSample;
-using mx::kernels::cuda::for_each_index;
+using mx::kernels::for_each_index;
 
 constexpr int64_t kC = 3, kH = 32, kW = 32, kImage = kC * kH * kW;
 
@@ -106,8 +106,8 @@ Workload make_workload(const std::string& mode, const std::string& per, int64_t 
 }
 
 void run_fused(const Workload& w, Buffers& b, int64_t n) {
-  mx::kernels::cuda::mix_batch(b.out.data<float>(), b.x.data<float>(),
-                               static_cast<const MixSample*>(w.plan_dev.raw()), n, kC, kH, kW);
+  mx::kernels::mix_batch<Device::CUDA>(b.out.data<float>(), b.x.data<float>(),
+                                       static_cast<const MixSample*>(w.plan_dev.raw()), n, kC, kH, kW);
 }
 
 // The naive passes for a plan with one mode per batch (all samples share op, lam and box).
@@ -139,7 +139,7 @@ void run_copy(Buffers& b) {
 void validate(const Workload& w, Buffers& b, int64_t n, const char* version) {
   mx::cuda::synchronize();
   std::vector<float> x = b.x.to_vector<float>(), got = b.out.to_vector<float>(), want(x.size());
-  mx::kernels::cpu::mix_batch(want.data(), x.data(), w.plan.data(), n, kC, kH, kW);
+  mx::kernels::mix_batch<Device::CPU>(want.data(), x.data(), w.plan.data(), n, kC, kH, kW);
   for (size_t e = 0; e < want.size(); ++e) {
     const bool blend = w.plan[e / kImage].op == mx::kernels::kBlend;
     if (blend ? std::fabs(got[e] - want[e]) <= 1e-6f : got[e] == want[e]) continue;

@@ -1,9 +1,12 @@
-// Op front-ends: check shapes and dtypes once, call the device's kernel, record the backward.
-// All float tensors are F32, images NCHW. Every op here has a finite-difference test in tests/.
+// Op front-ends: check shapes and dtypes once, call the device's kernel (engine/dispatch.h), record
+// the backward. All float tensors are F32, images NCHW. Every differentiable op here has a
+// finite-difference test in tests/; the mixing and perturbation ops at the end record no backward.
 #pragma once
 #include <cstdint>
+#include <vector>
 
 #include "engine/tensor.h"
+#include "kernels/mix_batch.h"
 
 namespace mx::ops {
 
@@ -48,6 +51,17 @@ Tensor dropout(const Tensor& x, float p, uint64_t seed, bool training);
 // lam[i] * CE(logits[i], ya[i]) + (1 - lam[i]) * CE(logits[i], yb[i]). logits [N, K] F32,
 // ya/yb [N] I32, lam [N] F32. Labels are never one-hot. Returns a one-element tensor.
 Tensor mixed_cross_entropy(const Tensor& logits, const Tensor& ya, const Tensor& yb, const Tensor& lam);
+
+// Fused batch mixup (kernels/mix_batch.h): out[i] is built from images[i] and
+// images[samples[i].partner] as samples[i] says. images [N, C, H, W]; one sample per image, partners
+// in [0, N), paste boxes inside the image. On a GPU the samples travel there first (one copy).
+Tensor mix_batch(const Tensor& images, const std::vector<kernels::MixSample>& samples);
+
+// Weight-space perturbation for loss landscapes (kernels/perturb.h), in place; every tensor has w's
+// shape and device. perturb_apply: w = w0 + alpha d1 + beta d2 (w may be w0). noise_direction:
+// d = T * w elementwise, T ~ N(mean, std^2) drawn from (seed, element), the same on every device.
+void perturb_apply(Tensor& w, const Tensor& w0, const Tensor& d1, const Tensor& d2, float alpha, float beta);
+void noise_direction(Tensor& d, const Tensor& w, float mean, float std, uint64_t seed);
 
 // The metrics of one batch written into `row` (kernels/batch_scores.h): the loss, the top-1 hits
 // weighted by lam, and the two top-2 counts. row: F32 [4] on the logits' device (a row of a larger

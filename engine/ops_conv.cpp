@@ -1,18 +1,17 @@
-// Front-ends of conv2d and linear. On the CPU they call engine/cpu (im2col + Eigen), on the GPU
-// engine/cuda (cuDNN and cuBLAS).
+// Front-ends of conv2d and linear: check the shapes, then call kernels/conv.h and kernels/linear.h
+// (im2col + Eigen on the CPU, cuDNN and cuBLAS on the GPU).
 #include "engine/autograd.h"
-#include "engine/cpu/conv_cpu.h"
-#include "engine/cpu/linear_cpu.h"
-#include "engine/cuda/conv_cuda.h"
-#include "engine/cuda/linear_cuda.h"
 #include "engine/dispatch.h"
 #include "engine/ops.h"
 #include "engine/ops_common.h"
+#include "kernels/conv.h"
+#include "kernels/linear.h"
 
 namespace mx::ops {
 
 using detail::data_or_null;
 using detail::grad_buffer;
+using kernels::ConvShape;
 
 namespace {
 
@@ -44,8 +43,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
   ConvShape s = conv_shape(x, weight, args);
   if (bias.defined()) detail::check_vector(bias, s.o, x, "conv2d", "bias");
   Tensor y = Tensor::empty({s.n, s.o, s.oh, s.ow}, DType::F32, x.device());
-  MX_DISPATCH_IN(x.device(), ::mx::cpu, ::mx::cuda, conv2d_forward, y.data<float>(), x.data<float>(),
-                 weight.data<float>(), data_or_null(bias), s);
+  MX_DISPATCH(x.device(), conv2d_forward, y.data<float>(), x.data<float>(), weight.data<float>(), data_or_null(bias),
+              s);
   if (needs_grad({&x, &weight, &bias})) {
     const bool need_x = x.requires_grad(), need_w = weight.requires_grad();
     const bool need_b = bias.defined() && bias.requires_grad();
@@ -53,8 +52,8 @@ Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const C
     record(y, "conv2d", {x, weight, bias}, [=](const Tensor& gy) -> std::vector<Tensor> {
       Tensor gx = grad_buffer(need_x, xs), gw = grad_buffer(need_w, ws);
       Tensor gb = need_b ? Tensor::empty({s.o}, DType::F32, gy.device()) : Tensor();
-      MX_DISPATCH_IN(gy.device(), ::mx::cpu, ::mx::cuda, conv2d_backward, data_or_null(gx), data_or_null(gw),
-                     data_or_null(gb), gy.data<float>(), xs.data<float>(), ws.data<float>(), s);
+      MX_DISPATCH(gy.device(), conv2d_backward, data_or_null(gx), data_or_null(gw), data_or_null(gb), gy.data<float>(),
+                  xs.data<float>(), ws.data<float>(), s);
       return {gx, gw, gb};
     });
   }
@@ -73,8 +72,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
            " do not match");
   if (bias.defined()) detail::check_vector(bias, out, x, op, "bias");
   Tensor y = Tensor::empty({n, out}, DType::F32, x.device());
-  MX_DISPATCH_IN(x.device(), ::mx::cpu, ::mx::cuda, linear_forward, y.data<float>(), x.data<float>(),
-                 weight.data<float>(), data_or_null(bias), n, in, out);
+  MX_DISPATCH(x.device(), linear_forward, y.data<float>(), x.data<float>(), weight.data<float>(), data_or_null(bias), n,
+              in, out);
   if (needs_grad({&x, &weight, &bias})) {
     const bool need_x = x.requires_grad(), need_w = weight.requires_grad();
     const bool need_b = bias.defined() && bias.requires_grad();
@@ -82,8 +81,8 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
     record(y, "linear", {x, weight, bias}, [=](const Tensor& gy) -> std::vector<Tensor> {
       Tensor gx = grad_buffer(need_x, xs), gw = grad_buffer(need_w, ws);
       Tensor gb = need_b ? Tensor::empty({out}, DType::F32, gy.device()) : Tensor();
-      MX_DISPATCH_IN(gy.device(), ::mx::cpu, ::mx::cuda, linear_backward, data_or_null(gx), data_or_null(gw),
-                     data_or_null(gb), gy.data<float>(), xs.data<float>(), ws.data<float>(), n, in, out);
+      MX_DISPATCH(gy.device(), linear_backward, data_or_null(gx), data_or_null(gw), data_or_null(gb), gy.data<float>(),
+                  xs.data<float>(), ws.data<float>(), n, in, out);
       return {gx, gw, gb};
     });
   }

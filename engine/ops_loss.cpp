@@ -1,5 +1,7 @@
-// Front-end of the mixed-label cross-entropy: checks shapes and label ranges, then one fused kernel
-// for the loss and one for the gradient of the logits.
+// Front-end of the mixed-label cross-entropy: checks shapes (and, for host tensors, label ranges),
+// then one fused kernel for the loss and one for the gradient of the logits. Labels on a GPU are not
+// read back: the dataset readers validate every label once, and the CUDA kernel turns a label
+// outside [0, k) into a NaN loss, which the trainer reports, instead of reading out of bounds.
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
 #include "engine/ops.h"
@@ -13,8 +15,10 @@ void check_labels(const Tensor& y, int64_t n, int64_t k, const char* arg) {
   const char* op = "mixed_cross_entropy";
   check_dtype(y, DType::I32, op, arg);
   MX_CHECK(y.shape() == Shape{n}, op, ": ", arg, " must have shape [", n, "], got ", shape_str(y.shape()));
-  for (int32_t label : y.to_vector<int32_t>())  // a copy to the host; small next to the forward pass
-    MX_CHECK(label >= 0 && label < k, op, ": label ", label, " in ", arg, " is outside [0, ", k, ")");
+  if (y.device() != Device::CPU) return;
+  const int32_t* labels = y.data<int32_t>();
+  for (int64_t i = 0; i < n; ++i)
+    MX_CHECK(labels[i] >= 0 && labels[i] < k, op, ": label ", labels[i], " in ", arg, " is outside [0, ", k, ")");
 }
 
 }  // namespace

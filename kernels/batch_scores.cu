@@ -2,7 +2,7 @@
 #include "kernels/batch_scores.h"
 #include "kernels/launch.cuh"
 
-namespace mx::kernels::cuda {
+namespace mx::kernels {
 
 namespace {
 
@@ -29,10 +29,11 @@ __global__ void scores_kernel(float* row, const float* loss, const float* logits
 
 }  // namespace
 
-void batch_scores(float* row, const float* loss, const float* logits, const int32_t* ya, const int32_t* yb,
-                  const float* lam, int64_t n, int64_t k) {
+template <>
+void batch_scores<Device::CUDA>(float* row, const float* loss, const float* logits, const int32_t* ya,
+                                const int32_t* yb, const float* lam, int64_t n, int64_t k) {
   scores_kernel<<<1, kThreads, 0, ::mx::cuda::current_stream()>>>(row, loss, logits, ya, yb, lam, n, k);
   MX_CHECK_LAUNCH("batch_scores");
 }
 
-}  // namespace mx::kernels::cuda
+}  // namespace mx::kernels

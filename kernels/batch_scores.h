@@ -8,6 +8,7 @@
 #pragma once
 #include <cstdint>
 
+#include "engine/device.h"
 #include "kernels/host_device.h"
 
 namespace mx::kernels {
@@ -25,16 +26,10 @@ MX_HD inline void top2_of_row(const float* row, int64_t k, int32_t& t1, int32_t&
   t1 = a, t2 = b;
 }
 
-namespace cpu {
 // row: kScoreColumns floats; loss: one float; logits [n, k]; ya, yb [n] I32; lam [n] F32.
+// Twins (engine/dispatch.h): batch_scores_cpu.cpp, batch_scores.cu (one block).
+template <Device D>
 void batch_scores(float* row, const float* loss, const float* logits, const int32_t* ya, const int32_t* yb,
                   const float* lam, int64_t n, int64_t k);
-}  // namespace cpu
-
-// The CUDA launcher (kernels/batch_scores.cu): the same signature with device pointers, one block.
-namespace cuda {
-void batch_scores(float* row, const float* loss, const float* logits, const int32_t* ya, const int32_t* yb,
-                  const float* lam, int64_t n, int64_t k);
-}  // namespace cuda
 
 }  // namespace mx::kernels

@@ -1,10 +1,11 @@
 // CPU twin of the batch metrics: one pass over the rows, sums in double.
 #include "kernels/batch_scores.h"
 
-namespace mx::kernels::cpu {
+namespace mx::kernels {
 
-void batch_scores(float* row, const float* loss, const float* logits, const int32_t* ya, const int32_t* yb,
-                  const float* lam, int64_t n, int64_t k) {
+template <>
+void batch_scores<Device::CPU>(float* row, const float* loss, const float* logits, const int32_t* ya, const int32_t* yb,
+                                const float* lam, int64_t n, int64_t k) {
   double weighted = 0, x1x2 = 0, x2x1 = 0;
   for (int64_t i = 0; i < n; ++i) {
     int32_t t1, t2;
@@ -19,4 +20,4 @@ void batch_scores(float* row, const float* loss, const float* logits, const int3
   row[3] = static_cast<float>(x2x1);
 }
 
-}  // namespace mx::kernels::cpu
+}  // namespace mx::kernels

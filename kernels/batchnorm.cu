@@ -4,7 +4,7 @@
 #include "kernels/batchnorm.h"
 #include "kernels/launch.cuh"
 
-namespace mx::kernels::cuda {
+namespace mx::kernels {
 
 namespace {
 
@@ -111,31 +111,34 @@ __global__ void backward_kernel(float* dx, float* dgamma, float* dbeta, const fl
 
 }  // namespace
 
-void batch_norm_train_forward(float* y, float* save_mean, float* save_invstd, float* running_mean,
-                              float* running_var, const float* x, const float* gamma, const float* beta,
-                              int64_t n, int64_t c, int64_t hw, float momentum, float eps) {
+template <>
+void batch_norm_train_forward<Device::CUDA>(float* y, float* save_mean, float* save_invstd, float* running_mean,
+                                            float* running_var, const float* x, const float* gamma, const float* beta,
+                                            int64_t n, int64_t c, int64_t hw, float momentum, float eps) {
   if (c <= 0 || n * hw <= 0) return;
   train_forward_kernel<<<static_cast<unsigned>(c), kChannelThreads, 0, ::mx::cuda::current_stream()>>>(
       y, save_mean, save_invstd, running_mean, running_var, x, gamma, beta, n, c, hw, momentum, eps);
   MX_CHECK_LAUNCH("batch_norm_train_forward");
 }
 
-void batch_norm_eval_forward(float* y, float* save_mean, float* save_invstd, const float* x,
-                             const float* gamma, const float* beta, const float* running_mean,
-                             const float* running_var, int64_t n, int64_t c, int64_t hw, float eps) {
+template <>
+void batch_norm_eval_forward<Device::CUDA>(float* y, float* save_mean, float* save_invstd, const float* x,
+                                           const float* gamma, const float* beta, const float* running_mean,
+                                           const float* running_var, int64_t n, int64_t c, int64_t hw, float eps) {
   if (c <= 0 || n * hw <= 0) return;
   eval_forward_kernel<<<static_cast<unsigned>(c), kThreads, 0, ::mx::cuda::current_stream()>>>(
       y, save_mean, save_invstd, x, gamma, beta, running_mean, running_var, n, c, hw, eps);
   MX_CHECK_LAUNCH("batch_norm_eval_forward");
 }
 
-void batch_norm_backward(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
-                         const float* gamma, const float* save_mean, const float* save_invstd, int64_t n,
-                         int64_t c, int64_t hw, bool training) {
+template <>
+void batch_norm_backward<Device::CUDA>(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
+                                       const float* gamma, const float* save_mean, const float* save_invstd, int64_t n,
+                                       int64_t c, int64_t hw, bool training) {
   if (c <= 0 || n * hw <= 0) return;
   backward_kernel<<<static_cast<unsigned>(c), kChannelThreads, 0, ::mx::cuda::current_stream()>>>(
       dx, dgamma, dbeta, dy, x, gamma, save_mean, save_invstd, n, c, hw, training);
   MX_CHECK_LAUNCH("batch_norm_backward");
 }
 
-}  // namespace mx::kernels::cuda
+}  // namespace mx::kernels

@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <cmath>
 
-namespace mx::kernels::cpu {
+namespace mx::kernels {
 
 namespace {
 
@@ -21,9 +21,10 @@ void affine_channel(float* y, const float* x, float scale, float shift, int64_t 
 
 }  // namespace
 
-void batch_norm_train_forward(float* y, float* save_mean, float* save_invstd, float* running_mean,
-                              float* running_var, const float* x, const float* gamma, const float* beta,
-                              int64_t n, int64_t c, int64_t hw, float momentum, float eps) {
+template <>
+void batch_norm_train_forward<Device::CPU>(float* y, float* save_mean, float* save_invstd, float* running_mean,
+                                           float* running_var, const float* x, const float* gamma, const float* beta,
+                                           int64_t n, int64_t c, int64_t hw, float momentum, float eps) {
   const double count = static_cast<double>(n * hw);
 #pragma omp parallel for schedule(static) if (n * c * hw > 65536)
   for (int64_t ch = 0; ch < c; ++ch) {
@@ -50,9 +51,10 @@ void batch_norm_train_forward(float* y, float* save_mean, float* save_invstd, fl
   }
 }
 
-void batch_norm_eval_forward(float* y, float* save_mean, float* save_invstd, const float* x,
-                             const float* gamma, const float* beta, const float* running_mean,
-                             const float* running_var, int64_t n, int64_t c, int64_t hw, float eps) {
+template <>
+void batch_norm_eval_forward<Device::CPU>(float* y, float* save_mean, float* save_invstd, const float* x,
+                                          const float* gamma, const float* beta, const float* running_mean,
+                                          const float* running_var, int64_t n, int64_t c, int64_t hw, float eps) {
 #pragma omp parallel for schedule(static) if (n * c * hw > 65536)
   for (int64_t ch = 0; ch < c; ++ch) {
     float invstd = 1.f / std::sqrt(running_var[ch] + eps);
@@ -63,9 +65,10 @@ void batch_norm_eval_forward(float* y, float* save_mean, float* save_invstd, con
   }
 }
 
-void batch_norm_backward(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
-                         const float* gamma, const float* save_mean, const float* save_invstd, int64_t n,
-                         int64_t c, int64_t hw, bool training) {
+template <>
+void batch_norm_backward<Device::CPU>(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
+                                      const float* gamma, const float* save_mean, const float* save_invstd, int64_t n,
+                                      int64_t c, int64_t hw, bool training) {
   const double count = static_cast<double>(n * hw);
 #pragma omp parallel for schedule(static) if (n * c * hw > 65536)
   for (int64_t ch = 0; ch < c; ++ch) {
@@ -100,4 +103,4 @@ void batch_norm_backward(float* dx, float* dgamma, float* dbeta, const float* dy
   }
 }
 
-}  // namespace mx::kernels::cpu
+}  // namespace mx::kernels

@@ -2,10 +2,11 @@
 #include "kernels/concat.h"
 #include "kernels/launch.cuh"
 
-namespace mx::kernels::cuda {
+namespace mx::kernels {
 
-void copy_channels(float* dst, int64_t dst_c, int64_t dst_off, const float* src, int64_t src_c,
-                   int64_t src_off, int64_t n, int64_t channels, int64_t hw) {
+template <>
+void copy_channels<Device::CUDA>(float* dst, int64_t dst_c, int64_t dst_off, const float* src, int64_t src_c,
+                                 int64_t src_off, int64_t n, int64_t channels, int64_t hw) {
   if (n <= 0 || channels * hw <= 0) return;
   const size_t f = sizeof(float);
   CHECK_CUDA(cudaMemcpy2DAsync(dst + dst_off * hw, static_cast<size_t>(dst_c * hw) * f, src + src_off * hw,
@@ -14,4 +15,4 @@ void copy_channels(float* dst, int64_t dst_c, int64_t dst_off, const float* src,
   MX_CHECK_LAUNCH("copy_channels");
 }
 
-}  // namespace mx::kernels::cuda
+}  // namespace mx::kernels

@@ -6,7 +6,7 @@
 #include "kernels/cross_entropy.h"
 #include "kernels/launch.cuh"
 
-namespace mx::kernels::cuda {
+namespace mx::kernels {
 
 namespace {
 
@@ -27,7 +27,8 @@ __global__ void forward_kernel(float* loss, float* lse, const float* logits, con
     if (lane == 0) {
       const double log_z = top + log(sum);
       lse[i] = static_cast<float>(log_z);
-      total += lam[i] * (log_z - row[ya[i]]) + (1.0 - lam[i]) * (log_z - row[yb[i]]);
+      const bool valid = ya[i] >= 0 && ya[i] < k && yb[i] >= 0 && yb[i] < k;
+      total += valid ? lam[i] * (log_z - row[ya[i]]) + (1.0 - lam[i]) * (log_z - row[yb[i]]) : NAN;
     }
   }
   total = block_sum(total);
@@ -55,17 +56,19 @@ struct Backward {
 
 }  // namespace
 
-void mixed_cross_entropy_forward(float* loss, float* lse, const float* logits, const int32_t* ya,
-                                 const int32_t* yb, const float* lam, int64_t n, int64_t k) {
+template <>
+void mixed_cross_entropy_forward<Device::CUDA>(float* loss, float* lse, const float* logits, const int32_t* ya,
+                                               const int32_t* yb, const float* lam, int64_t n, int64_t k) {
   if (n <= 0) return;
   forward_kernel<<<1, kLossThreads, 0, ::mx::cuda::current_stream()>>>(loss, lse, logits, ya, yb, lam, n, k);
   MX_CHECK_LAUNCH("mixed_cross_entropy_forward");
 }
 
-void mixed_cross_entropy_backward(float* dlogits, const float* dloss, const float* logits, const float* lse,
-                                  const int32_t* ya, const int32_t* yb, const float* lam, int64_t n,
-                                  int64_t k) {
+template <>
+void mixed_cross_entropy_backward<Device::CUDA>(float* dlogits, const float* dloss, const float* logits,
+                                                const float* lse, const int32_t* ya, const int32_t* yb,
+                                                const float* lam, int64_t n, int64_t k) {
   for_each_index(n * k, Backward{dlogits, dloss, logits, lse, ya, yb, lam, n, k}, "mixed_cross_entropy_backward");
 }
 
-}  // namespace mx::kernels::cuda
+}  // namespace mx::kernels

@@ -4,10 +4,11 @@
 #include <algorithm>
 #include <cmath>
 
-namespace mx::kernels::cpu {
+namespace mx::kernels {
 
-void mixed_cross_entropy_forward(float* loss, float* lse, const float* logits, const int32_t* ya,
-                                 const int32_t* yb, const float* lam, int64_t n, int64_t k) {
+template <>
+void mixed_cross_entropy_forward<Device::CPU>(float* loss, float* lse, const float* logits, const int32_t* ya,
+                                              const int32_t* yb, const float* lam, int64_t n, int64_t k) {
   double total = 0;
   for (int64_t i = 0; i < n; ++i) {
     const float* row = logits + i * k;
@@ -21,9 +22,10 @@ void mixed_cross_entropy_forward(float* loss, float* lse, const float* logits, c
   loss[0] = static_cast<float>(total / static_cast<double>(n));
 }
 
-void mixed_cross_entropy_backward(float* dlogits, const float* dloss, const float* logits, const float* lse,
-                                  const int32_t* ya, const int32_t* yb, const float* lam, int64_t n,
-                                  int64_t k) {
+template <>
+void mixed_cross_entropy_backward<Device::CPU>(float* dlogits, const float* dloss, const float* logits,
+                                               const float* lse, const int32_t* ya, const int32_t* yb, const float* lam,
+                                               int64_t n, int64_t k) {
   const float scale = dloss[0] / static_cast<float>(n);
   for (int64_t i = 0; i < n; ++i) {
     const float* row = logits + i * k;
@@ -34,4 +36,4 @@ void mixed_cross_entropy_backward(float* dlogits, const float* dloss, const floa
   }
 }
 
-}  // namespace mx::kernels::cpu
+}  // namespace mx::kernels

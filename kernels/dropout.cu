@@ -4,7 +4,7 @@
 #include "kernels/launch.cuh"
 #include "kernels/philox.h"
 
-namespace mx::kernels::cuda {
+namespace mx::kernels {
 
 namespace {
 
@@ -26,8 +26,9 @@ struct Dropout {
 
 }  // namespace
 
-void dropout_apply(float* out, const float* in, int64_t n, float p, float scale, uint64_t seed) {
+template <>
+void dropout_apply<Device::CUDA>(float* out, const float* in, int64_t n, float p, float scale, uint64_t seed) {
   for_each_index((n + 3) / 4, Dropout{out, in, n, p, scale, seed}, "dropout_apply");
 }
 
-}  // namespace mx::kernels::cuda
+}  // namespace mx::kernels

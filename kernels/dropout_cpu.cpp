@@ -3,13 +3,14 @@
 
 #include "kernels/philox.h"
 
-namespace mx::kernels::cpu {
+namespace mx::kernels {
 
 namespace {
 inline float keep_scale(uint32_t word, float p, float scale) { return uniform01(word) < p ? 0.f : scale; }
 }  // namespace
 
-void dropout_apply(float* out, const float* in, int64_t n, float p, float scale, uint64_t seed) {
+template <>
+void dropout_apply<Device::CPU>(float* out, const float* in, int64_t n, float p, float scale, uint64_t seed) {
   const int64_t blocks = n / 4;
 #pragma omp parallel for simd schedule(static) if (n > 16384)
   for (int64_t b = 0; b < blocks; ++b) {
@@ -21,4 +22,4 @@ void dropout_apply(float* out, const float* in, int64_t n, float p, float scale,
   for (int64_t i = blocks * 4; i < n; ++i) out[i] = in[i] * keep_scale(r.v[i - blocks * 4], p, scale);
 }
 
-}  // namespace mx::kernels::cpu
+}  // namespace mx::kernels

@@ -2,7 +2,7 @@
 #include "kernels/elementwise.h"
 #include "kernels/launch.cuh"
 
-namespace mx::kernels::cuda {
+namespace mx::kernels {
 
 namespace {
 
@@ -40,12 +40,25 @@ struct Scale {
 
 }  // namespace
 
-void relu_forward(float* y, const float* x, int64_t n) { for_each_index(n, Relu{y, x}, "relu_forward"); }
-void relu_backward(float* dx, const float* dy, const float* y, int64_t n) {
+template <>
+void relu_forward<Device::CUDA>(float* y, const float* x, int64_t n) {
+  for_each_index(n, Relu{y, x}, "relu_forward");
+}
+template <>
+void relu_backward<Device::CUDA>(float* dx, const float* dy, const float* y, int64_t n) {
   for_each_index(n, ReluBackward{dx, dy, y}, "relu_backward");
 }
-void add_forward(float* z, const float* a, const float* b, int64_t n) { for_each_index(n, Add{z, a, b}, "add_forward"); }
-void add_inplace(float* dst, const float* src, int64_t n) { for_each_index(n, AddInplace{dst, src}, "add_inplace"); }
-void scale_inplace(float* dst, float s, int64_t n) { for_each_index(n, Scale{dst, s}, "scale_inplace"); }
+template <>
+void add_forward<Device::CUDA>(float* z, const float* a, const float* b, int64_t n) {
+  for_each_index(n, Add{z, a, b}, "add_forward");
+}
+template <>
+void add_inplace<Device::CUDA>(float* dst, const float* src, int64_t n) {
+  for_each_index(n, AddInplace{dst, src}, "add_inplace");
+}
+template <>
+void scale_inplace<Device::CUDA>(float* dst, float s, int64_t n) {
+  for_each_index(n, Scale{dst, s}, "scale_inplace");
+}
 
-}  // namespace mx::kernels::cuda
+}  // namespace mx::kernels

@@ -7,7 +7,7 @@
 #include "engine/cuda/check.h"
 #include "engine/cuda/stream.h"
 
-namespace mx::kernels::cuda {
+namespace mx::kernels {
 
 constexpr int kThreads = 256;
 constexpr unsigned kFullMask = 0xffffffffu;
@@ -59,4 +59,4 @@ __device__ T block_sum(T v) {
   return v;
 }
 
-}  // namespace mx::kernels::cuda
+}  // namespace mx::kernels

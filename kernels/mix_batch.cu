@@ -9,7 +9,7 @@
 #include "kernels/launch.cuh"
 #include "kernels/mix_batch.h"
 
-namespace mx::kernels::cuda {
+namespace mx::kernels {
 
 namespace {
 
@@ -98,7 +98,9 @@ bool aligned16(const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0;
 
 }  // namespace
 
-void mix_batch(float* out, const float* x, const MixSample* s, int64_t n, int64_t c, int64_t h, int64_t w) {
+template <>
+void mix_batch<Device::CUDA>(float* out, const float* x, const MixSample* s, int64_t n, int64_t c, int64_t h,
+                             int64_t w) {
   const ImageGeometry g{c * h * w, h * w, h, w};
   if (n <= 0 || g.image <= 0) return;
   const bool vec4 = g.image % 4 == 0 && aligned16(out) && aligned16(x);
@@ -115,4 +117,4 @@ void mix_batch(float* out, const float* x, const MixSample* s, int64_t n, int64_
   MX_CHECK_LAUNCH("mix_batch");
 }
 
-}  // namespace mx::kernels::cuda
+}  // namespace mx::kernels

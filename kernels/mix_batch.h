@@ -4,8 +4,11 @@
 //   kPaste: x[partner] inside the box [y0, y1) x [x0, x1), x[i] elsewhere (mixup-H, -V, rectangle)
 //   kCopy:  x[i]                                                   (no mixing)
 // Mode H is a paste of rows [P, H), V of columns [P, W); the host computes the boxes.
+// Twins (engine/dispatch.h): mix_batch_cpu.cpp (host pointers), mix_batch.cu (device pointers, compute stream).
 #pragma once
 #include <cstdint>
+
+#include "engine/device.h"
 
 namespace mx::kernels {
 
@@ -18,16 +21,11 @@ struct MixSample {
   int32_t y0 = 0, y1 = 0, x0 = 0, x1 = 0;   // kPaste box, half-open, inside the image
 };
 
-namespace cpu {
-// out and x: [n, c, h, w] F32 (out must not alias x); s: n samples.
+// out and x: [n, c, h, w] F32 (out must not alias x); s: n samples, where the images are (the CUDA
+// launcher reads a device copy, which the front-end ops::mix_batch uploads). The CUDA launcher is one
+// launch for the batch, each input element read once where it is used, 16-byte accesses where
+// alignment allows.
+template <Device D>
 void mix_batch(float* out, const float* x, const MixSample* s, int64_t n, int64_t c, int64_t h, int64_t w);
-}  // namespace cpu
-
-// The CUDA launcher (kernels/mix_batch.cu): the same signature with device pointers, s included (the
-// front-end, mixup::apply_plan, uploads the n samples before the call); one launch for the batch,
-// each input element read once where it is used, 16-byte accesses where alignment allows.
-namespace cuda {
-void mix_batch(float* out, const float* x, const MixSample* s, int64_t n, int64_t c, int64_t h, int64_t w);
-}  // namespace cuda
 
 }  // namespace mx::kernels

@@ -1,7 +1,7 @@
 // CPU twin of the fused batch mixup kernel: each output element is written once.
 #include "kernels/mix_batch.h"
 
-namespace mx::kernels::cpu {
+namespace mx::kernels {
 
 namespace {
 inline bool in_box(const MixSample& s, int64_t y, int64_t x) {
@@ -9,7 +9,9 @@ inline bool in_box(const MixSample& s, int64_t y, int64_t x) {
 }
 }  // namespace
 
-void mix_batch(float* out, const float* x, const MixSample* s, int64_t n, int64_t c, int64_t h, int64_t w) {
+template <>
+void mix_batch<Device::CPU>(float* out, const float* x, const MixSample* s, int64_t n, int64_t c, int64_t h,
+                            int64_t w) {
   const int64_t plane = h * w;
   const int64_t image = c * plane;
 #pragma omp parallel for schedule(static) if (n * image > 65536)
@@ -31,4 +33,4 @@ void mix_batch(float* out, const float* x, const MixSample* s, int64_t n, int64_
   }
 }
 
-}  // namespace mx::kernels::cpu
+}  // namespace mx::kernels

@@ -4,7 +4,7 @@
 #include "kernels/perturb.h"
 #include "kernels/philox.h"
 
-namespace mx::kernels::cuda {
+namespace mx::kernels {
 
 namespace {
 
@@ -39,12 +39,15 @@ struct NoiseBlock {
 
 }  // namespace
 
-void perturb_apply(float* w, const float* w0, const float* d1, const float* d2, float alpha, float beta, int64_t n) {
+template <>
+void perturb_apply<Device::CUDA>(float* w, const float* w0, const float* d1, const float* d2, float alpha, float beta,
+                                 int64_t n) {
   for_each_index(n, PerturbApply{w, w0, d1, d2, alpha, beta}, "perturb_apply");
 }
 
-void noise_direction(float* d, const float* w, float mean, float std, uint64_t seed, int64_t n) {
+template <>
+void noise_direction<Device::CUDA>(float* d, const float* w, float mean, float std, uint64_t seed, int64_t n) {
   for_each_index((n + 3) / 4, NoiseBlock{d, w, mean, std, seed, n}, "noise_direction");
 }
 
-}  // namespace mx::kernels::cuda
+}  // namespace mx::kernels

@@ -5,9 +5,11 @@
 
 #include "kernels/philox.h"
 
-namespace mx::kernels::cpu {
+namespace mx::kernels {
 
-void perturb_apply(float* w, const float* w0, const float* d1, const float* d2, float alpha, float beta, int64_t n) {
+template <>
+void perturb_apply<Device::CPU>(float* w, const float* w0, const float* d1, const float* d2, float alpha, float beta,
+                                int64_t n) {
 #pragma omp parallel for simd schedule(static) if (n > 65536)
   for (int64_t i = 0; i < n; ++i) w[i] = fmaf(beta, d2[i], fmaf(alpha, d1[i], w0[i]));
 }
@@ -23,11 +25,12 @@ inline void noise_block(float* d, const float* w, float mean, float std, uint64_
 }
 }  // namespace
 
-void noise_direction(float* d, const float* w, float mean, float std, uint64_t seed, int64_t n) {
+template <>
+void noise_direction<Device::CPU>(float* d, const float* w, float mean, float std, uint64_t seed, int64_t n) {
   const int64_t blocks = n / 4;
 #pragma omp parallel for schedule(static) if (n > 16384)
   for (int64_t b = 0; b < blocks; ++b) noise_block(d, w, mean, std, seed, b, 4);
   if (blocks * 4 < n) noise_block(d, w, mean, std, seed, blocks, static_cast<int>(n - blocks * 4));
 }
 
-}  // namespace mx::kernels::cpu
+}  // namespace mx::kernels

@@ -7,7 +7,7 @@
 #include "kernels/launch.cuh"
 #include "kernels/pool.h"
 
-namespace mx::kernels::cuda {
+namespace mx::kernels {
 
 namespace {
 
@@ -119,38 +119,44 @@ struct GlobalAvgPoolBackward {
 
 }  // namespace
 
-void max_pool2d_forward(float* y, int32_t* argmax, const float* x, int64_t planes, int64_t h, int64_t w,
-                        int64_t oh, int64_t ow, int kernel, int stride, int padding) {
+template <>
+void max_pool2d_forward<Device::CUDA>(float* y, int32_t* argmax, const float* x, int64_t planes, int64_t h, int64_t w,
+                                      int64_t oh, int64_t ow, int kernel, int stride, int padding) {
   for_each_index(planes * oh * ow, MaxPool{y, argmax, x, {h, w, oh, ow, kernel, stride, padding}}, "max_pool2d_forward");
 }
 
-void max_pool2d_backward(float* dx, const float* dy, const int32_t* argmax, int64_t planes, int64_t h,
-                         int64_t w, int64_t oh, int64_t ow) {
+template <>
+void max_pool2d_backward<Device::CUDA>(float* dx, const float* dy, const int32_t* argmax, int64_t planes, int64_t h,
+                                       int64_t w, int64_t oh, int64_t ow) {
   if (planes * h * w <= 0) return;
   CHECK_CUDA(cudaMemsetAsync(dx, 0, static_cast<size_t>(planes * h * w) * sizeof(float), ::mx::cuda::current_stream()));
   for_each_index(planes * oh * ow, MaxPoolBackward{dx, dy, argmax, h * w, oh * ow}, "max_pool2d_backward");
 }
 
-void avg_pool2d_forward(float* y, const float* x, int64_t planes, int64_t h, int64_t w, int64_t oh,
-                        int64_t ow, int kernel, int stride, int padding) {
+template <>
+void avg_pool2d_forward<Device::CUDA>(float* y, const float* x, int64_t planes, int64_t h, int64_t w, int64_t oh,
+                                      int64_t ow, int kernel, int stride, int padding) {
   for_each_index(planes * oh * ow, AvgPool{y, x, {h, w, oh, ow, kernel, stride, padding}}, "avg_pool2d_forward");
 }
 
-void avg_pool2d_backward(float* dx, const float* dy, int64_t planes, int64_t h, int64_t w, int64_t oh,
-                         int64_t ow, int kernel, int stride, int padding) {
+template <>
+void avg_pool2d_backward<Device::CUDA>(float* dx, const float* dy, int64_t planes, int64_t h, int64_t w, int64_t oh,
+                                       int64_t ow, int kernel, int stride, int padding) {
   for_each_index(planes * h * w, AvgPoolBackward{dx, dy, {h, w, oh, ow, kernel, stride, padding}},
                  "avg_pool2d_backward");
 }
 
-void global_avg_pool_forward(float* y, const float* x, int64_t planes, int64_t hw) {
+template <>
+void global_avg_pool_forward<Device::CUDA>(float* y, const float* x, int64_t planes, int64_t hw) {
   if (planes <= 0) return;
   global_avg_pool_kernel<<<grid_for(planes * 32), kThreads, 0, ::mx::cuda::current_stream()>>>(y, x, planes, hw);
   MX_CHECK_LAUNCH("global_avg_pool_forward");
 }
 
-void global_avg_pool_backward(float* dx, const float* dy, int64_t planes, int64_t hw) {
+template <>
+void global_avg_pool_backward<Device::CUDA>(float* dx, const float* dy, int64_t planes, int64_t hw) {
   for_each_index(planes * hw, GlobalAvgPoolBackward{dx, dy, hw, 1.f / static_cast<float>(hw)},
                  "global_avg_pool_backward");
 }
 
-}  // namespace mx::kernels::cuda
+}  // namespace mx::kernels

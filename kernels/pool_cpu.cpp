@@ -9,7 +9,7 @@
 #include <limits>
 #include <vector>
 
-namespace mx::kernels::cpu {
+namespace mx::kernels {
 
 namespace {
 
@@ -153,8 +153,9 @@ void avg_pool_plane_unpadded_backward(float* dp, const float* dy, const int32_t*
 
 }  // namespace
 
-void max_pool2d_forward(float* y, int32_t* argmax, const float* x, int64_t planes, int64_t h, int64_t w,
-                        int64_t oh, int64_t ow, int kernel, int stride, int padding) {
+template <>
+void max_pool2d_forward<Device::CPU>(float* y, int32_t* argmax, const float* x, int64_t planes, int64_t h, int64_t w,
+                                     int64_t oh, int64_t ow, int kernel, int stride, int padding) {
   if (padding == 0) {
     const std::vector<int32_t> corner = window_corners(w, oh, ow, stride);
 #pragma omp parallel for schedule(static) if (planes * h * w > 65536)
@@ -170,8 +171,9 @@ void max_pool2d_forward(float* y, int32_t* argmax, const float* x, int64_t plane
                    window(i, h, kernel, stride, padding), w, ow, inner, kernel, stride, padding);
 }
 
-void max_pool2d_backward(float* dx, const float* dy, const int32_t* argmax, int64_t planes, int64_t h,
-                         int64_t w, int64_t oh, int64_t ow) {
+template <>
+void max_pool2d_backward<Device::CPU>(float* dx, const float* dy, const int32_t* argmax, int64_t planes, int64_t h,
+                                      int64_t w, int64_t oh, int64_t ow) {
 #pragma omp parallel for schedule(static) if (planes * h * w > 65536)
   for (int64_t p = 0; p < planes; ++p) {
     float* dp = dx + p * h * w;
@@ -180,8 +182,9 @@ void max_pool2d_backward(float* dx, const float* dy, const int32_t* argmax, int6
   }
 }
 
-void avg_pool2d_forward(float* y, const float* x, int64_t planes, int64_t h, int64_t w, int64_t oh,
-                        int64_t ow, int kernel, int stride, int padding) {
+template <>
+void avg_pool2d_forward<Device::CPU>(float* y, const float* x, int64_t planes, int64_t h, int64_t w, int64_t oh,
+                                     int64_t ow, int kernel, int stride, int padding) {
   if (padding == 0) {
     const std::vector<int32_t> corner = window_corners(w, oh, ow, stride);
 #pragma omp parallel for schedule(static) if (planes * h * w > 65536)
@@ -197,8 +200,9 @@ void avg_pool2d_forward(float* y, const float* x, int64_t planes, int64_t h, int
                    kernel, stride, padding);
 }
 
-void avg_pool2d_backward(float* dx, const float* dy, int64_t planes, int64_t h, int64_t w, int64_t oh,
-                         int64_t ow, int kernel, int stride, int padding) {
+template <>
+void avg_pool2d_backward<Device::CPU>(float* dx, const float* dy, int64_t planes, int64_t h, int64_t w, int64_t oh,
+                                      int64_t ow, int kernel, int stride, int padding) {
   const std::vector<int32_t> corner = padding == 0 ? window_corners(w, oh, ow, stride) : std::vector<int32_t>();
 #pragma omp parallel for schedule(static) if (planes * h * w > 65536)
   for (int64_t p = 0; p < planes; ++p) {
@@ -214,7 +218,8 @@ void avg_pool2d_backward(float* dx, const float* dy, int64_t planes, int64_t h, 
   }
 }
 
-void global_avg_pool_forward(float* y, const float* x, int64_t planes, int64_t hw) {
+template <>
+void global_avg_pool_forward<Device::CPU>(float* y, const float* x, int64_t planes, int64_t hw) {
   const float inv = 1.f / static_cast<float>(hw);
 #pragma omp parallel for schedule(static) if (planes * hw > 65536)
   for (int64_t p = 0; p < planes; ++p) {
@@ -226,10 +231,11 @@ void global_avg_pool_forward(float* y, const float* x, int64_t planes, int64_t h
   }
 }
 
-void global_avg_pool_backward(float* dx, const float* dy, int64_t planes, int64_t hw) {
+template <>
+void global_avg_pool_backward<Device::CPU>(float* dx, const float* dy, int64_t planes, int64_t hw) {
   const float inv = 1.f / static_cast<float>(hw);
 #pragma omp parallel for schedule(static) if (planes * hw > 65536)
   for (int64_t p = 0; p < planes; ++p) std::fill(dx + p * hw, dx + (p + 1) * hw, dy[p] * inv);
 }
 
-}  // namespace mx::kernels::cpu
+}  // namespace mx::kernels

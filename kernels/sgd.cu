@@ -3,7 +3,7 @@
 #include "kernels/launch.cuh"
 #include "kernels/sgd.h"
 
-namespace mx::kernels::cuda {
+namespace mx::kernels {
 
 namespace {
 
@@ -26,10 +26,11 @@ struct SgdStep {
 
 }  // namespace
 
-void sgd_step(float* w, const float* g, float* buf, int64_t n, float lr, float momentum, float weight_decay,
-              bool nesterov, bool first_step) {
+template <>
+void sgd_step<Device::CUDA>(float* w, const float* g, float* buf, int64_t n, float lr, float momentum,
+                            float weight_decay, bool nesterov, bool first_step) {
   ::mx::cuda::ProfileScope scope("optimizer");
   for_each_index(n, SgdStep{w, g, buf, lr, momentum, weight_decay, nesterov, first_step, momentum != 0.f}, "sgd_step");
 }
 
-}  // namespace mx::kernels::cuda
+}  // namespace mx::kernels

@@ -1,10 +1,11 @@
 // CPU twin of the fused SGD update, parallel over elements with OpenMP.
 #include "kernels/sgd.h"
 
-namespace mx::kernels::cpu {
+namespace mx::kernels {
 
-void sgd_step(float* w, const float* g, float* buf, int64_t n, float lr, float momentum, float weight_decay,
-              bool nesterov, bool first_step) {
+template <>
+void sgd_step<Device::CPU>(float* w, const float* g, float* buf, int64_t n, float lr, float momentum,
+                           float weight_decay, bool nesterov, bool first_step) {
   const bool use_buf = momentum != 0.f;
 #pragma omp parallel for simd schedule(static) if (n > 65536)
   for (int64_t i = 0; i < n; ++i) {
@@ -18,4 +19,4 @@ void sgd_step(float* w, const float* g, float* buf, int64_t n, float lr, float m
   }
 }
 
-}  // namespace mx::kernels::cpu
+}  // namespace mx::kernels

@@ -1,11 +1,10 @@
 // Mixing plans (mode, ratio, partner and pasted box per sample) and their application by the fused
-// batch-mixing kernel.
+// batch-mixing op (ops::mix_batch).
 #include "mixup/mixer.h"
 
 #include <cmath>
 
-#include "engine/dispatch.h"
-#include "engine/memory.h"
+#include "engine/ops.h"
 
 namespace mx::mixup {
 
@@ -130,31 +129,6 @@ MixPlan Mixer::plan(int64_t n, int64_t h, int64_t w, random::Rng& rng) const {
   return p;
 }
 
-Tensor apply_plan(const Tensor& images, const std::vector<kernels::MixSample>& samples) {
-  check_dtype(images, DType::F32, "mix_batch", "images");
-  check_dim(images, 4, "mix_batch", "images");
-  MX_CHECK(static_cast<int64_t>(samples.size()) == images.size(0), "mix_batch: ", samples.size(),
-           " plans for a batch of ", images.size(0));
-  for (const auto& s : samples) {
-    MX_CHECK(s.partner >= 0 && s.partner < images.size(0), "mix_batch: partner ", s.partner, " out of range");
-    MX_CHECK(s.op != kernels::kPaste || (0 <= s.y0 && s.y0 <= s.y1 && s.y1 <= images.size(2) && 0 <= s.x0 &&
-                                         s.x0 <= s.x1 && s.x1 <= images.size(3)),
-             "mix_batch: paste box outside the image");
-  }
-  // The kernel reads the samples where the images are: on a GPU they travel there first (one copy).
-  const Device dev = images.device();
-  const kernels::MixSample* plan = samples.data();
-  Tensor staged;
-  if (dev != Device::CPU) {
-    staged = bytes_on(dev, samples.data(), samples.size() * sizeof(kernels::MixSample));
-    plan = static_cast<const kernels::MixSample*>(staged.raw());
-  }
-  Tensor out = Tensor::empty(images.shape(), DType::F32, dev);
-  MX_DISPATCH(dev, mix_batch, out.data<float>(), images.data<float>(), plan, images.size(0), images.size(1),
-              images.size(2), images.size(3));
-  return out;
-}
-
 MixedBatch Mixer::mix(const Tensor& images, const Tensor& labels, random::Rng& rng) const {
   check_dim(images, 4, "mix", "images");
   return apply(images, labels, plan(images.size(0), images.size(2), images.size(3), rng));
@@ -166,7 +140,7 @@ MixedBatch Mixer::apply(const Tensor& images, const Tensor& labels, const MixPla
   for (size_t i = 0; i < ya.size(); ++i) yb[i] = ya[static_cast<size_t>(p.samples[i].partner)];
   const Device dev = images.device();
   MixedBatch out;
-  out.images = mixes() ? apply_plan(images, p.samples) : images;
+  out.images = mixes() ? ops::mix_batch(images, p.samples) : images;
   out.ya = labels.to(dev);
   out.yb = Tensor::from_vector(yb, labels.shape(), dev);
   out.lam = Tensor::from_vector(p.label_weight, labels.shape(), dev);

@@ -73,7 +73,4 @@ class Mixer {
   LamDist lam_l_;
 };
 
-// Runs the fused kernel for a plan: out[i] per samples[i] (see kernels/mix_batch.h).
-Tensor apply_plan(const Tensor& images, const std::vector<kernels::MixSample>& samples);
-
 }  // namespace mx::mixup

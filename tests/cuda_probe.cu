@@ -23,7 +23,7 @@ struct Draw {
 }  // namespace
 
 void philox_on_device(uint32_t* words, float* normals, int64_t blocks, uint64_t seed, uint64_t stream) {
-  kernels::cuda::for_each_index(blocks, Draw{words, normals, seed, stream}, "philox_on_device");
+  kernels::for_each_index(blocks, Draw{words, normals, seed, stream}, "philox_on_device");
   cuda::synchronize();
 }
 

@@ -1,6 +1,7 @@
-// Analyses: the perturbation kernels against their definitions and the normal distribution, Algorithm 1's
-// variance search, the loss surface's origin and exact restoration, the mixed-pair test's end points and
-// symmetry, and `mixup mixtest` / `mixup landscape` end to end on a tiny generated dataset.
+// Analyses: the perturbation kernels against their definitions and the normal distribution, and their op
+// front-ends; Algorithm 1's variance search, the loss surface's origin and exact restoration, the
+// mixed-pair test's end points and symmetry, and `mixup mixtest` / `mixup landscape` end to end on a tiny
+// generated dataset.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,10 +11,11 @@
 #include <random>
 
 #include "engine/autograd.h"
-#include "engine/dispatch.h"
+#include "engine/ops.h"
 #include "kernels/perturb.h"
 #include "analysis/landscape.h"
 #include "analysis/mixtest.h"
+#include "tests/expect_error.h"
 #include "tests/fixtures.h"
 
 using namespace mx;
@@ -99,15 +101,16 @@ TEST(AnalysisPerturb, ApplyIsExactlyTheFusedDefinition) {
   const size_t n = 100003;  // not a multiple of any vector width
   const std::vector<float> w0 = random_floats(n, 1), d1 = random_floats(n, 2), d2 = random_floats(n, 3);
   std::vector<float> w(n), in_place = w0;
-  kernels::cpu::perturb_apply(w.data(), w0.data(), d1.data(), d2.data(), 0.37f, -1.25f, static_cast<int64_t>(n));
-  kernels::cpu::perturb_apply(in_place.data(), in_place.data(), d1.data(), d2.data(), 0.37f, -1.25f,
-                              static_cast<int64_t>(n));
+  kernels::perturb_apply<Device::CPU>(w.data(), w0.data(), d1.data(), d2.data(), 0.37f, -1.25f,
+                                      static_cast<int64_t>(n));
+  kernels::perturb_apply<Device::CPU>(in_place.data(), in_place.data(), d1.data(), d2.data(), 0.37f, -1.25f,
+                                      static_cast<int64_t>(n));
   for (size_t i = 0; i < n; ++i) {
     const float want = std::fmaf(-1.25f, d2[i], std::fmaf(0.37f, d1[i], w0[i]));
     ASSERT_EQ(std::memcmp(&w[i], &want, sizeof want), 0) << i;
     ASSERT_EQ(std::memcmp(&in_place[i], &want, sizeof want), 0) << i;
   }
-  kernels::cpu::perturb_apply(w.data(), w0.data(), d1.data(), d2.data(), 0.f, 0.f, static_cast<int64_t>(n));
+  kernels::perturb_apply<Device::CPU>(w.data(), w0.data(), d1.data(), d2.data(), 0.f, 0.f, static_cast<int64_t>(n));
   for (size_t i = 0; i < n; ++i) ASSERT_EQ(w[i], w0[i]) << "alpha = beta = 0 gives W back";
 }
 
@@ -115,10 +118,10 @@ TEST(AnalysisPerturb, NoiseDependsOnlyOnSeedAndElement) {
   const size_t n = 1027;
   const std::vector<float> w = random_floats(n, 4);
   std::vector<float> a(n), b(n), c(n), head(7);
-  kernels::cpu::noise_direction(a.data(), w.data(), 0.f, 0.5f, 42, static_cast<int64_t>(n));
-  kernels::cpu::noise_direction(b.data(), w.data(), 0.f, 0.5f, 42, static_cast<int64_t>(n));
-  kernels::cpu::noise_direction(c.data(), w.data(), 0.f, 0.5f, 43, static_cast<int64_t>(n));
-  kernels::cpu::noise_direction(head.data(), w.data(), 0.f, 0.5f, 42, 7);
+  kernels::noise_direction<Device::CPU>(a.data(), w.data(), 0.f, 0.5f, 42, static_cast<int64_t>(n));
+  kernels::noise_direction<Device::CPU>(b.data(), w.data(), 0.f, 0.5f, 42, static_cast<int64_t>(n));
+  kernels::noise_direction<Device::CPU>(c.data(), w.data(), 0.f, 0.5f, 43, static_cast<int64_t>(n));
+  kernels::noise_direction<Device::CPU>(head.data(), w.data(), 0.f, 0.5f, 42, 7);
   EXPECT_EQ(std::memcmp(a.data(), b.data(), n * sizeof(float)), 0) << "same seed, same noise";
   EXPECT_EQ(std::memcmp(a.data(), head.data(), 7 * sizeof(float)), 0) << "element i does not depend on n";
   size_t same = 0;
@@ -128,7 +131,7 @@ TEST(AnalysisPerturb, NoiseDependsOnlyOnSeedAndElement) {
   std::vector<float> w2(n), d2(n);
   for (size_t i = 0; i < n; ++i) w2[i] = 2 * w[i];
   w2[5] = 0;
-  kernels::cpu::noise_direction(d2.data(), w2.data(), 0.f, 0.5f, 42, static_cast<int64_t>(n));
+  kernels::noise_direction<Device::CPU>(d2.data(), w2.data(), 0.f, 0.5f, 42, static_cast<int64_t>(n));
   for (size_t i = 0; i < n; ++i) ASSERT_EQ(d2[i], i == 5 ? 0.f : 2 * a[i]) << i;
 }
 
@@ -136,7 +139,7 @@ TEST(AnalysisPerturb, NoiseHasTheRequestedMeanAndVariance) {
   const int64_t n = 1 << 20;
   const double mean = 0.3, std = 1.7;
   std::vector<float> ones(static_cast<size_t>(n), 1.f), t(static_cast<size_t>(n));
-  kernels::cpu::noise_direction(t.data(), ones.data(), static_cast<float>(mean), static_cast<float>(std), 9, n);
+  kernels::noise_direction<Device::CPU>(t.data(), ones.data(), static_cast<float>(mean), static_cast<float>(std), 9, n);
   double s = 0, sq = 0;
   for (float x : t) s += x;
   const double m = s / static_cast<double>(n);
@@ -147,6 +150,24 @@ TEST(AnalysisPerturb, NoiseHasTheRequestedMeanAndVariance) {
   int beyond3 = 0;
   for (float x : t) beyond3 += std::fabs(x - mean) > 3 * std;
   EXPECT_NEAR(beyond3 / double(n), 0.0027, 0.0006) << "normal tails";
+}
+
+TEST(AnalysisPerturb, FrontEndsRunTheKernelsAndCheckTheirTensors) {
+  const int64_t n = 1027;
+  const std::vector<float> w0 = random_floats(n, 5), d1 = random_floats(n, 6), d2 = random_floats(n, 7);
+  std::vector<float> moved(n), noise(n);
+  kernels::perturb_apply<Device::CPU>(moved.data(), w0.data(), d1.data(), d2.data(), 0.37f, -1.25f, n);
+  kernels::noise_direction<Device::CPU>(noise.data(), w0.data(), 0.1f, 0.5f, 42, n);
+  const Shape shape{n};
+  Tensor w = Tensor::zeros(shape), tw0 = Tensor::from_vector(w0, shape), td1 = Tensor::from_vector(d1, shape),
+         td2 = Tensor::from_vector(d2, shape), d = Tensor::zeros(shape);
+  ops::perturb_apply(w, tw0, td1, td2, 0.37f, -1.25f);
+  EXPECT_EQ(w.to_vector<float>(), moved);
+  ops::noise_direction(d, tw0, 0.1f, 0.5f, 42);
+  EXPECT_EQ(d.to_vector<float>(), noise);
+  Tensor shorter = Tensor::zeros({n - 1});
+  test::expect_error([&] { ops::perturb_apply(w, tw0, shorter, td2, 1.f, 1.f); }, {"perturb_apply"});
+  test::expect_error([&] { ops::noise_direction(shorter, tw0, 0.f, 1.f, 1); }, {"noise_direction"});
 }
 
 TEST(AnalysisLandscape, GridAxisIsSymmetricWithAnExactZero) {

@@ -5,9 +5,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 #include <numeric>
 
 #include "engine/dispatch.h"
+#include "kernels/batch_scores.h"
 #include "kernels/batchnorm.h"
 #include "kernels/concat.h"
 #include "kernels/cross_entropy.h"
@@ -21,7 +24,6 @@
 
 using namespace mx;
 using namespace mx::test;
-namespace cpu = mx::kernels::cpu;
 
 namespace {
 
@@ -39,28 +41,28 @@ TEST_P(CudaElementwise, MatchesCpuTwinBitForBit) {
   ga.upload(a);
   gb.upload(b);
 
-  cpu::relu_forward(want.data(), a.data(), n);
-  MX_DISPATCH(Device::CUDA, relu_forward, out.data(), ga.data(), n);
+  kernels::relu_forward<Device::CPU>(want.data(), a.data(), n);
+  MX_CUDA_KERNEL(relu_forward)(out.data(), ga.data(), n);
   expect_bitwise_equal(out.download(), want, "relu_forward");
 
-  cpu::relu_backward(want.data(), b.data(), a.data(), n);
-  MX_DISPATCH(Device::CUDA, relu_backward, out.data(), gb.data(), ga.data(), n);
+  kernels::relu_backward<Device::CPU>(want.data(), b.data(), a.data(), n);
+  MX_CUDA_KERNEL(relu_backward)(out.data(), gb.data(), ga.data(), n);
   expect_bitwise_equal(out.download(), want, "relu_backward");
 
-  cpu::add_forward(want.data(), a.data(), b.data(), n);
-  MX_DISPATCH(Device::CUDA, add_forward, out.data(), ga.data(), gb.data(), n);
+  kernels::add_forward<Device::CPU>(want.data(), a.data(), b.data(), n);
+  MX_CUDA_KERNEL(add_forward)(out.data(), ga.data(), gb.data(), n);
   expect_bitwise_equal(out.download(), want, "add_forward");
 
   want = a;
-  cpu::add_inplace(want.data(), b.data(), n);
+  kernels::add_inplace<Device::CPU>(want.data(), b.data(), n);
   out.upload(a);
-  MX_DISPATCH(Device::CUDA, add_inplace, out.data(), gb.data(), n);
+  MX_CUDA_KERNEL(add_inplace)(out.data(), gb.data(), n);
   expect_bitwise_equal(out.download(), want, "add_inplace");
 
   want = a;
-  cpu::scale_inplace(want.data(), 0.37f, n);
+  kernels::scale_inplace<Device::CPU>(want.data(), 0.37f, n);
   out.upload(a);
-  MX_DISPATCH(Device::CUDA, scale_inplace, out.data(), 0.37f, n);
+  MX_CUDA_KERNEL(scale_inplace)(out.data(), 0.37f, n);
   expect_bitwise_equal(out.download(), want, "scale_inplace");
   out.expect_guards_intact();
 }
@@ -79,12 +81,12 @@ TEST_P(CudaPerturb, ApplyAndNoiseMatchCpuTwinBitForBit) {
   std::vector<float> want(static_cast<size_t>(n));
   Guarded<float> gw0 = on_device(w0), gd1 = on_device(d1), gd2 = on_device(d2), out(n);
 
-  cpu::perturb_apply(want.data(), w0.data(), d1.data(), d2.data(), 0.3f, -0.7f, n);
-  MX_DISPATCH(Device::CUDA, perturb_apply, out.data(), gw0.data(), gd1.data(), gd2.data(), 0.3f, -0.7f, n);
+  kernels::perturb_apply<Device::CPU>(want.data(), w0.data(), d1.data(), d2.data(), 0.3f, -0.7f, n);
+  MX_CUDA_KERNEL(perturb_apply)(out.data(), gw0.data(), gd1.data(), gd2.data(), 0.3f, -0.7f, n);
   expect_bitwise_equal(out.download(), want, "perturb_apply");
 
-  cpu::noise_direction(want.data(), w0.data(), 0.f, std::sqrt(0.2f), seed.value, n);
-  MX_DISPATCH(Device::CUDA, noise_direction, out.data(), gw0.data(), 0.f, std::sqrt(0.2f), seed.value, n);
+  kernels::noise_direction<Device::CPU>(want.data(), w0.data(), 0.f, std::sqrt(0.2f), seed.value, n);
+  MX_CUDA_KERNEL(noise_direction)(out.data(), gw0.data(), 0.f, std::sqrt(0.2f), seed.value, n);
   expect_bitwise_equal(out.download(), want, "noise_direction");
   out.expect_guards_intact();
 }
@@ -115,12 +117,12 @@ TEST_P(CudaBatchNorm, TrainForwardMatchesCpuTwin) {
   const Nchw s = GetParam();
   const int64_t hw = s.h * s.w;
   std::vector<float> y(x.size()), mean(gamma.size()), invstd(gamma.size()), rm = running_mean, rv = running_var;
-  cpu::batch_norm_train_forward(y.data(), mean.data(), invstd.data(), rm.data(), rv.data(), x.data(), gamma.data(),
-                                beta.data(), s.n, s.c, hw, 0.1f, 1e-5f);
+  kernels::batch_norm_train_forward<Device::CPU>(y.data(), mean.data(), invstd.data(), rm.data(), rv.data(), x.data(),
+                                                 gamma.data(), beta.data(), s.n, s.c, hw, 0.1f, 1e-5f);
   Guarded<float> gx = on_device(x), gg = on_device(gamma), gb = on_device(beta), grm = on_device(running_mean),
                  grv = on_device(running_var), gy(s.numel()), gmean(s.c), ginv(s.c);
-  MX_DISPATCH(Device::CUDA, batch_norm_train_forward, gy.data(), gmean.data(), ginv.data(), grm.data(), grv.data(),
-              gx.data(), gg.data(), gb.data(), s.n, s.c, hw, 0.1f, 1e-5f);
+  MX_CUDA_KERNEL(batch_norm_train_forward)(gy.data(), gmean.data(), ginv.data(), grm.data(), grv.data(), gx.data(),
+                                           gg.data(), gb.data(), s.n, s.c, hw, 0.1f, 1e-5f);
   expect_close(gy.download(), y, 1e-5, "y");
   expect_close(gmean.download(), mean, 1e-6, "save_mean");
   expect_close(ginv.download(), invstd, 1e-6, "save_invstd");
@@ -135,12 +137,13 @@ TEST_P(CudaBatchNorm, EvalForwardMatchesCpuTwin) {
   const Nchw s = GetParam();
   const int64_t hw = s.h * s.w;
   std::vector<float> y(x.size()), mean(gamma.size()), invstd(gamma.size());
-  cpu::batch_norm_eval_forward(y.data(), mean.data(), invstd.data(), x.data(), gamma.data(), beta.data(),
-                               running_mean.data(), running_var.data(), s.n, s.c, hw, 1e-5f);
+  kernels::batch_norm_eval_forward<Device::CPU>(y.data(), mean.data(), invstd.data(), x.data(), gamma.data(),
+                                                beta.data(), running_mean.data(), running_var.data(), s.n, s.c, hw,
+                                                1e-5f);
   Guarded<float> gx = on_device(x), gg = on_device(gamma), gb = on_device(beta), grm = on_device(running_mean),
                  grv = on_device(running_var), gy(s.numel()), gmean(s.c), ginv(s.c);
-  MX_DISPATCH(Device::CUDA, batch_norm_eval_forward, gy.data(), gmean.data(), ginv.data(), gx.data(), gg.data(),
-              gb.data(), grm.data(), grv.data(), s.n, s.c, hw, 1e-5f);
+  MX_CUDA_KERNEL(batch_norm_eval_forward)(gy.data(), gmean.data(), ginv.data(), gx.data(), gg.data(), gb.data(),
+                                          grm.data(), grv.data(), s.n, s.c, hw, 1e-5f);
   expect_close(gy.download(), y, 1e-6, "y");
   expect_bitwise_equal(gmean.download(), mean, "save_mean");
   expect_bitwise_equal(ginv.download(), invstd, "save_invstd");
@@ -153,18 +156,20 @@ TEST_P(CudaBatchNorm, BackwardMatchesCpuTwin) {
   const Nchw s = GetParam();
   const int64_t hw = s.h * s.w;
   std::vector<float> y(x.size()), mean(gamma.size()), invstd(gamma.size());
-  cpu::batch_norm_train_forward(y.data(), mean.data(), invstd.data(), running_mean.data(), running_var.data(),
-                                x.data(), gamma.data(), beta.data(), s.n, s.c, hw, 0.1f, 1e-5f);
+  kernels::batch_norm_train_forward<Device::CPU>(y.data(), mean.data(), invstd.data(), running_mean.data(),
+                                                 running_var.data(), x.data(), gamma.data(), beta.data(), s.n, s.c, hw,
+                                                 0.1f, 1e-5f);
   for (bool training : {true, false})
     for (bool want_dx : {true, false}) {
       SCOPED_TRACE(std::string(training ? "training" : "evaluation") + (want_dx ? ", dx" : ", no dx"));
       std::vector<float> dx(x.size()), dgamma(gamma.size()), dbeta(gamma.size());
-      cpu::batch_norm_backward(want_dx ? dx.data() : nullptr, dgamma.data(), dbeta.data(), dy.data(), x.data(),
-                               gamma.data(), mean.data(), invstd.data(), s.n, s.c, hw, training);
+      kernels::batch_norm_backward<Device::CPU>(want_dx ? dx.data() : nullptr, dgamma.data(), dbeta.data(), dy.data(),
+                                                x.data(), gamma.data(), mean.data(), invstd.data(), s.n, s.c, hw,
+                                                training);
       Guarded<float> gdy = on_device(dy), gx = on_device(x), gg = on_device(gamma), gmean = on_device(mean),
                      ginv = on_device(invstd), gdx(s.numel()), gdg(s.c), gdb(s.c);
-      MX_DISPATCH(Device::CUDA, batch_norm_backward, want_dx ? gdx.data() : nullptr, gdg.data(), gdb.data(),
-                  gdy.data(), gx.data(), gg.data(), gmean.data(), ginv.data(), s.n, s.c, hw, training);
+      MX_CUDA_KERNEL(batch_norm_backward)(want_dx ? gdx.data() : nullptr, gdg.data(), gdb.data(), gdy.data(), gx.data(),
+                                          gg.data(), gmean.data(), ginv.data(), s.n, s.c, hw, training);
       expect_close(gdg.download(), dgamma, 1e-5, "dgamma");
       expect_close(gdb.download(), dbeta, 1e-5, "dbeta");
       if (want_dx) expect_close(gdx.download(), dx, 1e-5, "dx");
@@ -204,15 +209,15 @@ TEST_P(CudaPool, MaxPoolMatchesCpuTwin) {
       for (float& v : x) v = std::floor(v * 1.5f);
     std::vector<float> y(static_cast<size_t>(outs)), dx(x.size());
     std::vector<int32_t> argmax(static_cast<size_t>(outs));
-    cpu::max_pool2d_forward(y.data(), argmax.data(), x.data(), planes, p.x.h, p.x.w, p.oh(), p.ow(), p.kernel, p.stride,
-                            p.padding);
-    cpu::max_pool2d_backward(dx.data(), dy.data(), argmax.data(), planes, p.x.h, p.x.w, p.oh(), p.ow());
+    kernels::max_pool2d_forward<Device::CPU>(y.data(), argmax.data(), x.data(), planes, p.x.h, p.x.w, p.oh(), p.ow(),
+                                             p.kernel, p.stride, p.padding);
+    kernels::max_pool2d_backward<Device::CPU>(dx.data(), dy.data(), argmax.data(), planes, p.x.h, p.x.w, p.oh(),
+                                              p.ow());
     Guarded<float> gx = on_device(x), gdy = on_device(dy), gy(outs), gdx(p.x.numel());
     Guarded<int32_t> garg(outs);
-    MX_DISPATCH(Device::CUDA, max_pool2d_forward, gy.data(), garg.data(), gx.data(), planes, p.x.h, p.x.w, p.oh(),
-                p.ow(), p.kernel, p.stride, p.padding);
-    MX_DISPATCH(Device::CUDA, max_pool2d_backward, gdx.data(), gdy.data(), garg.data(), planes, p.x.h, p.x.w, p.oh(),
-                p.ow());
+    MX_CUDA_KERNEL(max_pool2d_forward)(gy.data(), garg.data(), gx.data(), planes, p.x.h, p.x.w, p.oh(), p.ow(),
+                                       p.kernel, p.stride, p.padding);
+    MX_CUDA_KERNEL(max_pool2d_backward)(gdx.data(), gdy.data(), garg.data(), planes, p.x.h, p.x.w, p.oh(), p.ow());
     expect_bitwise_equal(gy.download(), y, "y");
     expect_bitwise_equal(garg.download(), argmax, "argmax");
     expect_close(gdx.download(), dx, 1e-6, "dx");  // overlapping windows add in another order
@@ -229,13 +234,15 @@ TEST_P(CudaPool, AvgPoolMatchesCpuTwin) {
   const int64_t planes = p.x.n * p.x.c, outs = planes * p.oh() * p.ow();
   std::vector<float> x = random_floats(p.x.numel(), rng), dy = random_floats(outs, rng);
   std::vector<float> y(static_cast<size_t>(outs)), dx(x.size());
-  cpu::avg_pool2d_forward(y.data(), x.data(), planes, p.x.h, p.x.w, p.oh(), p.ow(), p.kernel, p.stride, p.padding);
-  cpu::avg_pool2d_backward(dx.data(), dy.data(), planes, p.x.h, p.x.w, p.oh(), p.ow(), p.kernel, p.stride, p.padding);
+  kernels::avg_pool2d_forward<Device::CPU>(y.data(), x.data(), planes, p.x.h, p.x.w, p.oh(), p.ow(), p.kernel, p.stride,
+                                           p.padding);
+  kernels::avg_pool2d_backward<Device::CPU>(dx.data(), dy.data(), planes, p.x.h, p.x.w, p.oh(), p.ow(), p.kernel,
+                                            p.stride, p.padding);
   Guarded<float> gx = on_device(x), gdy = on_device(dy), gy(outs), gdx(p.x.numel());
-  MX_DISPATCH(Device::CUDA, avg_pool2d_forward, gy.data(), gx.data(), planes, p.x.h, p.x.w, p.oh(), p.ow(), p.kernel,
-              p.stride, p.padding);
-  MX_DISPATCH(Device::CUDA, avg_pool2d_backward, gdx.data(), gdy.data(), planes, p.x.h, p.x.w, p.oh(), p.ow(),
-              p.kernel, p.stride, p.padding);
+  MX_CUDA_KERNEL(avg_pool2d_forward)(gy.data(), gx.data(), planes, p.x.h, p.x.w, p.oh(), p.ow(), p.kernel, p.stride,
+                                     p.padding);
+  MX_CUDA_KERNEL(avg_pool2d_backward)(gdx.data(), gdy.data(), planes, p.x.h, p.x.w, p.oh(), p.ow(), p.kernel, p.stride,
+                                      p.padding);
   expect_close(gy.download(), y, 1e-6, "y");
   expect_close(gdx.download(), dx, 1e-6, "dx");
   gy.expect_guards_intact();
@@ -256,11 +263,11 @@ TEST_P(CudaGlobalPool, MatchesCpuTwin) {
   const auto [planes, hw] = GetParam();
   std::vector<float> x = random_floats(planes * hw, rng), dy = random_floats(planes, rng);
   std::vector<float> y(static_cast<size_t>(planes)), dx(x.size());
-  cpu::global_avg_pool_forward(y.data(), x.data(), planes, hw);
-  cpu::global_avg_pool_backward(dx.data(), dy.data(), planes, hw);
+  kernels::global_avg_pool_forward<Device::CPU>(y.data(), x.data(), planes, hw);
+  kernels::global_avg_pool_backward<Device::CPU>(dx.data(), dy.data(), planes, hw);
   Guarded<float> gx = on_device(x), gdy = on_device(dy), gy(planes), gdx(planes * hw);
-  MX_DISPATCH(Device::CUDA, global_avg_pool_forward, gy.data(), gx.data(), planes, hw);
-  MX_DISPATCH(Device::CUDA, global_avg_pool_backward, gdx.data(), gdy.data(), planes, hw);
+  MX_CUDA_KERNEL(global_avg_pool_forward)(gy.data(), gx.data(), planes, hw);
+  MX_CUDA_KERNEL(global_avg_pool_backward)(gdx.data(), gdy.data(), planes, hw);
   expect_close(gy.download(), y, 1e-5, "y");  // a float sum in another order
   expect_bitwise_equal(gdx.download(), dx, "dx");
   gy.expect_guards_intact();
@@ -280,7 +287,7 @@ TEST_F(CudaTest, CopyChannelsWritesOnlyItsSlot) {
   const int64_t n = 3, src_c = 5, dst_c = 7, ch = 2, src_off = 3, dst_off = 4, hw = 13;
   std::vector<float> src = random_floats(n * src_c * hw, rng);
   Guarded<float> gsrc = on_device(src), gdst(n * dst_c * hw);
-  MX_DISPATCH(Device::CUDA, copy_channels, gdst.data(), dst_c, dst_off, gsrc.data(), src_c, src_off, n, ch, hw);
+  MX_CUDA_KERNEL(copy_channels)(gdst.data(), dst_c, dst_off, gsrc.data(), src_c, src_off, n, ch, hw);
   const std::vector<float> got = gdst.download();
   for (int64_t i = 0; i < n; ++i)
     for (int64_t c = 0; c < dst_c; ++c)
@@ -306,12 +313,12 @@ TEST_P(CudaDropout, MaskIsBitIdenticalToCpuTwin) {
   std::vector<float> x = random_floats(n, rng), want(x.size());
   Guarded<float> gx = on_device(x), out(n);
   for (float p : {0.1f, 0.5f, 0.9f}) {
-    cpu::dropout_apply(want.data(), x.data(), n, p, 1.f / (1.f - p), key);
-    MX_DISPATCH(Device::CUDA, dropout_apply, out.data(), gx.data(), n, p, 1.f / (1.f - p), key);
+    kernels::dropout_apply<Device::CPU>(want.data(), x.data(), n, p, 1.f / (1.f - p), key);
+    MX_CUDA_KERNEL(dropout_apply)(out.data(), gx.data(), n, p, 1.f / (1.f - p), key);
     expect_bitwise_equal(out.download(), want, "dropout");
   }
-  MX_DISPATCH(Device::CUDA, dropout_apply, gx.data(), gx.data(), n, 0.5f, 2.f, key);  // in place
-  cpu::dropout_apply(want.data(), x.data(), n, 0.5f, 2.f, key);
+  MX_CUDA_KERNEL(dropout_apply)(gx.data(), gx.data(), n, 0.5f, 2.f, key);  // in place
+  kernels::dropout_apply<Device::CPU>(want.data(), x.data(), n, 0.5f, 2.f, key);
   expect_bitwise_equal(gx.download(), want, "dropout in place");
   out.expect_guards_intact();
   gx.expect_guards_intact();
@@ -334,18 +341,19 @@ TEST_P(CudaCrossEntropy, ForwardAndBackwardMatchCpuTwin) {
     yb[i] = i % 3 == 0 ? ya[i] : static_cast<int32_t>(rng() % k);  // some samples mix with their own class
   }
   std::vector<float> loss(1), lse(static_cast<size_t>(n)), dlogits(logits.size()), dloss{1.3f};
-  cpu::mixed_cross_entropy_forward(loss.data(), lse.data(), logits.data(), ya.data(), yb.data(), lam.data(), n, k);
-  cpu::mixed_cross_entropy_backward(dlogits.data(), dloss.data(), logits.data(), lse.data(), ya.data(), yb.data(),
-                                    lam.data(), n, k);
+  kernels::mixed_cross_entropy_forward<Device::CPU>(loss.data(), lse.data(), logits.data(), ya.data(), yb.data(),
+                                                    lam.data(), n, k);
+  kernels::mixed_cross_entropy_backward<Device::CPU>(dlogits.data(), dloss.data(), logits.data(), lse.data(), ya.data(),
+                                                     yb.data(), lam.data(), n, k);
   Guarded<float> glogits = on_device(logits), glam = on_device(lam), gdloss = on_device(dloss), gloss(1), glse(n),
                  gd(n * k);
   Guarded<int32_t> gya(n), gyb(n);
   gya.upload(ya);
   gyb.upload(yb);
-  MX_DISPATCH(Device::CUDA, mixed_cross_entropy_forward, gloss.data(), glse.data(), glogits.data(), gya.data(),
-              gyb.data(), glam.data(), n, k);
-  MX_DISPATCH(Device::CUDA, mixed_cross_entropy_backward, gd.data(), gdloss.data(), glogits.data(), glse.data(),
-              gya.data(), gyb.data(), glam.data(), n, k);
+  MX_CUDA_KERNEL(mixed_cross_entropy_forward)(gloss.data(), glse.data(), glogits.data(), gya.data(), gyb.data(),
+                                              glam.data(), n, k);
+  MX_CUDA_KERNEL(mixed_cross_entropy_backward)(gd.data(), gdloss.data(), glogits.data(), glse.data(), gya.data(),
+                                               gyb.data(), glam.data(), n, k);
   expect_close(gloss.download(), loss, 1e-6, "loss");
   expect_close(glse.download(), lse, 1e-6, "lse");
   expect_close(gd.download(), dlogits, 1e-5, "dlogits", dloss[0] / static_cast<double>(n));
@@ -376,9 +384,9 @@ TEST_P(CudaSgd, ThreeStepsMatchCpuTwin) {
     for (int step = 0; step < 3; ++step) {
       std::vector<float> g = random_floats(n, rng);
       gg.upload(g);
-      cpu::sgd_step(w.data(), g.data(), buf.data(), n, 0.05f, st.momentum, st.wd, st.nesterov, step == 0);
-      MX_DISPATCH(Device::CUDA, sgd_step, gw.data(), gg.data(), gbuf.data(), n, 0.05f, st.momentum, st.wd,
-                  st.nesterov, step == 0);
+      kernels::sgd_step<Device::CPU>(w.data(), g.data(), buf.data(), n, 0.05f, st.momentum, st.wd, st.nesterov,
+                                     step == 0);
+      MX_CUDA_KERNEL(sgd_step)(gw.data(), gg.data(), gbuf.data(), n, 0.05f, st.momentum, st.wd, st.nesterov, step == 0);
     }
     expect_close(gw.download(), w, 1e-6, "weights");
     expect_close(gbuf.download(), buf, 1e-6, "momentum buffer");
@@ -388,6 +396,41 @@ TEST_P(CudaSgd, ThreeStepsMatchCpuTwin) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Sizes, CudaSgd, ::testing::Values(1, 1000, (1 << 20) + 3));
+
+// ---- batch metrics ----
+
+class CudaBatchScores : public CudaTest, public ::testing::WithParamInterface<std::pair<int64_t, int64_t>> {};
+
+// Logits on a coarse grid (many ties, so the tie rule is exercised), random labels and weights.
+TEST_P(CudaBatchScores, MatchCpuTwin) {
+  FreshSeed seed;
+  std::mt19937 rng(seed.value);
+  const auto [n, k] = GetParam();
+  std::vector<float> logits = random_floats(n * k, rng), lam = random_floats(n, rng, 0.f, 1.f), loss{0.625f};
+  for (float& v : logits) v = std::round(4 * v) / 4;
+  std::vector<float> ya(static_cast<size_t>(n)), yb(ya.size());  // int32 labels in 4-byte slots
+  for (size_t i = 0; i < ya.size(); ++i) {
+    const auto a = static_cast<int32_t>(rng() % k), b = static_cast<int32_t>(rng() % k);
+    std::memcpy(&ya[i], &a, 4), std::memcpy(&yb[i], &b, 4);
+  }
+  std::vector<float> want(kernels::kScoreColumns);
+  auto labels = [](const std::vector<float>& v) { return reinterpret_cast<const int32_t*>(v.data()); };
+  kernels::batch_scores<Device::CPU>(want.data(), loss.data(), logits.data(), labels(ya), labels(yb), lam.data(), n, k);
+  Guarded<float> grow(kernels::kScoreColumns), gloss = on_device(loss), glogits = on_device(logits), gya = on_device(ya),
+      gyb = on_device(yb), glam = on_device(lam);
+  MX_CUDA_KERNEL(batch_scores)(grow.data(), gloss.data(), glogits.data(), reinterpret_cast<const int32_t*>(gya.data()),
+                               reinterpret_cast<const int32_t*>(gyb.data()), glam.data(), n, k);
+  const std::vector<float> got = grow.download();
+  EXPECT_EQ(got[0], want[0]);
+  EXPECT_NEAR(got[1], want[1], 1e-6 * static_cast<double>(n));  // double sums in another order
+  EXPECT_EQ(got[2], want[2]);
+  EXPECT_EQ(got[3], want[3]);
+  grow.expect_guards_intact();
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, CudaBatchScores,
+                         ::testing::Values(std::pair<int64_t, int64_t>{1, 1}, std::pair<int64_t, int64_t>{7, 3},
+                                           std::pair<int64_t, int64_t>{128, 10}, std::pair<int64_t, int64_t>{1031, 100}));
 
 // ---- fused batch mixup ----
 
@@ -440,16 +483,16 @@ TEST_P(CudaMixBatch, MatchesCpuTwin) {
   const std::vector<kernels::MixSample> plan = random_plan(s, rng);
   const std::vector<float> x = random_floats(s.numel(), rng);
   std::vector<float> want(x.size());
-  cpu::mix_batch(want.data(), x.data(), plan.data(), s.n, s.c, s.h, s.w);
+  kernels::mix_batch<Device::CPU>(want.data(), x.data(), plan.data(), s.n, s.c, s.h, s.w);
   Tensor dplan = upload_plan(plan);
   const auto* dp = static_cast<const kernels::MixSample*>(dplan.raw());
   Guarded<float> gx = on_device(x), out(s.numel());
-  MX_DISPATCH(Device::CUDA, mix_batch, out.data(), gx.data(), dp, s.n, s.c, s.h, s.w);
+  MX_CUDA_KERNEL(mix_batch)(out.data(), gx.data(), dp, s.n, s.c, s.h, s.w);
   expect_mix_matches(out.download(), want, plan, s.c * s.h * s.w);
   out.expect_guards_intact();
   // An output 4 bytes off 16-byte alignment takes the scalar path.
   Guarded<float> shifted(s.numel() + 1);
-  MX_DISPATCH(Device::CUDA, mix_batch, shifted.data() + 1, gx.data(), dp, s.n, s.c, s.h, s.w);
+  MX_CUDA_KERNEL(mix_batch)(shifted.data() + 1, gx.data(), dp, s.n, s.c, s.h, s.w);
   std::vector<float> got = shifted.download();
   ASSERT_EQ(bits_of(got[0]), kPoison) << "wrote before a shifted output";
   expect_mix_matches(std::vector<float>(got.begin() + 1, got.end()), want, plan, s.c * s.h * s.w);
@@ -469,11 +512,11 @@ TEST_F(CudaTest, MixBatchCoversBatchesBeyondOneGridRow) {
   const std::vector<kernels::MixSample> plan = random_plan(s, rng);
   const std::vector<float> x = random_floats(s.numel(), rng);
   std::vector<float> want(x.size());
-  cpu::mix_batch(want.data(), x.data(), plan.data(), s.n, s.c, s.h, s.w);
+  kernels::mix_batch<Device::CPU>(want.data(), x.data(), plan.data(), s.n, s.c, s.h, s.w);
   Tensor dplan = upload_plan(plan);
   Guarded<float> gx = on_device(x), out(s.numel());
-  MX_DISPATCH(Device::CUDA, mix_batch, out.data(), gx.data(), static_cast<const kernels::MixSample*>(dplan.raw()), s.n,
-              s.c, s.h, s.w);
+  MX_CUDA_KERNEL(mix_batch)(out.data(), gx.data(), static_cast<const kernels::MixSample*>(dplan.raw()), s.n, s.c, s.h,
+                            s.w);
   expect_mix_matches(out.download(), want, plan, 4);
   out.expect_guards_intact();
 }

@@ -4,16 +4,16 @@
 // without a GPU.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <cstdlib>
 
 #include "engine/autograd.h"
-#include "engine/cpu/conv_cpu.h"
-#include "engine/cpu/linear_cpu.h"
-#include "engine/cuda/conv_cuda.h"
-#include "engine/cuda/linear_cuda.h"
 #include "engine/dispatch.h"
 #include "engine/ops.h"
+#include "kernels/conv.h"
 #include "kernels/elementwise.h"
+#include "kernels/linear.h"
 #include "tests/cuda_fixtures.h"
 #include "tests/expect_error.h"
 
@@ -29,8 +29,8 @@ struct ConvCase {
   int64_t o, kh, kw;
   int stride, padding, groups;
   bool bias;
-  ConvShape shape() const {
-    ConvShape s{x.n, x.c, x.h, x.w, o, kh, kw, 0, 0, stride, padding, groups};
+  kernels::ConvShape shape() const {
+    kernels::ConvShape s{x.n, x.c, x.h, x.w, o, kh, kw, 0, 0, stride, padding, groups};
     s.oh = (x.h + 2 * padding - kh) / stride + 1;
     s.ow = (x.w + 2 * padding - kw) / stride + 1;
     return s;
@@ -50,21 +50,21 @@ TEST_P(CudaConv, ForwardAndBackwardMatchCpu) {
   FreshSeed seed;
   std::mt19937 rng(seed.value);
   const ConvCase k = GetParam();
-  const ConvShape s = k.shape();
+  const kernels::ConvShape s = k.shape();
   const int64_t wn = s.o * (s.c / s.groups) * s.kh * s.kw, yn = s.n * s.o * s.oh * s.ow;
   std::vector<float> x = random_floats(k.x.numel(), rng), w = random_floats(wn, rng), b = random_floats(s.o, rng),
                      dy = random_floats(yn, rng);
   std::vector<float> y(static_cast<size_t>(yn)), dx(x.size()), dw(w.size()), db(b.size());
   const float* bias = k.bias ? b.data() : nullptr;
-  cpu::conv2d_forward(y.data(), x.data(), w.data(), bias, s);
-  cpu::conv2d_backward(dx.data(), dw.data(), k.bias ? db.data() : nullptr, dy.data(), x.data(), w.data(), s);
+  kernels::conv2d_forward<Device::CPU>(y.data(), x.data(), w.data(), bias, s);
+  kernels::conv2d_backward<Device::CPU>(dx.data(), dw.data(), k.bias ? db.data() : nullptr, dy.data(), x.data(),
+                                        w.data(), s);
 
   Guarded<float> gx = on_device(x), gw = on_device(w), gb = on_device(b), gdy = on_device(dy), gy(yn),
                  gdx(k.x.numel()), gdw(wn), gdb(s.o);
-  MX_DISPATCH_IN(Device::CUDA, ::mx::cpu, ::mx::cuda, conv2d_forward, gy.data(), gx.data(), gw.data(),
-                 k.bias ? gb.data() : nullptr, s);
-  MX_DISPATCH_IN(Device::CUDA, ::mx::cpu, ::mx::cuda, conv2d_backward, gdx.data(), gdw.data(),
-                 k.bias ? gdb.data() : nullptr, gdy.data(), gx.data(), gw.data(), s);
+  MX_CUDA_KERNEL(conv2d_forward)(gy.data(), gx.data(), gw.data(), k.bias ? gb.data() : nullptr, s);
+  MX_CUDA_KERNEL(conv2d_backward)(gdx.data(), gdw.data(), k.bias ? gdb.data() : nullptr, gdy.data(), gx.data(),
+                                  gw.data(), s);
   expect_close(gy.download(), y, 1e-4, "y");
   expect_close(gdx.download(), dx, 1e-4, "dx");
   expect_close(gdw.download(), dw, 1e-4, "dweight");
@@ -72,8 +72,7 @@ TEST_P(CudaConv, ForwardAndBackwardMatchCpu) {
   for (const Guarded<float>* g : {&gy, &gdx, &gdw, &gdb}) g->expect_guards_intact();
 
   Guarded<float> only_dw(wn);  // the gradients asked for alone
-  MX_DISPATCH_IN(Device::CUDA, ::mx::cpu, ::mx::cuda, conv2d_backward, nullptr, only_dw.data(), nullptr, gdy.data(),
-                 gx.data(), gw.data(), s);
+  MX_CUDA_KERNEL(conv2d_backward)(nullptr, only_dw.data(), nullptr, gdy.data(), gx.data(), gw.data(), s);
   expect_close(only_dw.download(), dw, 1e-4, "dweight alone");
 }
 
@@ -105,14 +104,12 @@ TEST_P(CudaLinear, ForwardAndBackwardMatchCpu) {
   std::vector<float> x = random_floats(n * in, rng), w = random_floats(out * in, rng), b = random_floats(out, rng),
                      dy = random_floats(n * out, rng);
   std::vector<float> y(static_cast<size_t>(n * out)), dx(x.size()), dw(w.size()), db(b.size());
-  cpu::linear_forward(y.data(), x.data(), w.data(), has_bias ? b.data() : nullptr, n, in, out);
-  cpu::linear_backward(dx.data(), dw.data(), db.data(), dy.data(), x.data(), w.data(), n, in, out);
+  kernels::linear_forward<Device::CPU>(y.data(), x.data(), w.data(), has_bias ? b.data() : nullptr, n, in, out);
+  kernels::linear_backward<Device::CPU>(dx.data(), dw.data(), db.data(), dy.data(), x.data(), w.data(), n, in, out);
   Guarded<float> gx = on_device(x), gw = on_device(w), gb = on_device(b), gdy = on_device(dy), gy(n * out),
                  gdx(n * in), gdw(out * in), gdb(out);
-  MX_DISPATCH_IN(Device::CUDA, ::mx::cpu, ::mx::cuda, linear_forward, gy.data(), gx.data(), gw.data(),
-                 has_bias ? gb.data() : nullptr, n, in, out);
-  MX_DISPATCH_IN(Device::CUDA, ::mx::cpu, ::mx::cuda, linear_backward, gdx.data(), gdw.data(), gdb.data(), gdy.data(),
-                 gx.data(), gw.data(), n, in, out);
+  MX_CUDA_KERNEL(linear_forward)(gy.data(), gx.data(), gw.data(), has_bias ? gb.data() : nullptr, n, in, out);
+  MX_CUDA_KERNEL(linear_backward)(gdx.data(), gdw.data(), gdb.data(), gdy.data(), gx.data(), gw.data(), n, in, out);
   expect_close(gy.download(), y, 1e-5, "y");
   expect_close(gdx.download(), dx, 1e-5, "dx");
   expect_close(gdw.download(), dw, 1e-5, "dweight");
@@ -201,11 +198,12 @@ TEST_F(CudaTest, TensorsCopyViewFillAndReadBackOnTheDevice) {
 
 // ---- errors ----
 
-TEST_F(CudaTest, LabelOutsideTheClassesIsAOneLineErrorOnTheDevice) {
+// Device labels are not read back; one outside the classes gives a NaN loss, never an out-of-bounds read.
+TEST_F(CudaTest, LabelOutsideTheClassesGivesANanLossOnTheDevice) {
   Tensor logits = Tensor::zeros({2, 10}, DType::F32, Device::CUDA);
   Tensor ya = Tensor::from_vector(std::vector<int32_t>{1, 10}, {2}, Device::CUDA);
   Tensor lam = Tensor::full({2}, 1.f, Device::CUDA);
-  expect_error([&] { ops::mixed_cross_entropy(logits, ya, ya, lam); }, {"mixed_cross_entropy", "label 10"});
+  EXPECT_TRUE(std::isnan(ops::mixed_cross_entropy(logits, ya, ya, lam).item<float>()));
 }
 
 TEST_F(CudaTest, TensorsOnDifferentDevicesAreAOneLineError) {
@@ -222,7 +220,7 @@ TEST_F(CudaTest, SyncModeNamesTheOpThatFaulted) {
         setenv("MIXUP_SYNC", "1", 1);
         float* unmapped = reinterpret_cast<float*>(uintptr_t{4096});
         try {
-          MX_DISPATCH(Device::CUDA, relu_forward, unmapped, unmapped, int64_t{1} << 20);
+          MX_CUDA_KERNEL(relu_forward)(unmapped, unmapped, int64_t{1} << 20);
           std::fprintf(stderr, "no error reported\n");
         } catch (const Error& e) {
           std::fprintf(stderr, "%s\n", e.what());

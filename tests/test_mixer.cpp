@@ -8,6 +8,7 @@
 #include <numeric>
 #include <set>
 
+#include "engine/ops.h"
 #include "engine/random.h"
 #include "mixup/mixer.h"
 #include "tests/gradcheck.h"
@@ -51,7 +52,7 @@ TEST(Mix, KernelMatchesDefinitionForEveryOpOnAwkwardShapes) {
       m.y0 = static_cast<int32_t>(h / 3), m.y1 = static_cast<int32_t>(h);
       m.x0 = 0, m.x1 = static_cast<int32_t>((w + 1) / 2);
     }
-    Tensor out = mixup::apply_plan(x, s);
+    Tensor out = ops::mix_batch(x, s);
     std::vector<float> xv = x.to_vector<float>(), ov = out.to_vector<float>();
     for (int64_t i = 0; i < n; ++i)
       for (int64_t ch = 0; ch < c; ++ch)
@@ -67,7 +68,7 @@ TEST(Mix, PlanRejectsPartnerOutOfRange) {
   Tensor x = Tensor::zeros({2, 1, 2, 2});
   std::vector<MixSample> s(2);
   s[1].partner = 2;
-  EXPECT_THROW(mixup::apply_plan(x, s), Error);
+  EXPECT_THROW(ops::mix_batch(x, s), Error);
 }
 
 TEST(Mix, NoneLeavesImagesAndLabels) {

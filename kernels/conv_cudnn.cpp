@@ -2,8 +2,6 @@
 // direction the algorithm cuDNN's heuristics rank first among the deterministic FP32 ones that fit the
 // workspace limit), kept for the life of the process; workspaces come from the stream-ordered pool.
 // Deterministic algorithms make a GPU run repeat bit for bit, which resuming from a checkpoint relies on.
-#include "engine/cuda/conv_cuda.h"
-
 #include <array>
 #include <map>
 #include <memory>
@@ -12,15 +10,18 @@
 #include "engine/cuda/check.h"
 #include "engine/cuda/libraries.h"
 #include "engine/cuda/runtime.h"
-#include "engine/tensor.h"
+#include "kernels/conv.h"
 
-namespace mx::cuda {
+namespace mx::kernels {
 
 namespace {
 
+using cuda::kOne;
+using cuda::kZero;
+
 constexpr size_t kMaxWorkspace = size_t{512} << 20;
 
-int to_int(int64_t v) { return library_int(v, "conv2d"); }
+int to_int(int64_t v) { return cuda::library_int(v, "conv2d"); }
 
 cudnnTensorDescriptor_t tensor_desc(int64_t n, int64_t c, int64_t h, int64_t w) {
   cudnnTensorDescriptor_t d = nullptr;
@@ -79,7 +80,7 @@ struct ConvPlan {
                                                 CUDNN_DATA_FLOAT));
     CHECK_CUDNN(cudnnSetConvolutionGroupCount(conv, to_int(s.groups)));
     CHECK_CUDNN(cudnnSetConvolutionMathType(conv, CUDNN_FMA_MATH));
-    cudnnHandle_t h = cudnn_handle();
+    cudnnHandle_t h = cuda::cudnn_handle();
     fwd.algo = pick<cudnnConvolutionFwdAlgoPerf_t>(
         CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
         [&](int n, int* r, cudnnConvolutionFwdAlgoPerf_t* p) {
@@ -114,39 +115,55 @@ const ConvPlan& plan_for(const ConvShape& s) {
   return *plan;
 }
 
-// Scratch memory from the pool, returned to it (in stream order) when the tensor goes away.
-Tensor workspace(size_t bytes) { return Tensor::empty({static_cast<int64_t>(bytes)}, DType::U8, Device::CUDA); }
+// Scratch memory from the stream-ordered pool (none for 0 bytes), returned to it in stream order at
+// the end of the scope.
+class Workspace {
+ public:
+  explicit Workspace(size_t bytes) : ptr_(bytes ? cuda::alloc(bytes) : nullptr) {}
+  ~Workspace() {
+    if (ptr_) cuda::free(ptr_);
+  }
+  Workspace(const Workspace&) = delete;
+  Workspace& operator=(const Workspace&) = delete;
+  void* get() const { return ptr_; }
+
+ private:
+  void* ptr_;
+};
 
 }  // namespace
 
-void conv2d_forward(float* y, const float* x, const float* weight, const float* bias, const ConvShape& s) {
-  ProfileScope scope("conv");
+template <>
+void conv2d_forward<Device::CUDA>(float* y, const float* x, const float* weight, const float* bias,
+                                  const ConvShape& s) {
+  cuda::ProfileScope scope("conv");
   const ConvPlan& p = plan_for(s);
-  cudnnHandle_t h = cudnn_handle();
-  Tensor ws = workspace(p.fwd.bytes);
-  CHECK_CUDNN(cudnnConvolutionForward(h, &kOne, p.x, x, p.w, weight, p.conv, p.fwd.algo, ws.raw(), p.fwd.bytes,
+  cudnnHandle_t h = cuda::cudnn_handle();
+  Workspace ws(p.fwd.bytes);
+  CHECK_CUDNN(cudnnConvolutionForward(h, &kOne, p.x, x, p.w, weight, p.conv, p.fwd.algo, ws.get(), p.fwd.bytes,
                                       &kZero, p.y, y));
   if (bias) CHECK_CUDNN(cudnnAddTensor(h, &kOne, p.bias, bias, &kOne, p.y, y));
   MX_CHECK_LAUNCH("conv2d_forward");
 }
 
-void conv2d_backward(float* dx, float* dweight, float* dbias, const float* dy, const float* x,
-                     const float* weight, const ConvShape& s) {
-  ProfileScope scope("conv");
+template <>
+void conv2d_backward<Device::CUDA>(float* dx, float* dweight, float* dbias, const float* dy, const float* x,
+                                   const float* weight, const ConvShape& s) {
+  cuda::ProfileScope scope("conv");
   const ConvPlan& p = plan_for(s);
-  cudnnHandle_t h = cudnn_handle();
+  cudnnHandle_t h = cuda::cudnn_handle();
   if (dbias) CHECK_CUDNN(cudnnConvolutionBackwardBias(h, &kOne, p.y, dy, &kZero, p.bias, dbias));
   if (dweight) {
-    Tensor ws = workspace(p.bwd_filter.bytes);
-    CHECK_CUDNN(cudnnConvolutionBackwardFilter(h, &kOne, p.x, x, p.y, dy, p.conv, p.bwd_filter.algo, ws.raw(),
+    Workspace ws(p.bwd_filter.bytes);
+    CHECK_CUDNN(cudnnConvolutionBackwardFilter(h, &kOne, p.x, x, p.y, dy, p.conv, p.bwd_filter.algo, ws.get(),
                                                p.bwd_filter.bytes, &kZero, p.w, dweight));
   }
   if (dx) {
-    Tensor ws = workspace(p.bwd_data.bytes);
-    CHECK_CUDNN(cudnnConvolutionBackwardData(h, &kOne, p.w, weight, p.y, dy, p.conv, p.bwd_data.algo, ws.raw(),
+    Workspace ws(p.bwd_data.bytes);
+    CHECK_CUDNN(cudnnConvolutionBackwardData(h, &kOne, p.w, weight, p.y, dy, p.conv, p.bwd_data.algo, ws.get(),
                                              p.bwd_data.bytes, &kZero, p.x, dx));
   }
   MX_CHECK_LAUNCH("conv2d_backward");
 }
 
-}  // namespace mx::cuda
+}  // namespace mx::kernels

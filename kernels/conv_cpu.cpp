@@ -4,16 +4,16 @@
 // column buffer and its weight-gradient partial, and partials are summed in thread order so the result
 // is deterministic. A batch of one runs serially and leaves Eigen free to thread its GEMMs. A 1x1,
 // stride-1, unpadded convolution uses the image itself as the column matrix.
-#include "engine/cpu/conv_cpu.h"
+#include "kernels/conv.h"
 
 #include <omp.h>
 
 #include <algorithm>
 #include <vector>
 
-#include "engine/cpu/eigen_maps.h"
+#include "kernels/eigen_maps.h"
 
-namespace mx::cpu {
+namespace mx::kernels {
 
 namespace {
 
@@ -156,7 +156,8 @@ void col2im(float* dx, float* col, int64_t cg, const ConvShape& s) {
 
 }  // namespace
 
-void conv2d_forward(float* y, const float* x, const float* weight, const float* bias, const ConvShape& s) {
+template <>
+void conv2d_forward<Device::CPU>(float* y, const float* x, const float* weight, const float* bias, const ConvShape& s) {
   const int64_t cg = s.c / s.groups, og = s.o / s.groups;
   const int64_t kdim = cg * s.kh * s.kw, ohw = s.oh * s.ow, hw = s.h * s.w;
   const bool pointwise = is_pointwise(s);
@@ -195,8 +196,9 @@ void bias_gradient(float* dbias, const float* dy, const ConvShape& s) {
 
 }  // namespace
 
-void conv2d_backward(float* dx, float* dweight, float* dbias, const float* dy, const float* x,
-                     const float* weight, const ConvShape& s) {
+template <>
+void conv2d_backward<Device::CPU>(float* dx, float* dweight, float* dbias, const float* dy, const float* x,
+                                  const float* weight, const ConvShape& s) {
   if (dbias) bias_gradient(dbias, dy, s);
   if (!dx && !dweight) return;
   const int64_t cg = s.c / s.groups, og = s.o / s.groups;
@@ -241,4 +243,4 @@ void conv2d_backward(float* dx, float* dweight, float* dbias, const float* dy, c
   }
 }
 
-}  // namespace mx::cpu
+}  // namespace mx::kernels

@@ -9,7 +9,7 @@
 #include <Eigen/Core>
 #pragma GCC diagnostic pop
 
-namespace mx::cpu {
+namespace mx::kernels {
 
 using RowMatrix = Eigen::Matrix<float, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 using MatMap = Eigen::Map<RowMatrix>;
@@ -18,4 +18,4 @@ using ConstMatMap = Eigen::Map<const RowMatrix>;
 inline MatMap mat(float* p, int64_t rows, int64_t cols) { return MatMap(p, rows, cols); }
 inline ConstMatMap mat(const float* p, int64_t rows, int64_t cols) { return ConstMatMap(p, rows, cols); }
 
-}  // namespace mx::cpu
+}  // namespace mx::kernels

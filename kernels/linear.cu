@@ -6,17 +6,18 @@
 // The bias add and the bias gradient (column sums of dy, in a fixed order) are small kernels.
 #include "engine/cuda/check.h"
 #include "engine/cuda/libraries.h"
-#include "engine/cuda/linear_cuda.h"
 #include "engine/cuda/runtime.h"
 #include "kernels/launch.cuh"
+#include "kernels/linear.h"
 
-namespace mx::cuda {
+namespace mx::kernels {
 
 namespace {
 
-using kernels::cuda::for_each_index;
+using cuda::kOne;
+using cuda::kZero;
 
-int to_int(int64_t v) { return library_int(v, "linear"); }
+int to_int(int64_t v) { return cuda::library_int(v, "linear"); }
 
 struct AddBias {
   float* y;
@@ -38,19 +39,21 @@ struct ColumnSums {
 
 }  // namespace
 
-void linear_forward(float* y, const float* x, const float* weight, const float* bias, int64_t n, int64_t in,
-                    int64_t out) {
-  ProfileScope scope("linear");
-  CHECK_CUBLAS(cublasSgemm(cublas_handle(), CUBLAS_OP_T, CUBLAS_OP_N, to_int(out), to_int(n), to_int(in), &kOne,
+template <>
+void linear_forward<Device::CUDA>(float* y, const float* x, const float* weight, const float* bias, int64_t n,
+                                  int64_t in, int64_t out) {
+  cuda::ProfileScope scope("linear");
+  CHECK_CUBLAS(cublasSgemm(cuda::cublas_handle(), CUBLAS_OP_T, CUBLAS_OP_N, to_int(out), to_int(n), to_int(in), &kOne,
                            weight, to_int(in), x, to_int(in), &kZero, y, to_int(out)));
   if (bias) for_each_index(n * out, AddBias{y, bias, out}, "linear_forward_bias");
   MX_CHECK_LAUNCH("linear_forward");
 }
 
-void linear_backward(float* dx, float* dweight, float* dbias, const float* dy, const float* x,
-                     const float* weight, int64_t n, int64_t in, int64_t out) {
-  ProfileScope scope("linear");
-  cublasHandle_t h = cublas_handle();
+template <>
+void linear_backward<Device::CUDA>(float* dx, float* dweight, float* dbias, const float* dy, const float* x,
+                                   const float* weight, int64_t n, int64_t in, int64_t out) {
+  cuda::ProfileScope scope("linear");
+  cublasHandle_t h = cuda::cublas_handle();
   if (dx)
     CHECK_CUBLAS(cublasSgemm(h, CUBLAS_OP_N, CUBLAS_OP_N, to_int(in), to_int(n), to_int(out), &kOne, weight,
                              to_int(in), dy, to_int(out), &kZero, dx, to_int(in)));
@@ -61,4 +64,4 @@ void linear_backward(float* dx, float* dweight, float* dbias, const float* dy, c
   MX_CHECK_LAUNCH("linear_backward");
 }
 
-}  // namespace mx::cuda
+}  // namespace mx::kernels
