@@ -9,7 +9,7 @@
 
 #include "engine/ops.h"
 #include "kernels/batch_scores.h"
-#include "tests/gradcheck.h"
+#include "tests/expect_error.h"
 #include "train/config.h"
 #include "train/scores.h"
 
@@ -17,17 +17,10 @@ using namespace mx;
 
 namespace {
 
-// Runs fn, which must throw an mx::Error naming `flag` in one line.
+// Runs fn, which must throw a one-line mx::Error naming `flag`.
 template <typename Fn>
 void expect_flag_error(Fn&& fn, const std::string& flag) {
-  try {
-    fn();
-    ADD_FAILURE() << "expected an error naming " << flag;
-  } catch (const Error& e) {
-    const std::string msg = e.what();
-    EXPECT_EQ(msg.rfind(flag, 0), 0u) << msg;
-    EXPECT_EQ(msg.find('\n'), std::string::npos) << msg;
-  }
+  test::expect_error(fn, {flag + ":"});
 }
 
 train::Setting* find(std::vector<train::Setting>& rows, const std::string& flag) {
