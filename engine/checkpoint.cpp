@@ -1,6 +1,8 @@
-// Safetensors checkpoints: a writer that goes through a temporary file and a rename, and a reader
+// Safetensors checkpoints: a writer that goes through files::AtomicFile (temporary, fsync, rename), and a reader
 // that validates the header before it trusts a single offset. Assumes a little-endian host.
 #include "engine/checkpoint.h"
+
+#include "engine/files.h"
 
 #include <unistd.h>
 
@@ -45,52 +47,7 @@ std::string make_header(const std::string& path, const nn::NamedTensors& tensors
   return s;
 }
 
-// An open temporary file that is closed and deleted unless commit() renamed it into place.
-class TempFile {
- public:
-  explicit TempFile(const std::string& path) : path_(path), tmp_(path + ".tmp." + std::to_string(::getpid())) {
-    file_ = std::fopen(tmp_.c_str(), "wb");
-    if (!file_) fail(path_, "cannot create ", tmp_, ": ", std::strerror(errno));
-  }
-  ~TempFile() {
-    if (file_) std::fclose(file_);
-    if (!committed_) std::remove(tmp_.c_str());
-  }
-  TempFile(const TempFile&) = delete;
-  TempFile& operator=(const TempFile&) = delete;
-
-  void write(const void* data, size_t n) {
-    if (n && std::fwrite(data, 1, n, file_) != n) fail(path_, "cannot write ", tmp_, ": ", std::strerror(errno));
-  }
-
-  // Flushes to disk, closes and renames over the final path.
-  void commit() {
-    bool ok = std::fflush(file_) == 0 && ::fsync(::fileno(file_)) == 0;
-    ok = std::fclose(file_) == 0 && ok;
-    file_ = nullptr;
-    if (!ok) fail(path_, "cannot write ", tmp_, ": ", std::strerror(errno));
-    if (std::rename(tmp_.c_str(), path_.c_str()) != 0)
-      fail(path_, "cannot rename ", tmp_, " into place: ", std::strerror(errno));
-    committed_ = true;
-  }
-
- private:
-  std::string path_, tmp_;
-  FILE* file_ = nullptr;
-  bool committed_ = false;
-};
-
 // ---- reading ----
-
-std::string read_all(const std::string& path) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec)) fail(path, "not found or not a regular file");
-  std::ifstream in(path, std::ios::binary);
-  std::string bytes(static_cast<size_t>(std::filesystem::file_size(path, ec)), '\0');
-  if (ec || !in || !in.read(bytes.data(), static_cast<std::streamsize>(bytes.size())))
-    fail(path, "cannot read the file");
-  return bytes;
-}
 
 struct Entry {
   std::string name;
@@ -180,7 +137,7 @@ void save(const std::string& path, const nn::NamedTensors& tensors, const Metada
   std::string header = make_header(path, tensors, meta);
   unsigned char len[8];
   for (int i = 0; i < 8; ++i) len[i] = static_cast<unsigned char>(static_cast<uint64_t>(header.size()) >> (8 * i));
-  TempFile out(path);
+  files::AtomicFile out(path);
   out.write(len, sizeof(len));
   out.write(header.data(), header.size());
   for (const auto& entry : tensors) {
@@ -192,7 +149,12 @@ void save(const std::string& path, const nn::NamedTensors& tensors, const Metada
 }
 
 File load(const std::string& path) {
-  std::string bytes = read_all(path);
+  std::string bytes;
+  try {
+    bytes = files::read_all(path);
+  } catch (const Error& e) {
+    MX_FAIL("checkpoint ", e.what());  // "checkpoint PATH: reason", as every other load error
+  }
   if (bytes.size() < 8) fail(path, "file too short (", bytes.size(), " bytes) to hold a safetensors header");
   uint64_t header_len = read_le64(bytes);
   if (header_len > bytes.size() - 8)
