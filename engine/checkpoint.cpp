@@ -2,15 +2,15 @@
 // that validates the header before it trusts a single offset. Assumes a little-endian host.
 #include "engine/checkpoint.h"
 
-#include "engine/files.h"
-
-
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
-#include <nlohmann/json.hpp>
 #include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "engine/files.h"
 
 namespace mx::checkpoint {
 
