@@ -223,6 +223,7 @@ int run_sweep(const std::string& name, TrainConfig c, const std::string& recipe_
 }  // namespace
 
 int main(int argc, char** argv) {
+  mx::use_short_openmp_spin(argv);
   CLI::App app{"mixup: a framework-free engine for the mixup training methods (Liang et al., IEEE Access 2018)"};
   app.require_subcommand(1);
   app.footer("Run `mixup <command> --help` for the flags of a command and their defaults.");

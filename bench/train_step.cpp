@@ -73,6 +73,7 @@ nlohmann::json profile_split(Step& step, int steps) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  mx::use_short_openmp_spin(argv);  // as the mixup program does
   Options o;
   CLI::App app{"Training-step throughput of a model on random data"};
   app.add_option("--model", o.model)->capture_default_str();

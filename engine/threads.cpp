@@ -1,7 +1,10 @@
-// OpenMP and Eigen thread counts, kept equal.
+// OpenMP and Eigen thread counts, kept equal, and the spin count of OpenMP's idle threads.
 #include "engine/threads.h"
 
 #include <omp.h>
+#include <unistd.h>
+
+#include <cstdlib>
 
 #include <Eigen/Core>
 
@@ -14,5 +17,16 @@ void set_num_threads(int n) {
 }
 
 int num_threads() { return omp_get_max_threads(); }
+
+void use_short_openmp_spin(char** argv) {
+  if (std::getenv("GOMP_SPINCOUNT") || std::getenv("OMP_WAIT_POLICY")) return;
+  setenv("GOMP_SPINCOUNT", "10000", 1);
+  execv("/proc/self/exe", argv);  // returns only when it fails
+}
+
+std::string openmp_spin_count() {
+  const char* v = std::getenv("GOMP_SPINCOUNT");
+  return v ? v : "default";
+}
 
 }  // namespace mx

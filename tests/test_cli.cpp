@@ -2,6 +2,8 @@
 // no half-written files) and resume reproducing an uninterrupted run bit for bit.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 #include <filesystem>
 
 #include "tests/fixtures.h"
@@ -58,6 +60,11 @@ TEST_F(Cli, TrainWritesEveryOutputFile) {
             0u);
   EXPECT_EQ(std::count(metrics.begin(), metrics.end(), '\n'), 3) << metrics;
   EXPECT_NE(mx::test::read_file(out + "/config.json").find("\"mix\": \"c\""), std::string::npos);
+  // The program re-executed itself with a short OpenMP spin (engine/threads.h), unless the caller set one.
+  const std::string want = std::getenv("GOMP_SPINCOUNT") ? std::getenv("GOMP_SPINCOUNT")
+                           : std::getenv("OMP_WAIT_POLICY") ? "default" : "10000";
+  EXPECT_NE(mx::test::read_file(out + "/summary.json").find("\"gomp_spincount\": \"" + want + "\""),
+            std::string::npos);
   EXPECT_FALSE(mx::test::has_temporary_files(out));
   EXPECT_NE(r.out.find("final test accuracy"), std::string::npos);
 }

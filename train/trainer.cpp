@@ -188,6 +188,7 @@ TrainSummary Trainer::run() {
                           {"best_epoch", s.best_epoch},         {"epochs", c_.epochs},
                           {"seconds", s.seconds},               {"train_images_per_s", s.images_per_s},
                           {"device", s.device},                 {"threads", num_threads()},
+                          {"gomp_spincount", openmp_spin_count()},
                           {"final_test_loss", last.test_loss},  {"final_train_loss", last.train_loss},
                           {"final_train_acc", last.train_acc},  {"final_train_x1x2", last.train_x1x2},
                           {"final_train_x2x1", last.train_x2x1}});
