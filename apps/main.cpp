@@ -235,7 +235,7 @@ int main(int argc, char** argv) {
     return fail(e.what());
   }
   CLI::App* train = app.add_subcommand("train", "Train a network with a mixing method; writes config.json, "
-                                                "metrics.csv, checkpoint.safetensors, best.safetensors, summary.json");
+                                                "metrics.csv, metrics.png, checkpoint.safetensors, best.safetensors, summary.json");
   add_train_flags(*train, config);
   train->footer("Defaults shown are those of --recipe " + recipe_name + ".");
   TrainConfig sweep_config = config;
