@@ -45,46 +45,66 @@ void raw_free(void* ptr, Device dev) {
 constexpr size_t kGuard = kAlignment;
 
 struct GuardedBlock {
-  char* base;    // start of the front guard
-  size_t bytes;  // the payload asked for, at base + kGuard
-  size_t total;  // front guard + payload rounded up + back guard
+  char* base;       // start of the front guard
+  size_t bytes;     // the payload asked for, at base + kGuard
+  size_t total;     // front guard + payload rounded up + back guard
   Device dev;
+  uint32_t guard;   // this block's guard word
 };
 
 struct GuardState {
   std::atomic<int> scopes{0};
+  std::atomic<uint32_t> blocks_made{0};
   std::atomic<size_t> live{0};
   std::mutex mutex;
   std::unordered_map<void*, GuardedBlock> blocks;  // by payload pointer
   std::vector<std::string> violations;             // found when blocks were freed
 };
 
+// Never destroyed: blocks still alive at exit (caches) are freed after every static destructor has run.
 GuardState& guard_state() {
-  static GuardState state;
-  return state;
+  static GuardState* state = new GuardState;
+  return *state;
 }
 
-// The poison as bytes: offset k from a 4-aligned start holds byte k % 4 of kPoisonWord (little-endian).
-std::vector<uint8_t> poison_bytes(size_t n) {
+// A quiet NaN of its own for each block's guards, never kPoisonWord: a kernel that reads past one
+// input's end and writes the value past its output's end changes the output's guard (NaN arithmetic
+// passes an operand's payload through).
+uint32_t next_guard_word() {
+  const uint32_t k = ++guard_state().blocks_made;
+  const uint32_t word = 0x7FC00000u | ((k * 2654435761u) & 0x003FFFFFu);
+  return word == kPoisonWord ? word ^ 1u : word;
+}
+
+// n bytes of a 4-byte word repeated: offset k holds byte k % 4 of it (little-endian, as the floats).
+std::vector<uint8_t> word_bytes(uint32_t word, size_t n) {
   std::vector<uint8_t> v(n);
-  for (size_t k = 0; k < n; ++k) v[k] = static_cast<uint8_t>(kPoisonWord >> (8 * (k % 4)));
+  for (size_t k = 0; k < n; ++k) v[k] = static_cast<uint8_t>(word >> (8 * (k % 4)));
+  return v;
+}
+
+// Guards of the block's own word around a payload of kPoisonWord (rounding slack counts as guard).
+std::vector<uint8_t> fresh_block(const GuardedBlock& b) {
+  std::vector<uint8_t> v = word_bytes(b.guard, b.total);
+  const std::vector<uint8_t> payload = word_bytes(kPoisonWord, b.bytes);
+  std::copy(payload.begin(), payload.end(), v.begin() + kGuard);
   return v;
 }
 
 void* guarded_alloc(size_t bytes, size_t rounded, Device dev) {
   const size_t total = rounded + 2 * kGuard;
-  char* base = static_cast<char*>(raw_alloc(total, dev));
-  const std::vector<uint8_t> poison = poison_bytes(total);
-  device_copy(base, dev, poison.data(), Device::CPU, total);
+  const GuardedBlock b{static_cast<char*>(raw_alloc(total, dev)), bytes, total, dev, next_guard_word()};
+  const std::vector<uint8_t> init = fresh_block(b);
+  device_copy(b.base, dev, init.data(), Device::CPU, total);
   GuardState& g = guard_state();
   std::lock_guard<std::mutex> lock(g.mutex);
-  g.blocks.emplace(base + kGuard, GuardedBlock{base, bytes, total, dev});
+  g.blocks.emplace(b.base + kGuard, b);
   g.live.store(g.blocks.size());
-  return base + kGuard;
+  return b.base + kGuard;
 }
 
-// Bytes of [offset, offset + n) of the block that no longer hold the poison: how many, and the first
-// and last of them (offsets from the block's base).
+// Bytes of [offset, offset + n) of the block that no longer hold its guard word: how many, and the
+// first and last of them (offsets from the block's base).
 struct Damage {
   size_t count = 0, first = 0, last = 0;
 };
@@ -92,7 +112,7 @@ struct Damage {
 Damage damage_in(const GuardedBlock& b, size_t offset, size_t n) {
   std::vector<uint8_t> got(n);
   device_copy(got.data(), Device::CPU, b.base + offset, b.dev, n);
-  const std::vector<uint8_t> want = poison_bytes(offset + n);
+  const std::vector<uint8_t> want = word_bytes(b.guard, offset + n);
   Damage d;
   for (size_t k = 0; k < n; ++k) {
     if (got[k] == want[offset + k]) continue;

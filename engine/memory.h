@@ -23,8 +23,9 @@ Tensor bytes_on(Device dev, const void* src, size_t bytes);
 
 // Guarded allocations (tests only). While a GuardedAllocations scope is alive, each new allocation on
 // either device lies between two guard regions of kAlignment bytes (the payload keeps its alignment,
-// and the rounding slack after it is guarded too), and guards and payload are filled with kPoisonWord,
-// a NaN with a payload no kernel writes, so an output element that was never written reads as that NaN.
+// and the rounding slack after it is guarded too). The payload starts filled with kPoisonWord, a NaN
+// with a payload no kernel writes, so an output element that was never written reads as that NaN; the
+// guards hold a NaN word of their own per block, so even a guard value copied from another block shows.
 // Guards are verified when the block is freed and whenever guard_violations() is called; allocations
 // made in the scope stay guarded until they are freed. Scopes may nest; the normal path pays one
 // atomic load per allocation and free.

@@ -1,7 +1,7 @@
 // The per-op harness as gtest tests: every case registered in tests/ops/op_cases.cpp becomes
 // OpGradient (finite differences on the CPU), OpReference (against its naive reference, where it has
-// one) and OpCudaMatchesCpu (outputs, input gradients and state against the CPU, with guarded
-// allocations; skipped without a GPU). Then tests of the harness itself: that its checks fail when
+// one), OpCudaMatchesCpu (outputs, input gradients and state against the CPU, with guarded
+// allocations; skipped without a GPU) and OpCpuGuarded (the same with the CPU on both sides). Then tests of the harness itself: that its checks fail when
 // they should.
 #include <gtest/gtest.h>
 
@@ -31,6 +31,10 @@ std::vector<const OpCase*> cases_where(bool (*keep)(const OpCase&)) {
   return out;
 }
 
+bool every_case(const OpCase&) { return true; }
+bool small_case(const OpCase& c) { return c.finite_differences; }
+bool has_reference(const OpCase& c) { return bool(c.reference); }
+
 std::string case_name(const ::testing::TestParamInfo<const OpCase*>& info) { return info.param->name; }
 
 // ---- the registered cases ----
@@ -42,7 +46,7 @@ TEST_P(OpGradient, MatchesFiniteDifferences) {
 }
 
 INSTANTIATE_TEST_SUITE_P(, OpGradient,
-                         ::testing::ValuesIn(cases_where([](const OpCase& c) { return c.finite_differences; })),
+                         ::testing::ValuesIn(cases_where(small_case)),
                          case_name);
 
 class OpReference : public ::testing::TestWithParam<const OpCase*> {};
@@ -52,17 +56,28 @@ TEST_P(OpReference, ForwardMatchesNaive) {
 }
 
 INSTANTIATE_TEST_SUITE_P(, OpReference,
-                         ::testing::ValuesIn(cases_where([](const OpCase& c) { return bool(c.reference); })),
+                         ::testing::ValuesIn(cases_where(has_reference)),
                          case_name);
 
 class OpCudaMatchesCpu : public CudaTest, public ::testing::WithParamInterface<const OpCase*> {};
 
 TEST_P(OpCudaMatchesCpu, OutputsAndGradients) {
   FreshSeed seed;
-  expect_no_findings(check_cuda_matches_cpu(*GetParam(), seed.value));
+  expect_no_findings(check_devices_agree(*GetParam(), Device::CPU, Device::CUDA, seed.value));
 }
 
-INSTANTIATE_TEST_SUITE_P(, OpCudaMatchesCpu, ::testing::ValuesIn(cases_where([](const OpCase&) { return true; })),
+INSTANTIATE_TEST_SUITE_P(, OpCudaMatchesCpu, ::testing::ValuesIn(cases_where(every_case)),
+                         case_name);
+
+// The same comparison with the CPU on both sides: every case, large ones included, writes only inside
+// its allocations, leaves no output unwritten, and repeats itself.
+class OpCpuGuarded : public ::testing::TestWithParam<const OpCase*> {};
+
+TEST_P(OpCpuGuarded, WritesInBoundsAndRepeats) {
+  expect_no_findings(check_devices_agree(*GetParam(), Device::CPU, Device::CPU, case_seed(GetParam()->name)));
+}
+
+INSTANTIATE_TEST_SUITE_P(, OpCpuGuarded, ::testing::ValuesIn(cases_where(every_case)),
                          case_name);
 
 // ---- the harness itself ----

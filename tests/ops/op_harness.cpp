@@ -127,18 +127,19 @@ void reference(const OpCase& c, uint32_t seed, Findings& found) {
   found.add(compare_reference(out.to_vector<float>(), want.values, tol, "output"));
 }
 
-// Every result of the CPU run written and finite, and the CUDA run's within tolerance of it.
-void compare_runs(const OpCase& c, const CaseRun& cpu, const CaseRun& gpu, Findings& found) {
-  if (gpu.shape != cpu.shape)
-    return found.add("output shape " + shape_str(gpu.shape) + " on cuda, " + shape_str(cpu.shape) + " on cpu");
-  found.add(first_non_finite(cpu.output, "cpu output"));
-  found.add(compare_close(gpu.output, cpu.output, c.tol.twin_output, "output"));
-  for (size_t k = 0; k < cpu.grads.size() && k < gpu.grads.size(); ++k) {
-    found.add(first_non_finite(cpu.grads[k], "cpu gradient of " + cpu.grad_names[k]));
-    found.add(compare_close(gpu.grads[k], cpu.grads[k], c.tol.twin_gradient, "gradient of " + cpu.grad_names[k]));
+// Every result of the reference run written and finite, and the tested run's within tolerance of it.
+void compare_runs(const OpCase& c, const CaseRun& want, const CaseRun& got, const std::string& on, Findings& found) {
+  if (got.shape != want.shape)
+    return found.add("output shape " + shape_str(got.shape) + on + ", " + shape_str(want.shape) + " in the reference run");
+  found.add(first_non_finite(want.output, "output of the reference run"));
+  found.add(compare_close(got.output, want.output, c.tol.twin_output, "output" + on));
+  for (size_t k = 0; k < want.grads.size() && k < got.grads.size(); ++k) {
+    const std::string what = "gradient of " + want.grad_names[k];
+    found.add(first_non_finite(want.grads[k], what + " in the reference run"));
+    found.add(compare_close(got.grads[k], want.grads[k], c.tol.twin_gradient, what + on));
   }
-  for (size_t k = 0; k < cpu.state.size(); ++k)
-    found.add(compare_close(gpu.state[k], cpu.state[k], c.tol.twin_output, cpu.state_names[k] + " after the run"));
+  for (size_t k = 0; k < want.state.size(); ++k)
+    found.add(compare_close(got.state[k], want.state[k], c.tol.twin_output, want.state_names[k] + " after the run" + on));
 }
 
 double median(std::vector<double> v) {
@@ -201,11 +202,11 @@ CaseRun run_case(const OpCase& c, Device dev, uint32_t seed, Findings& found) {
   return run;
 }
 
-Findings check_cuda_matches_cpu(const OpCase& c, uint32_t seed) {
+Findings check_devices_agree(const OpCase& c, Device reference, Device tested, uint32_t seed) {
   Findings found;
   guarded(found, [&] {
-    const CaseRun cpu = run_case(c, Device::CPU, seed, found), gpu = run_case(c, Device::CUDA, seed, found);
-    compare_runs(c, cpu, gpu, found);
+    const CaseRun want = run_case(c, reference, seed, found), got = run_case(c, tested, seed, found);
+    compare_runs(c, want, got, std::string(" on ") + device_name(tested), found);
   });
   return found;
 }

@@ -1,6 +1,6 @@
 // The checks and the timing behind the per-op harness (no gtest): finite-difference gradients on the
-// CPU, a naive reference, the CUDA backend against the CPU under guarded allocations, and median
-// forward/backward times. Each check returns its Findings instead of asserting, so the gtest driver
+// CPU, a naive reference, one device against another (the CUDA backend against the CPU) under guarded
+// allocations, and median forward/backward times. Each check returns its Findings instead of asserting, so the gtest driver
 // and the benchmark share them.
 #pragma once
 #include <cstdint>
@@ -53,7 +53,12 @@ Findings check_finite_differences(const Forward& f, const OpInputs& inputs, doub
 
 Findings check_gradients(const OpCase& c, uint32_t seed);     // the case's inputs and fd tolerances
 Findings check_reference(const OpCase& c, uint32_t seed);     // needs c.reference
-Findings check_cuda_matches_cpu(const OpCase& c, uint32_t seed);  // needs a CUDA device
+
+// One run on `tested` against one on `reference` (the CPU), both with guarded allocations: output,
+// input gradients and state within the case's twin tolerances, every result of the reference run
+// written and finite, and no write outside an allocation on either device. With both devices the CPU
+// it checks the CPU backend's guards and run-to-run agreement on every case, large ones included.
+Findings check_devices_agree(const OpCase& c, Device reference, Device tested, uint32_t seed);
 
 // One forward and backward of a case on a device, results copied to the host.
 struct CaseRun {
