@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "engine/cuda/runtime.h"
 #include "engine/error.h"
@@ -30,31 +31,32 @@ mx::Device parse_device(const std::string& flag) {
   return mx::Device::CUDA;
 }
 
-bool selected(const mx::test::OpCase& c, const Options& o) {
-  return (o.op.empty() || c.op == o.op) && c.name.find(o.substring) != std::string::npos;
+std::vector<const mx::test::OpCase*> selected_cases(const Options& o) {
+  std::vector<const mx::test::OpCase*> out;
+  for (const mx::test::OpCase& c : mx::test::all_op_cases())
+    if ((o.op.empty() || c.op == o.op) && c.name.find(o.substring) != std::string::npos) out.push_back(&c);
+  MX_CHECK(!out.empty(), "no registered case matches --op '", o.op, "' and --case '", o.substring, "'");
+  return out;
 }
 
 int run(const Options& o) {
   const mx::Device dev = parse_device(o.device);
   MX_CHECK(o.repeats >= 1 && o.warmup >= 0, "--repeats must be >= 1 and --warmup >= 0");
+  const std::vector<const mx::test::OpCase*> cases = selected_cases(o);
+  if (o.list) {
+    for (const mx::test::OpCase* c : cases) std::printf("%s\n", c->name.c_str());
+    return 0;
+  }
   mx::set_num_threads(o.threads);
   const std::string where = dev == mx::Device::CPU ? std::to_string(mx::num_threads()) + " threads"
                                                    : mx::cuda::device_summary();
-  if (!o.list) std::printf("# %s, median of %d repeats after %d warm-up\n%-56s %12s %12s\n", where.c_str(), o.repeats,
-                           o.warmup, "case", "forward ms", "backward ms");
-  int shown = 0;
-  for (const mx::test::OpCase& c : mx::test::all_op_cases()) {
-    if (!selected(c, o)) continue;
-    ++shown;
-    if (o.list) {
-      std::printf("%s\n", c.name.c_str());
-      continue;
-    }
-    const mx::test::OpTimes t = mx::test::time_case(c, dev, o.warmup, o.repeats);
-    std::printf("%-56s %12.4f %12.4f\n", c.name.c_str(), t.forward_ms, t.backward_ms);
+  std::printf("# %s, median of %d repeats after %d warm-up\n%-56s %12s %12s\n", where.c_str(), o.repeats, o.warmup,
+              "case", "forward ms", "backward ms");
+  for (const mx::test::OpCase* c : cases) {
+    const mx::test::OpTimes t = mx::test::time_case(*c, dev, o.warmup, o.repeats);
+    std::printf("%-56s %12.4f %12.4f\n", c->name.c_str(), t.forward_ms, t.backward_ms);
     std::fflush(stdout);
   }
-  MX_CHECK(shown > 0, "no registered case matches --op '", o.op, "' and --case '", o.substring, "'");
   return 0;
 }
 

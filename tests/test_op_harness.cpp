@@ -125,10 +125,10 @@ TEST(OpHarness, GuardsCatchWritesOutsideAnAllocation) {
   {
     GuardedAllocations guard;
     Tensor t = Tensor::empty({10});
-    float* p = t.data<float>();
-    p[10] = 1.f;  // past the end, inside the rounding slack
+    uint32_t* p = static_cast<uint32_t*>(t.raw());
+    p[10] = ~p[10];  // past the end, inside the rounding slack; every byte of the guard changes
     EXPECT_EQ(guard_violations().size(), 1u) << "a live block is checked on request";
-    p[-1] = 1.f;  // before the start
+    p[-1] = ~p[-1];  // before the start
   }  // t is freed: both guards are checked again and reported
   const std::vector<std::string> found = guard_violations();
   ASSERT_EQ(found.size(), 2u);
@@ -158,8 +158,10 @@ TEST_F(CudaTest, OpHarnessGuardsCatchWritesOnTheDevice) {
   {
     GuardedAllocations guard;
     Tensor t = Tensor::empty({10}, DType::F32, Device::CUDA);
-    const float one = 1.f;
-    device_copy(t.data<float>() + 10, Device::CUDA, &one, Device::CPU, sizeof one);
+    uint32_t word = 0;
+    device_copy(&word, Device::CPU, t.data<float>() + 10, Device::CUDA, sizeof word);
+    word = ~word;  // every byte of the guard changes
+    device_copy(t.data<float>() + 10, Device::CUDA, &word, Device::CPU, sizeof word);
   }
   const std::vector<std::string> found = guard_violations();
   ASSERT_EQ(found.size(), 1u);

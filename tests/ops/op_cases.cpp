@@ -53,19 +53,23 @@ struct Elementwise {
 };
 std::string shape_name(const Elementwise& p) { return dims_name(p.shape); }
 
+Expected relu_reference(const Elementwise& p, const std::vector<Tensor>& t) {
+  std::vector<double> y = as_double(t[0]);
+  for (double& v : y) v = std::max(v, 0.0);
+  return {p.shape, y};
+}
+
 [[maybe_unused]] const bool relu_registered = register_op<Elementwise>({
     "relu",
-    {{{3, 5, 7}}, {{1}}, {{2, 3, 5, 7}}},
-    {{{5, 100003}}},
-    shape_name,
-    [](const Elementwise& p, std::mt19937& rng) { return OpInputs().add("x", distinct_tensor(p.shape, rng)); },
-    [](const Elementwise&, std::vector<Tensor>& t) { return ops::relu(t[0]); },
-    [](const Elementwise& p, const std::vector<Tensor>& t) {
-      std::vector<double> y = as_double(t[0]);
-      for (double& v : y) v = std::max(v, 0.0);
-      return Expected{p.shape, y};
+    {{{3, 5, 7}}, {{1}}, {{2, 3, 5, 7}}},  // cases: every check
+    {{{5, 100003}}},                        // large cases: device comparison and timing only
+    shape_name,                             // the case name after "relu_"
+    [](const Elementwise& p, std::mt19937& rng) {  // inputs, clear of the kink at 0
+      return OpInputs().add("x", distinct_tensor(p.shape, rng));
     },
-    Tolerances().reference_tol(0)});
+    [](const Elementwise&, std::vector<Tensor>& t) { return ops::relu(t[0]); },  // the forward
+    relu_reference,                                                             // optional
+    Tolerances().reference_tol(0)});                                            // exact
 
 [[maybe_unused]] const bool add_registered = register_op<Elementwise>({
     "add",
