@@ -1,8 +1,8 @@
 // The per-op harness as gtest tests: every case registered in tests/ops/op_cases.cpp becomes
 // OpGradient (finite differences on the CPU), OpReference (against its naive reference, where it has
 // one), OpCudaMatchesCpu (outputs, input gradients and state against the CPU, with guarded
-// allocations; skipped without a GPU) and OpCpuGuarded (the same with the CPU on both sides). Then tests of the harness itself: that its checks fail when
-// they should.
+// allocations; skipped without a GPU) and OpCpuGuarded (the same with the CPU on both sides). Then
+// tests of the harness itself: that its checks fail when they should.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -113,7 +113,9 @@ TEST(OpHarness, GradientCheckCatchesAWrongBackward) {
   std::mt19937 rng(1);
   OpInputs in;
   in.add("x", random_tensor({3, 4}, rng));
-  EXPECT_TRUE(check_finite_differences([](std::vector<Tensor>& t) { return doubled(t[0], 2.f); }, in, 1e-2, 1e-2, 3).ok());
+  const Findings right =
+      check_finite_differences([](std::vector<Tensor>& t) { return doubled(t[0], 2.f); }, in, 1e-2, 1e-2, 3);
+  EXPECT_TRUE(right.ok()) << right.report();
   const Findings flipped =
       check_finite_differences([](std::vector<Tensor>& t) { return doubled(t[0], -2.f); }, in, 1e-2, 1e-2, 3);
   EXPECT_FALSE(flipped.ok());

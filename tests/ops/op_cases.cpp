@@ -143,7 +143,9 @@ Expected naive_conv(const Conv& k, const std::vector<Tensor>& t) {
 
 // Batch 1 and odd batches, C*H*W not a multiple of 8, non-square images and kernels, strides 1 and 2,
 // padding 0, 1 and 2, groups 1, 2 and depthwise, the 1x1 fast path and a strided 1x1; "same" width
-// convolutions (stride 1, ow == w) take the CPU's block-copy im2col, the others the row-by-row one.
+// convolutions (stride 1, ow == w) take the CPU's block-copy im2col, the others the row-by-row one; and
+// the same shapes with the weight's gradient asked for alone. The large ones are the GPU's shapes (and
+// the CPU's threaded path).
 // FP32 cuDNN algorithms sum up to C/groups*kh*kw products in their own order: 1e-4 of the typical
 // output is ~100 times the expected rounding difference, and far below any indexing mistake.
 [[maybe_unused]] const bool conv2d_registered = register_op<Conv>({
@@ -164,11 +166,19 @@ Expected naive_conv(const Conv& k, const std::vector<Tensor>& t) {
      {1, 5, 6, 6, 5, 5, 5, 1, 2, 1, true},
      {2, 4, 3, 11, 6, 1, 3, 1, 0, 2, true},
      {2, 3, 5, 5, 4, 3, 3, 1, 1, 1, false, true},
-     {5, 6, 7, 9, 4, 3, 3, 2, 1, 2, true, true}},
+     {1, 3, 8, 8, 4, 3, 3, 1, 1, 1, true, true},
+     {5, 6, 7, 9, 4, 3, 3, 2, 1, 2, true, true},
+     {2, 8, 5, 5, 8, 3, 3, 1, 1, 8, false, true},
+     {3, 16, 4, 4, 32, 1, 1, 1, 0, 1, false, true},
+     {1, 5, 6, 6, 5, 5, 5, 1, 2, 1, true, true},
+     {2, 4, 3, 11, 6, 1, 3, 1, 0, 2, true, true}},
     {{4, 3, 32, 32, 64, 3, 3, 1, 1, 1, false},
      {7, 64, 8, 8, 128, 1, 1, 2, 0, 1, false},
      {9, 64, 16, 16, 128, 3, 3, 2, 1, 1, false},
-     {8, 8, 16, 16, 16, 3, 3, 1, 1, 2, true}},
+     {8, 8, 16, 16, 16, 3, 3, 1, 1, 2, true},
+     {4, 3, 32, 32, 64, 3, 3, 1, 1, 1, false, true},
+     {7, 64, 8, 8, 128, 1, 1, 2, 0, 1, false, true},
+     {9, 64, 16, 16, 128, 3, 3, 2, 1, 1, false, true}},
     conv_name,
     [](const Conv& k, std::mt19937& rng) {
       OpInputs in;
@@ -206,7 +216,8 @@ Expected naive_linear(const Linear& p, const std::vector<Tensor>& t) {
 // cuBLAS in FP32 (no TF32) against Eigen: sums of up to 512 products, 1e-5 of the typical size.
 [[maybe_unused]] const bool linear_registered = register_op<Linear>({
     "linear",
-    {{3, 7, 5, true}, {1, 4, 2, false}, {1, 7, 3, true}, {5, 512, 10, true}, {33, 100, 17, false}, {3, 1, 1, true}},
+    {{3, 5, 4, true}, {3, 7, 5, true}, {1, 4, 2, false}, {1, 7, 3, true}, {5, 512, 10, true}, {33, 100, 17, false},
+     {3, 1, 1, true}},
     {{128, 512, 10, true}},
     [](const Linear& p) { return concat("batch", p.n, "_", p.in, "to", p.out, p.bias ? "_bias" : ""); },
     [](const Linear& p, std::mt19937& rng) {
@@ -232,7 +243,9 @@ struct BatchNorm {
     "batch_norm2d",
     {{3, 4, 3, 5, true}, {1, 2, 3, 3, false}, {1, 3, 5, 7, true}, {5, 3, 2, 3, true}, {3, 5, 4, 3, false}},
     {{16, 64, 8, 8, true}, {7, 3, 33, 17, true}, {16, 64, 8, 8, false}},
-    [](const BatchNorm& p) { return concat(p.training ? "train" : "eval", "_batch", p.n, "_", dims_name({p.c, p.h, p.w})); },
+    [](const BatchNorm& p) {
+      return concat(p.training ? "train" : "eval", "_batch", p.n, "_", dims_name({p.c, p.h, p.w}));
+    },
     [](const BatchNorm& p, std::mt19937& rng) {
       return OpInputs()
           .add("x", random_tensor({p.n, p.c, p.h, p.w}, rng, -1.f, 2.f))

@@ -89,7 +89,8 @@ bool register_op(const OpFamily<P>& f) {
     OpCase c{f.op, f.op + "_" + f.name(p), finite_differences,
              [inputs = f.inputs, p](std::mt19937& rng) { return inputs(p, rng); },
              [forward = f.forward, p](std::vector<Tensor>& t) { return forward(p, t); }, nullptr, f.tol};
-    if (f.reference) c.reference = [reference = f.reference, p](const std::vector<Tensor>& t) { return reference(p, t); };
+    if (f.reference)
+      c.reference = [reference = f.reference, p](const std::vector<Tensor>& t) { return reference(p, t); };
     add_op_case(std::move(c));
   };
   for (const P& p : f.cases) add(p, true);

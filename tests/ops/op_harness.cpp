@@ -61,10 +61,11 @@ void wait_for(Device dev) {
 }
 
 // Runs `work` (which must free every tensor it makes) with guarded allocations and adds what the
-// guards caught; stale reports of earlier work are dropped first.
+// guards caught. Damage found before it started (a block that outlived an earlier check) is reported
+// too, marked as such.
 template <typename Work>
 void guarded(Findings& found, Work&& work) {
-  guard_violations();
+  for (const std::string& line : guard_violations()) found.add("before this check: " + line);
   {
     GuardedAllocations guard;
     work();
@@ -93,7 +94,10 @@ double central_difference(const Forward& f, std::vector<Tensor>& t, float* x, do
 void check_input_gradient(const Forward& f, std::vector<Tensor>& t, size_t k, const std::string& name,
                           const std::vector<float>& w, double eps, double tol, Findings& found) {
   const Tensor grad = t[k].grad();
-  if (!grad.defined()) return found.add(name + " received no gradient");
+  if (!grad.defined()) {
+    found.add(name + " received no gradient");
+    return;
+  }
   const std::vector<float> g = grad.to_vector<float>();
   float* x = t[k].data<float>();
   NoGradGuard no_grad;
@@ -121,16 +125,20 @@ void reference(const OpCase& c, uint32_t seed, Findings& found) {
   const Expected want = c.reference(t);  // before the forward, which may update state
   NoGradGuard no_grad;
   const Tensor out = c.forward(t);
-  if (out.shape() != want.shape)
-    return found.add("output shape " + shape_str(out.shape()) + ", reference " + shape_str(want.shape));
+  if (out.shape() != want.shape) {
+    found.add("output shape " + shape_str(out.shape()) + ", reference " + shape_str(want.shape));
+    return;
+  }
   const double tol = c.finite_differences ? c.tol.reference : c.tol.reference_large;
   found.add(compare_reference(out.to_vector<float>(), want.values, tol, "output"));
 }
 
 // Every result of the reference run written and finite, and the tested run's within tolerance of it.
 void compare_runs(const OpCase& c, const CaseRun& want, const CaseRun& got, const std::string& on, Findings& found) {
-  if (got.shape != want.shape)
-    return found.add("output shape " + shape_str(got.shape) + on + ", " + shape_str(want.shape) + " in the reference run");
+  if (got.shape != want.shape) {
+    found.add("output shape " + shape_str(got.shape) + on + ", " + shape_str(want.shape) + " in the reference run");
+    return;
+  }
   found.add(first_non_finite(want.output, "output of the reference run"));
   found.add(compare_close(got.output, want.output, c.tol.twin_output, "output" + on));
   for (size_t k = 0; k < want.grads.size() && k < got.grads.size(); ++k) {
@@ -139,7 +147,8 @@ void compare_runs(const OpCase& c, const CaseRun& want, const CaseRun& got, cons
     found.add(compare_close(got.grads[k], want.grads[k], c.tol.twin_gradient, what + on));
   }
   for (size_t k = 0; k < want.state.size(); ++k)
-    found.add(compare_close(got.state[k], want.state[k], c.tol.twin_output, want.state_names[k] + " after the run" + on));
+    found.add(
+        compare_close(got.state[k], want.state[k], c.tol.twin_output, want.state_names[k] + " after the run" + on));
 }
 
 double median(std::vector<double> v) {
@@ -156,7 +165,8 @@ void validate_for_timing(const OpCase& c, Device dev, uint32_t seed) {
   Findings found;
   const CaseRun run = run_case(c, dev, seed, found);
   found.add(first_non_finite(run.output, "output"));
-  for (size_t k = 0; k < run.grads.size(); ++k) found.add(first_non_finite(run.grads[k], "gradient of " + run.grad_names[k]));
+  for (size_t k = 0; k < run.grads.size(); ++k)
+    found.add(first_non_finite(run.grads[k], "gradient of " + run.grad_names[k]));
   MX_CHECK(found.ok(), c.name, " on ", device_name(dev), ": ", found.lines().front());
 }
 
@@ -189,11 +199,11 @@ CaseRun run_case(const OpCase& c, Device dev, uint32_t seed, Findings& found) {
   run_backward(out, Tensor::from_vector(objective_weights(out.numel(), seed), out.shape(), dev));
   for (size_t k = 0; k < t.size(); ++k) {
     const std::string& name = in.list[k].name;
-    if (in.list[k].differentiable && !t[k].grad().defined()) {
-      found.add(name + " received no gradient on " + device_name(dev));
-    } else if (in.list[k].differentiable) {
+    if (in.list[k].differentiable) {
+      const Tensor grad = t[k].grad();
+      if (!grad.defined()) found.add(name + " received no gradient on " + device_name(dev));
       run.grad_names.push_back(name);
-      run.grads.push_back(t[k].grad().to_vector<float>());
+      run.grads.push_back(grad.defined() ? grad.to_vector<float>() : std::vector<float>());
     } else if (t[k].dtype() == DType::F32) {
       run.state_names.push_back(name);
       run.state.push_back(t[k].to_vector<float>());

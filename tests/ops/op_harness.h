@@ -1,7 +1,7 @@
 // The checks and the timing behind the per-op harness (no gtest): finite-difference gradients on the
 // CPU, a naive reference, one device against another (the CUDA backend against the CPU) under guarded
-// allocations, and median forward/backward times. Each check returns its Findings instead of asserting, so the gtest driver
-// and the benchmark share them.
+// allocations, and median forward/backward times. Each check returns its Findings instead of
+// asserting, so the gtest driver and the benchmark share them.
 #pragma once
 #include <cstdint>
 #include <string>
