@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <memory>
 #include <set>
 
 #include "engine/autograd.h"
@@ -120,6 +121,17 @@ TEST(OpHarness, GradientCheckCatchesAWrongBackward) {
       check_finite_differences([](std::vector<Tensor>& t) { return doubled(t[0], -2.f); }, in, 1e-2, 1e-2, 3);
   EXPECT_FALSE(flipped.ok());
   EXPECT_EQ(flipped.lines().size() + flipped.more(), 12u) << "every element's gradient is wrong";
+}
+
+TEST(OpHarness, DeviceComparisonCatchesARunThatDiffers) {
+  auto runs = std::make_shared<int>(0);
+  const OpCase c{"doubled", "doubled_4x3", true,
+                 [](std::mt19937& rng) { return OpInputs().add("x", random_tensor({4, 3}, rng)); },
+                 [runs](std::vector<Tensor>& t) { return doubled(t[0], ++*runs == 1 ? 2.f : 2.002f); },
+                 nullptr, Tolerances()};
+  const Findings found = check_devices_agree(c, Device::CPU, Device::CPU, 5);
+  ASSERT_EQ(found.lines().size(), 1u) << found.report();
+  EXPECT_NE(found.lines()[0].find("gradient of x on cpu: element 0 is"), std::string::npos) << found.lines()[0];
 }
 
 TEST(OpHarness, GuardsCatchWritesOutsideAnAllocation) {
