@@ -1,6 +1,6 @@
 // GPU test helpers: a fixture that skips without a device, device buffers framed by poisoned guard
 // regions (out-of-bounds writes and unwritten outputs both show), fresh random host data with its seed
-// in the failure message, and comparisons tied to float32 precision.
+// in the failure message, and comparisons tied to float32 precision (from tests/ops/op_compare.h).
 #pragma once
 #include <gtest/gtest.h>
 
@@ -15,6 +15,8 @@
 #include "engine/cuda/runtime.h"
 #include "engine/memory.h"
 #include "engine/tensor.h"
+#include "tests/ops/op_compare.h"
+#include "tests/ops/op_inputs.h"
 
 namespace mx::test {
 
@@ -32,15 +34,8 @@ struct FreshSeed {
   ::testing::ScopedTrace trace{__FILE__, __LINE__, "random seed " + std::to_string(value)};
 };
 
-inline std::vector<float> random_floats(int64_t n, std::mt19937& rng, float lo = -1.f, float hi = 1.f) {
-  std::uniform_real_distribution<float> u(lo, hi);
-  std::vector<float> v(static_cast<size_t>(n));
-  for (float& x : v) x = u(rng);
-  return v;
-}
-
-// A 4-byte pattern no kernel writes: a NaN with a payload for floats.
-constexpr uint32_t kPoison = 0x7FC0DEADu;
+// A 4-byte pattern no kernel writes: a NaN with a payload for floats (the guarded allocator's too).
+constexpr uint32_t kPoison = kPoisonWord;
 
 // n elements of T on the GPU between two guard regions of kGuard elements (256 bytes, so the data
 // keeps the pool's alignment). Everything starts poisoned.
@@ -116,37 +111,11 @@ void expect_bitwise_equal(const std::vector<T>& got, const std::vector<T>& want,
   }
 }
 
-inline double rms(const std::vector<float>& v) {
-  double s = 0;
-  for (float x : v) s += static_cast<double>(x) * x;
-  return v.empty() ? 0 : std::sqrt(s / static_cast<double>(v.size()));
-}
-
-// Every element within tol relative to max(|want|, the root mean square of want, scale): rounding
-// differences are judged against the values' typical size (or `scale`, the size of the terms that
-// cancel into them), so outputs near zero do not demand a relative accuracy no float32 sum has. No
-// output may be left poisoned.
+// Every element within tol of the CPU twin relative to its typical size (op_compare.h), none poisoned.
 inline void expect_close(const std::vector<float>& got, const std::vector<float>& want, double tol, const char* what,
                          double scale = 0) {
-  ASSERT_EQ(got.size(), want.size()) << what;
-  const double floor = std::max({rms(want), scale, 1e-30});
-  for (size_t i = 0; i < got.size(); ++i) {
-    ASSERT_NE(bits_of(got[i]), kPoison) << what << ": element " << i << " was never written";
-    const double err = std::fabs(static_cast<double>(got[i]) - want[i]);
-    ASSERT_LE(err, tol * std::max(std::fabs(static_cast<double>(want[i])), floor))
-        << what << ": element " << i << " is " << got[i] << ", CPU twin " << want[i] << " (tolerance " << tol << ")";
-  }
-}
-
-// ||got - want|| / ||want||, the normwise relative error.
-inline double relative_error(const std::vector<float>& got, const std::vector<float>& want) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < got.size() && i < want.size(); ++i) {
-    const double d = static_cast<double>(got[i]) - want[i];
-    num += d * d;
-    den += static_cast<double>(want[i]) * want[i];
-  }
-  return den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+  const std::string problem = compare_close(got, want, tol, what, scale);
+  ASSERT_TRUE(problem.empty()) << problem;
 }
 
 }  // namespace mx::test

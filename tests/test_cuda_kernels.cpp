@@ -10,7 +10,6 @@
 #include <numeric>
 
 #include "engine/dispatch.h"
-#include "kernels/batch_scores.h"
 #include "kernels/batchnorm.h"
 #include "kernels/concat.h"
 #include "kernels/cross_entropy.h"
@@ -396,41 +395,6 @@ TEST_P(CudaSgd, ThreeStepsMatchCpuTwin) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Sizes, CudaSgd, ::testing::Values(1, 1000, (1 << 20) + 3));
-
-// ---- batch metrics ----
-
-class CudaBatchScores : public CudaTest, public ::testing::WithParamInterface<std::pair<int64_t, int64_t>> {};
-
-// Logits on a coarse grid (many ties, so the tie rule is exercised), random labels and weights.
-TEST_P(CudaBatchScores, MatchCpuTwin) {
-  FreshSeed seed;
-  std::mt19937 rng(seed.value);
-  const auto [n, k] = GetParam();
-  std::vector<float> logits = random_floats(n * k, rng), lam = random_floats(n, rng, 0.f, 1.f), loss{0.625f};
-  for (float& v : logits) v = std::round(4 * v) / 4;
-  std::vector<float> ya(static_cast<size_t>(n)), yb(ya.size());  // int32 labels in 4-byte slots
-  for (size_t i = 0; i < ya.size(); ++i) {
-    const auto a = static_cast<int32_t>(rng() % k), b = static_cast<int32_t>(rng() % k);
-    std::memcpy(&ya[i], &a, 4), std::memcpy(&yb[i], &b, 4);
-  }
-  std::vector<float> want(kernels::kScoreColumns);
-  auto labels = [](const std::vector<float>& v) { return reinterpret_cast<const int32_t*>(v.data()); };
-  kernels::batch_scores<Device::CPU>(want.data(), loss.data(), logits.data(), labels(ya), labels(yb), lam.data(), n, k);
-  Guarded<float> grow(kernels::kScoreColumns), gloss = on_device(loss), glogits = on_device(logits), gya = on_device(ya),
-      gyb = on_device(yb), glam = on_device(lam);
-  MX_CUDA_KERNEL(batch_scores)(grow.data(), gloss.data(), glogits.data(), reinterpret_cast<const int32_t*>(gya.data()),
-                               reinterpret_cast<const int32_t*>(gyb.data()), glam.data(), n, k);
-  const std::vector<float> got = grow.download();
-  EXPECT_EQ(got[0], want[0]);
-  EXPECT_NEAR(got[1], want[1], 1e-6 * static_cast<double>(n));  // double sums in another order
-  EXPECT_EQ(got[2], want[2]);
-  EXPECT_EQ(got[3], want[3]);
-  grow.expect_guards_intact();
-}
-
-INSTANTIATE_TEST_SUITE_P(Shapes, CudaBatchScores,
-                         ::testing::Values(std::pair<int64_t, int64_t>{1, 1}, std::pair<int64_t, int64_t>{7, 3},
-                                           std::pair<int64_t, int64_t>{128, 10}, std::pair<int64_t, int64_t>{1031, 100}));
 
 // ---- fused batch mixup ----
 

@@ -1,0 +1,527 @@
+// The registered ops of the per-op harness (op_cases.h): one block per op front-end of engine/ops.h.
+// Adding an op is adding one block here: a struct that describes a case, its awkward cases (batch 1,
+// odd batches, C*H*W not a multiple of 8, strides, padding, groups...), and an OpFamily with the case
+// name, the input generator, the forward through the front-end and, if there is one, a naive reference.
+// Cases too large for finite differences go into large_cases (CUDA comparison and timing only).
+#include "tests/ops/op_cases.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "engine/error.h"
+#include "engine/ops.h"
+#include "tests/ops/op_inputs.h"
+
+namespace mx::test {
+
+// ---- the registry ----
+
+namespace {
+std::vector<OpCase>& registry() {
+  static std::vector<OpCase> cases;
+  return cases;
+}
+}  // namespace
+
+void add_op_case(OpCase c) { registry().push_back(std::move(c)); }
+const std::vector<OpCase>& all_op_cases() { return registry(); }
+
+OpInputs& OpInputs::add(std::string name, Tensor value, bool differentiable) {
+  list.push_back({std::move(name), std::move(value), differentiable});
+  return *this;
+}
+
+std::string dims_name(const Shape& sizes, const char* separator) {
+  std::string s;
+  for (size_t i = 0; i < sizes.size(); ++i) s += (i ? separator : "") + std::to_string(sizes[i]);
+  return s;
+}
+
+namespace {
+
+using detail::concat;
+
+std::vector<double> as_double(const Tensor& t) {
+  const std::vector<float> v = t.to_vector<float>();
+  return {v.begin(), v.end()};
+}
+
+// ---- relu, add, flatten ----
+
+struct Elementwise {
+  Shape shape;
+};
+std::string shape_name(const Elementwise& p) { return dims_name(p.shape); }
+
+Expected relu_reference(const Elementwise& p, const std::vector<Tensor>& t) {
+  std::vector<double> y = as_double(t[0]);
+  for (double& v : y) v = std::max(v, 0.0);
+  return {p.shape, y};
+}
+
+[[maybe_unused]] const bool relu_registered = register_op<Elementwise>({
+    "relu",
+    {{{3, 5, 7}}, {{1}}, {{2, 3, 5, 7}}},  // cases: every check
+    {{{5, 100003}}},                        // large cases: device comparison and timing only
+    shape_name,                             // the case name after "relu_"
+    [](const Elementwise& p, std::mt19937& rng) {  // inputs, clear of the kink at 0
+      return OpInputs().add("x", distinct_tensor(p.shape, rng));
+    },
+    [](const Elementwise&, std::vector<Tensor>& t) { return ops::relu(t[0]); },  // the forward
+    relu_reference,                                                             // optional
+    Tolerances().reference_tol(0)});                                            // exact
+
+[[maybe_unused]] const bool add_registered = register_op<Elementwise>({
+    "add",
+    {{{2, 9}}, {{1}}, {{3, 5, 7}}},
+    {{{5, 100003}}},
+    shape_name,
+    [](const Elementwise& p, std::mt19937& rng) {
+      return OpInputs().add("a", random_tensor(p.shape, rng)).add("b", random_tensor(p.shape, rng));
+    },
+    [](const Elementwise&, std::vector<Tensor>& t) { return ops::add(t[0], t[1]); },
+    [](const Elementwise& p, const std::vector<Tensor>& t) {
+      std::vector<double> y = as_double(t[0]), b = as_double(t[1]);
+      for (size_t i = 0; i < y.size(); ++i) y[i] += b[i];
+      return Expected{p.shape, y};
+    },
+    Tolerances().reference_tol(0)});
+
+[[maybe_unused]] const bool flatten_registered = register_op<Elementwise>({
+    "flatten",
+    {{{2, 3, 2, 2}}, {{1, 5, 1, 3}}, {{4, 7}}},
+    {},
+    shape_name,
+    [](const Elementwise& p, std::mt19937& rng) { return OpInputs().add("x", random_tensor(p.shape, rng)); },
+    [](const Elementwise&, std::vector<Tensor>& t) { return ops::flatten(t[0]); },
+    [](const Elementwise& p, const std::vector<Tensor>& t) {
+      return Expected{{p.shape[0], shape_numel(p.shape) / p.shape[0]}, as_double(t[0])};
+    },
+    Tolerances().reference_tol(0)});
+
+// ---- conv2d ----
+
+struct Conv {
+  int64_t n, c, h, w, o, kh, kw;
+  int stride, padding, groups;
+  bool bias;
+  bool weight_only = false;  // x and bias need no gradient: the backward computes dweight alone
+  int64_t oh() const { return (h + 2 * padding - kh) / stride + 1; }
+  int64_t ow() const { return (w + 2 * padding - kw) / stride + 1; }
+};
+
+std::string conv_name(const Conv& k) {
+  return concat(k.kh, "x", k.kw, "_s", k.stride, "_pad", k.padding, k.groups > 1 ? concat("_g", k.groups) : "",
+                "_batch", k.n, "_", dims_name({k.c, k.h, k.w}), "_to", k.o, k.bias ? "_bias" : "",
+                k.weight_only ? "_weightonly" : "");
+}
+
+// Direct convolution in double: y[i, oc, r, s] = b[oc] + sum over the group's channels and the taps.
+Expected naive_conv(const Conv& k, const std::vector<Tensor>& t) {
+  const std::vector<float> x = t[0].to_vector<float>(), wt = t[1].to_vector<float>();
+  const std::vector<float> b = k.bias ? t[2].to_vector<float>() : std::vector<float>(k.o, 0.f);
+  const int64_t cg = k.c / k.groups, og = k.o / k.groups;
+  std::vector<double> y;
+  for (int64_t i = 0; i < k.n; ++i)
+    for (int64_t oc = 0; oc < k.o; ++oc)
+      for (int64_t r = 0; r < k.oh(); ++r)
+        for (int64_t s = 0; s < k.ow(); ++s) {
+          double acc = b[oc];
+          for (int64_t ci = 0; ci < cg; ++ci)
+            for (int64_t a = 0; a < k.kh; ++a)
+              for (int64_t e = 0; e < k.kw; ++e) {
+                const int64_t yy = r * k.stride - k.padding + a, xx = s * k.stride - k.padding + e;
+                if (yy < 0 || yy >= k.h || xx < 0 || xx >= k.w) continue;
+                const int64_t ch = (oc / og) * cg + ci;
+                acc += static_cast<double>(x[((i * k.c + ch) * k.h + yy) * k.w + xx]) *
+                       wt[((oc * cg + ci) * k.kh + a) * k.kw + e];
+              }
+          y.push_back(acc);
+        }
+  return {{k.n, k.o, k.oh(), k.ow()}, y};
+}
+
+// Batch 1 and odd batches, C*H*W not a multiple of 8, non-square images and kernels, strides 1 and 2,
+// padding 0, 1 and 2, groups 1, 2 and depthwise, the 1x1 fast path and a strided 1x1; "same" width
+// convolutions (stride 1, ow == w) take the CPU's block-copy im2col, the others the row-by-row one; and
+// the same shapes with the weight's gradient asked for alone. The large ones are the GPU's shapes (and
+// the CPU's threaded path).
+// FP32 cuDNN algorithms sum up to C/groups*kh*kw products in their own order: 1e-4 of the typical
+// output is ~100 times the expected rounding difference, and far below any indexing mistake.
+[[maybe_unused]] const bool conv2d_registered = register_op<Conv>({
+    "conv2d",
+    {{1, 3, 7, 5, 4, 3, 3, 1, 1, 1, true},
+     {3, 4, 6, 9, 6, 3, 3, 2, 0, 2, false},
+     {2, 5, 5, 7, 5, 3, 3, 1, 1, 5, true},
+     {3, 6, 4, 3, 4, 1, 1, 1, 0, 1, true},
+     {1, 2, 5, 5, 3, 1, 1, 2, 0, 1, false},
+     {2, 3, 9, 8, 2, 3, 3, 2, 1, 1, true},
+     {2, 3, 6, 5, 4, 3, 3, 1, 0, 1, true},
+     {3, 2, 6, 7, 4, 2, 3, 1, 1, 2, false},
+     {1, 1, 4, 6, 2, 5, 5, 1, 2, 1, true},
+     {1, 3, 8, 8, 4, 3, 3, 1, 1, 1, true},
+     {5, 6, 7, 9, 4, 3, 3, 2, 1, 2, true},
+     {2, 8, 5, 5, 8, 3, 3, 1, 1, 8, false},
+     {3, 16, 4, 4, 32, 1, 1, 1, 0, 1, false},
+     {1, 5, 6, 6, 5, 5, 5, 1, 2, 1, true},
+     {2, 4, 3, 11, 6, 1, 3, 1, 0, 2, true},
+     {2, 3, 5, 5, 4, 3, 3, 1, 1, 1, false, true},
+     {1, 3, 8, 8, 4, 3, 3, 1, 1, 1, true, true},
+     {5, 6, 7, 9, 4, 3, 3, 2, 1, 2, true, true},
+     {2, 8, 5, 5, 8, 3, 3, 1, 1, 8, false, true},
+     {3, 16, 4, 4, 32, 1, 1, 1, 0, 1, false, true},
+     {1, 5, 6, 6, 5, 5, 5, 1, 2, 1, true, true},
+     {2, 4, 3, 11, 6, 1, 3, 1, 0, 2, true, true}},
+    {{4, 3, 32, 32, 64, 3, 3, 1, 1, 1, false},
+     {7, 64, 8, 8, 128, 1, 1, 2, 0, 1, false},
+     {9, 64, 16, 16, 128, 3, 3, 2, 1, 1, false},
+     {8, 8, 16, 16, 16, 3, 3, 1, 1, 2, true},
+     {4, 3, 32, 32, 64, 3, 3, 1, 1, 1, false, true},
+     {7, 64, 8, 8, 128, 1, 1, 2, 0, 1, false, true},
+     {9, 64, 16, 16, 128, 3, 3, 2, 1, 1, false, true}},
+    conv_name,
+    [](const Conv& k, std::mt19937& rng) {
+      OpInputs in;
+      in.add("x", random_tensor({k.n, k.c, k.h, k.w}, rng), !k.weight_only);
+      in.add("weight", random_tensor({k.o, k.c / k.groups, k.kh, k.kw}, rng));
+      if (k.bias) in.add("bias", random_tensor({k.o}, rng), !k.weight_only);
+      return in;
+    },
+    [](const Conv& k, std::vector<Tensor>& t) {
+      return ops::conv2d(t[0], t[1], k.bias ? t[2] : Tensor(), {k.stride, k.padding, k.groups});
+    },
+    naive_conv,
+    Tolerances().twin(1e-4, 1e-4)});
+
+// ---- linear ----
+
+struct Linear {
+  int64_t n, in, out;
+  bool bias;
+};
+
+Expected naive_linear(const Linear& p, const std::vector<Tensor>& t) {
+  const std::vector<float> x = t[0].to_vector<float>(), w = t[1].to_vector<float>();
+  const std::vector<float> b = p.bias ? t[2].to_vector<float>() : std::vector<float>(p.out, 0.f);
+  std::vector<double> y;
+  for (int64_t i = 0; i < p.n; ++i)
+    for (int64_t o = 0; o < p.out; ++o) {
+      double acc = b[o];
+      for (int64_t j = 0; j < p.in; ++j) acc += static_cast<double>(x[i * p.in + j]) * w[o * p.in + j];
+      y.push_back(acc);
+    }
+  return {{p.n, p.out}, y};
+}
+
+// cuBLAS in FP32 (no TF32) against Eigen: sums of up to 512 products, 1e-5 of the typical size.
+[[maybe_unused]] const bool linear_registered = register_op<Linear>({
+    "linear",
+    {{3, 5, 4, true}, {3, 7, 5, true}, {1, 4, 2, false}, {1, 7, 3, true}, {5, 512, 10, true}, {33, 100, 17, false},
+     {3, 1, 1, true}},
+    {{128, 512, 10, true}},
+    [](const Linear& p) { return concat("batch", p.n, "_", p.in, "to", p.out, p.bias ? "_bias" : ""); },
+    [](const Linear& p, std::mt19937& rng) {
+      OpInputs in;
+      in.add("x", random_tensor({p.n, p.in}, rng)).add("weight", random_tensor({p.out, p.in}, rng));
+      if (p.bias) in.add("bias", random_tensor({p.out}, rng));
+      return in;
+    },
+    [](const Linear& p, std::vector<Tensor>& t) { return ops::linear(t[0], t[1], p.bias ? t[2] : Tensor()); },
+    naive_linear});
+
+// ---- batch_norm2d ----
+
+struct BatchNorm {
+  int64_t n, c, h, w;
+  bool training;
+};
+
+// The forward against a reference and the running statistics are tested in tests/test_ops.cpp; here
+// the gradients through batch (training) or running (evaluation) statistics, and the CUDA twin. Its
+// reductions over N*H*W sum in another order on the GPU, and dx cancels terms of the size of dy.
+[[maybe_unused]] const bool batch_norm2d_registered = register_op<BatchNorm>({
+    "batch_norm2d",
+    {{3, 4, 3, 5, true}, {1, 2, 3, 3, false}, {1, 3, 5, 7, true}, {5, 3, 2, 3, true}, {3, 5, 4, 3, false}},
+    {{16, 64, 8, 8, true}, {7, 3, 33, 17, true}, {16, 64, 8, 8, false}},
+    [](const BatchNorm& p) {
+      return concat(p.training ? "train" : "eval", "_batch", p.n, "_", dims_name({p.c, p.h, p.w}));
+    },
+    [](const BatchNorm& p, std::mt19937& rng) {
+      return OpInputs()
+          .add("x", random_tensor({p.n, p.c, p.h, p.w}, rng, -1.f, 2.f))
+          .add("gamma", random_tensor({p.c}, rng, 0.5f, 1.5f))
+          .add("beta", random_tensor({p.c}, rng))
+          .fixed("running_mean", random_tensor({p.c}, rng))
+          .fixed("running_var", random_tensor({p.c}, rng, 0.5f, 2.f));
+    },
+    [](const BatchNorm& p, std::vector<Tensor>& t) {
+      return ops::batch_norm2d(t[0], t[1], t[2], t[3], t[4], {p.training, 0.1f, 1e-5f});
+    },
+    {},
+    Tolerances().twin(1e-5, 1e-4)});
+
+// ---- max_pool2d, avg_pool2d, global_avg_pool ----
+
+struct Pool {
+  int64_t n, c, h, w;
+  int kernel, stride, padding;
+  int64_t oh() const { return (h + 2 * padding - kernel) / stride + 1; }
+  int64_t ow() const { return (w + 2 * padding - kernel) / stride + 1; }
+};
+
+std::string pool_name(const Pool& p) {
+  return concat("k", p.kernel, "_s", p.stride, "_pad", p.padding, "_batch", p.n, "_", dims_name({p.c, p.h, p.w}));
+}
+
+// Max or average (padding counted, as PyTorch) over each window, in double.
+Expected naive_pool(const Pool& p, const Tensor& x, bool is_max) {
+  const std::vector<float> v = x.to_vector<float>();
+  std::vector<double> y;
+  for (int64_t plane = 0; plane < p.n * p.c; ++plane)
+    for (int64_t r = 0; r < p.oh(); ++r)
+      for (int64_t s = 0; s < p.ow(); ++s) {
+        double acc = is_max ? -INFINITY : 0;
+        for (int a = 0; a < p.kernel; ++a)
+          for (int b = 0; b < p.kernel; ++b) {
+            const int64_t yy = r * p.stride - p.padding + a, xx = s * p.stride - p.padding + b;
+            if (yy < 0 || yy >= p.h || xx < 0 || xx >= p.w) continue;
+            const double val = v[(plane * p.h + yy) * p.w + xx];
+            acc = is_max ? std::max(acc, val) : acc + val;
+          }
+        y.push_back(is_max ? acc : acc / (p.kernel * p.kernel));
+      }
+  return {{p.n, p.c, p.oh(), p.ow()}, y};
+}
+
+const std::vector<Pool> kLargePools{{16, 64, 32, 32, 3, 2, 1}, {7, 3, 33, 17, 2, 2, 0}};
+
+// Distinct inputs: no ties inside a window, so the argmax (and the gradient's route) is unique.
+[[maybe_unused]] const bool max_pool2d_registered = register_op<Pool>({
+    "max_pool2d",
+    {{3, 2, 7, 5, 2, 2, 0}, {3, 2, 7, 5, 3, 2, 0}, {3, 2, 7, 5, 3, 2, 1}, {3, 2, 7, 5, 3, 1, 1}, {1, 3, 5, 5, 2, 1, 1}},
+    kLargePools,
+    pool_name,
+    [](const Pool& p, std::mt19937& rng) { return OpInputs().add("x", distinct_tensor({p.n, p.c, p.h, p.w}, rng)); },
+    [](const Pool& p, std::vector<Tensor>& t) { return ops::max_pool2d(t[0], p.kernel, p.stride, p.padding); },
+    [](const Pool& p, const std::vector<Tensor>& t) { return naive_pool(p, t[0], true); },
+    Tolerances().reference_tol(0)});
+
+[[maybe_unused]] const bool avg_pool2d_registered = register_op<Pool>({
+    "avg_pool2d",
+    {{1, 3, 6, 5, 2, 2, 0}, {1, 3, 6, 5, 3, 2, 0}, {1, 3, 6, 5, 3, 2, 1}, {1, 3, 6, 5, 3, 1, 1}, {3, 2, 7, 5, 3, 2, 1}},
+    kLargePools,
+    pool_name,
+    [](const Pool& p, std::mt19937& rng) { return OpInputs().add("x", random_tensor({p.n, p.c, p.h, p.w}, rng)); },
+    [](const Pool& p, std::vector<Tensor>& t) { return ops::avg_pool2d(t[0], p.kernel, p.stride, p.padding); },
+    [](const Pool& p, const std::vector<Tensor>& t) { return naive_pool(p, t[0], false); }});
+
+struct Image {
+  int64_t n, c, h, w;
+};
+
+[[maybe_unused]] const bool global_avg_pool_registered = register_op<Image>({
+    "global_avg_pool",
+    {{3, 2, 3, 5}, {1, 3, 1, 1}, {5, 7, 4, 3}},
+    {{128, 512, 4, 4}},
+    [](const Image& p) { return concat("batch", p.n, "_", dims_name({p.c, p.h, p.w})); },
+    [](const Image& p, std::mt19937& rng) { return OpInputs().add("x", random_tensor({p.n, p.c, p.h, p.w}, rng)); },
+    [](const Image&, std::vector<Tensor>& t) { return ops::global_avg_pool(t[0]); },
+    [](const Image& p, const std::vector<Tensor>& t) {
+      const std::vector<float> v = t[0].to_vector<float>();
+      std::vector<double> y(static_cast<size_t>(p.n * p.c), 0.0);
+      for (size_t i = 0; i < v.size(); ++i) y[i / (p.h * p.w)] += v[i] / static_cast<double>(p.h * p.w);
+      return Expected{{p.n, p.c}, y};
+    }});
+
+// ---- concat_channels ----
+
+struct Concat {
+  int64_t n;
+  std::vector<int64_t> channels;
+  int64_t h, w;
+};
+
+Expected naive_concat(const Concat& p, const std::vector<Tensor>& t) {
+  int64_t total = 0;
+  for (int64_t c : p.channels) total += c;
+  std::vector<double> y;
+  for (int64_t i = 0; i < p.n; ++i)
+    for (const Tensor& x : t) {
+      const std::vector<double> v = as_double(x);
+      const int64_t plane = x.size(1) * p.h * p.w;
+      y.insert(y.end(), v.begin() + i * plane, v.begin() + (i + 1) * plane);
+    }
+  return {{p.n, total, p.h, p.w}, y};
+}
+
+[[maybe_unused]] const bool concat_channels_registered = register_op<Concat>({
+    "concat_channels",
+    {{3, {1, 3, 2}, 2, 3}, {1, {2}, 4, 4}, {2, {3, 5}, 1, 7}},
+    {{32, {64, 32, 32}, 8, 8}},
+    [](const Concat& p) { return concat("batch", p.n, "_c", dims_name(p.channels, "_"), "_", p.h, "x", p.w); },
+    [](const Concat& p, std::mt19937& rng) {
+      OpInputs in;
+      for (size_t i = 0; i < p.channels.size(); ++i)
+        in.add("x" + std::to_string(i), random_tensor({p.n, p.channels[i], p.h, p.w}, rng));
+      return in;
+    },
+    [](const Concat&, std::vector<Tensor>& t) { return ops::concat_channels(t); },
+    naive_concat,
+    Tolerances().reference_tol(0)});
+
+// ---- dropout ----
+
+struct Dropout {
+  Shape shape;
+  float p;
+  uint64_t seed;
+};
+
+// The mask statistics and its seeding are tested in tests/test_ops.cpp; p = 0 returns x itself and
+// p = 1 drops everything.
+[[maybe_unused]] const bool dropout_registered = register_op<Dropout>({
+    "dropout",
+    {{{2, 9}, 0.4f, 5}, {{3, 37}, 0.5f, 99}, {{1, 3, 5, 7}, 0.25f, 11}, {{4099}, 0.1f, 3}, {{2, 9}, 0.f, 1},
+     {{10}, 1.f, 7}},
+    {{{32, 4097}, 0.3f, 7}},
+    [](const Dropout& p) { return concat("p", std::lround(p.p * 100), "_seed", p.seed, "_", dims_name(p.shape)); },
+    [](const Dropout& p, std::mt19937& rng) { return OpInputs().add("x", random_tensor(p.shape, rng)); },
+    [](const Dropout& p, std::vector<Tensor>& t) { return ops::dropout(t[0], p.p, p.seed, true); }});
+
+// ---- mixed_cross_entropy ----
+
+struct MixedCe {
+  int64_t n, k;
+};
+
+// Partner labels: equal to ya for every third sample (both halves of the mix one class), else random.
+Tensor partner_labels(const Tensor& ya, int64_t k, std::mt19937& rng) {
+  std::vector<int32_t> y = random_labels(ya.numel(), k, rng).to_vector<int32_t>(), a = ya.to_vector<int32_t>();
+  for (size_t i = 1; i < y.size(); i += 3) y[i] = a[i];
+  return Tensor::from_vector(y, ya.shape());
+}
+
+// Mixing weights: pure samples (0 and 1) at every other sample, random weights between them.
+Tensor mixing_weights(int64_t n, std::mt19937& rng) {
+  std::vector<float> lam = random_floats(n, rng, 0.f, 1.f);
+  for (size_t i = 0; i < lam.size(); i += 2) lam[i] = (i / 2) % 2 ? 1.f : 0.f;
+  return Tensor::from_vector(lam, {n});
+}
+
+// The fixed inputs of a mixed batch: labels ya, partner labels yb and mixing weights lam.
+OpInputs& add_mixed_labels(OpInputs& in, int64_t n, int64_t k, std::mt19937& rng) {
+  Tensor ya = random_labels(n, k, rng);
+  Tensor yb = partner_labels(ya, k, rng);
+  return in.fixed("ya", ya).fixed("yb", yb).fixed("lam", mixing_weights(n, rng));
+}
+
+Expected naive_mixed_ce(const MixedCe& p, const std::vector<Tensor>& t) {
+  const std::vector<float> z = t[0].to_vector<float>(), lam = t[3].to_vector<float>();
+  const std::vector<int32_t> ya = t[1].to_vector<int32_t>(), yb = t[2].to_vector<int32_t>();
+  double loss = 0;
+  for (int64_t i = 0; i < p.n; ++i) {
+    double norm = 0;
+    for (int64_t j = 0; j < p.k; ++j) norm += std::exp(static_cast<double>(z[i * p.k + j]));
+    const double ce_a = std::log(norm) - z[i * p.k + ya[i]], ce_b = std::log(norm) - z[i * p.k + yb[i]];
+    loss += lam[i] * ce_a + (1 - lam[i]) * ce_b;
+  }
+  return {{1}, {loss / p.n}};
+}
+
+[[maybe_unused]] const bool mixed_cross_entropy_registered = register_op<MixedCe>({
+    "mixed_cross_entropy",
+    {{5, 4}, {1, 10}, {7, 3}, {2, 1}},
+    {{128, 10}, {3, 1000}},
+    [](const MixedCe& p) { return concat("batch", p.n, "_classes", p.k); },
+    [](const MixedCe& p, std::mt19937& rng) {
+      OpInputs in;
+      in.add("logits", random_tensor({p.n, p.k}, rng, -2.f, 2.f));
+      return add_mixed_labels(in, p.n, p.k, rng);
+    },
+    [](const MixedCe&, std::vector<Tensor>& t) { return ops::mixed_cross_entropy(t[0], t[1], t[2], t[3]); },
+    naive_mixed_ce,
+    Tolerances().reference_tol(1e-6)});
+
+// ---- batch metrics (no backward: its cases skip finite differences) ----
+
+// Logits on a grid of quarter steps, so ties (first index wins) are common.
+Expected naive_batch_scores(const MixedCe& p, const std::vector<Tensor>& t) {
+  const std::vector<float> z = t[1].to_vector<float>(), lam = t[4].to_vector<float>();
+  const std::vector<int32_t> ya = t[2].to_vector<int32_t>(), yb = t[3].to_vector<int32_t>();
+  double weighted = 0, x1x2 = 0, x2x1 = 0;
+  for (int64_t i = 0; i < p.n; ++i) {
+    const float* row = z.data() + i * p.k;
+    int64_t t1 = 0, t2 = -1;
+    for (int64_t j = 1; j < p.k; ++j) t1 = row[j] > row[t1] ? j : t1;
+    for (int64_t j = 0; j < p.k; ++j) t2 = j != t1 && (t2 < 0 || row[j] > row[t2]) ? j : t2;
+    weighted += lam[i] * (t1 == ya[i]) + (1 - lam[i]) * (t1 == yb[i]);
+    x1x2 += t1 == ya[i] && t2 == yb[i];
+    x2x1 += t1 == yb[i] && t2 == ya[i];
+  }
+  return {{4}, {t[0].to_vector<float>()[0], weighted, x1x2, x2x1}};
+}
+
+[[maybe_unused]] const bool batch_scores_registered = register_op<MixedCe>({
+    "batch_scores",
+    {},
+    {{1, 1}, {1, 2}, {7, 3}, {128, 10}, {1031, 100}},
+    [](const MixedCe& p) { return concat("batch", p.n, "_classes", p.k); },
+    [](const MixedCe& p, std::mt19937& rng) {
+      OpInputs in;
+      in.fixed("loss", random_tensor({1}, rng));
+      Tensor z = random_tensor({p.n, p.k}, rng, -1.f, 1.f);
+      for (float* v = z.data<float>(); v < z.data<float>() + z.numel(); ++v) *v = std::round(4 * *v) / 4;
+      in.fixed("logits", z);
+      return add_mixed_labels(in, p.n, p.k, rng);
+    },
+    [](const MixedCe&, std::vector<Tensor>& t) {
+      Tensor row = Tensor::zeros({4}, DType::F32, t[1].device());
+      ops::batch_scores(row, t[0], t[1], t[2], t[3], t[4]);
+      return row;
+    },
+    naive_batch_scores,
+    Tolerances().reference_tol(1e-6)});
+
+// ---- every op in one small network ----
+
+struct Net {
+  int64_t batch;  // of 4x9x9 images, 5 classes
+};
+
+OpInputs net_inputs(const Net& p, std::mt19937& rng) {
+  const std::vector<std::pair<const char*, Shape>> leaves{
+      {"x", {p.batch, 4, 9, 9}}, {"conv1.weight", {8, 4, 3, 3}}, {"conv1.bias", {8}}, {"bn.gamma", {8}},
+      {"bn.beta", {8}},          {"conv2.weight", {8, 2, 3, 3}}, {"fc.weight", {5, 16}}, {"fc.bias", {5}}};
+  OpInputs in;
+  for (const auto& [name, shape] : leaves) in.add(name, random_tensor(shape, rng, -0.9f, 0.9f));
+  in.fixed("bn.running_mean", random_tensor({8}, rng)).fixed("bn.running_var", random_tensor({8}, rng, 0.5f, 1.5f));
+  return add_mixed_labels(in, p.batch, 5, rng);
+}
+
+Tensor net_loss(std::vector<Tensor>& t) {
+  Tensor h = ops::conv2d(t[0], t[1], t[2], {1, 1, 1});
+  h = ops::relu(ops::batch_norm2d(h, t[3], t[4], t[8], t[9], {}));
+  Tensor p = ops::max_pool2d(h, 2, 2);                     // [N, 8, 4, 4]
+  Tensor q = ops::conv2d(p, t[5], Tensor(), {1, 1, 4});    // grouped
+  Tensor r = ops::add(ops::avg_pool2d(q, 3, 1, 1), p);
+  Tensor d = ops::dropout(ops::concat_channels({r, q}), 0.25f, 99, true);  // [N, 16, 4, 4]
+  Tensor logits = ops::linear(ops::global_avg_pool(d), t[6], t[7]);
+  return ops::mixed_cross_entropy(logits, t[10], t[11], t[12]);
+}
+
+// Every op chained through autograd on one device, gradients flowing between ops there. No finite
+// differences: ReLU and max-pool kinks inside the net would make them unreliable, and every op is
+// checked alone above.
+[[maybe_unused]] const bool small_net_registered = register_op<Net>({
+    "small_net",
+    {},
+    {{3}, {1}},
+    [](const Net& p) { return concat("every_op_batch", p.batch); },
+    net_inputs,
+    [](const Net&, std::vector<Tensor>& t) { return net_loss(t); },
+    {},
+    Tolerances().twin(1e-5, 1e-4)});
+
+}  // namespace
+
+}  // namespace mx::test
