@@ -3,15 +3,18 @@
 # CPU (bench/torch_quick_recipe.py), back to back on this machine with the same thread count; then the
 # engine's bare training step (bench_train_step) for the cost of the loop around it. With --busy the
 # pair runs again while a spinning shell (`sh -c 'while :; do :; done'`) keeps one core busy, and the
-# slowdown of each is printed. Prints a markdown table for bench/results/.
-# Usage: bench/quick_recipe.sh [--build DIR] [--epochs N] [--threads N] [--busy]
+# slowdown of each is printed. With --repeats R every measurement is taken R times, the engine and
+# PyTorch alternating, and the medians are reported (a shared machine varies by 10 % or more from one
+# minute to the next). Prints a markdown table for bench/results/.
+# Usage: bench/quick_recipe.sh [--build DIR] [--epochs N] [--threads N] [--repeats R] [--busy]
 set -euo pipefail
-build=build epochs=7 threads=2 busy=no
+build=build epochs=7 threads=2 busy=no repeats=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) build=$2; shift 2 ;;
     --epochs) epochs=$2; shift 2 ;;
     --threads) threads=$2; shift 2 ;;
+    --repeats) repeats=$2; shift 2 ;;
     --busy) busy=yes; shift ;;
     *) echo "quick_recipe.sh: unknown argument '$1'" >&2; exit 2 ;;
   esac
@@ -39,26 +42,41 @@ step_ips() {
     --threads "$threads" | sed -n 's/.* \([0-9]*\) images\/s$/\1/p'
 }
 ratio() { python3 -c "print(f'{$1/$2:.3f}')"; }
+median() { python3 -c "import statistics,sys; print(round(statistics.median(float(v) for v in sys.argv[1:])))" "$@"; }
+
+# Medians over the repeats of the engine's and PyTorch's images/s, alternating: "ENGINE TORCH E_ACC T_ACC".
+pair() {
+  local es=() ts=() e a t b
+  for _ in $(seq "$repeats"); do
+    read -r e a <<<"$(engine_ips)"
+    read -r t b <<<"$(torch_ips)"
+    es+=("$e") ts+=("$t")
+  done
+  echo "$(median "${es[@]}") $(median "${ts[@]}") $a $b (runs: engine ${es[*]}, PyTorch ${ts[*]})"
+}
 
 echo "# quick recipe end to end, $(date -u +%F), $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores"
-echo "# command: bench/quick_recipe.sh --epochs $epochs --threads $threads$([ $busy = yes ] && echo ' --busy')"
-read -r e_ips e_acc <<<"$(engine_ips)"
-read -r t_ips t_acc <<<"$(torch_ips)"
-s_ips=$(step_ips)
+echo "# command: bench/quick_recipe.sh --epochs $epochs --threads $threads --repeats $repeats$([ $busy = yes ] && echo ' --busy')"
+s1=$(step_ips)
+read -r e_ips t_ips e_acc t_acc runs <<<"$(pair)"
+s_ips=$(median "$s1" "$(step_ips)")
 echo
 echo "| run | engine img/s | PyTorch img/s | engine / PyTorch | test acc (engine, PyTorch) |"
 echo "|---|---|---|---|---|"
 echo "| quiet machine | $e_ips | $t_ips | $(ratio "$e_ips" "$t_ips") | $e_acc %, $t_acc % |"
+busy_runs=""
 if [ "$busy" = yes ]; then
   sh -c 'while :; do :; done' &
   spinner=$!
-  read -r eb_ips eb_acc <<<"$(engine_ips)"
-  read -r tb_ips tb_acc <<<"$(torch_ips)"
+  read -r eb_ips tb_ips eb_acc tb_acc busy_runs <<<"$(pair)"
   kill "$spinner"; spinner=""
   echo "| one core busy | $eb_ips | $tb_ips | $(ratio "$eb_ips" "$tb_ips") | $eb_acc %, $tb_acc % |"
   echo
   echo "Slowdown with one core busy: engine $(ratio "$e_ips" "$eb_ips")x, PyTorch $(ratio "$t_ips" "$tb_ips")x."
 fi
 echo
-echo "Bare engine step (bench_train_step, quicknet batch 128, $threads threads): $s_ips img/s;" \
-     "end to end / bare step = $(ratio "$e_ips" "$s_ips") (the loop's cost is 1 minus that)."
+echo "Bare engine step (bench_train_step, quicknet batch 128, $threads threads, median of one measurement before" \
+     "and one after the runs): $s_ips img/s; end to end / bare step = $(ratio "$e_ips" "$s_ips") (the loop costs" \
+     "1 minus that)."
+echo
+echo "Quiet $runs${busy_runs:+; busy $busy_runs}"
