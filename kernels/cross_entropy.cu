@@ -12,7 +12,8 @@ namespace {
 
 constexpr int kLossThreads = 1024;
 
-__global__ void forward_kernel(float* loss, float* lse, const float* logits, const int32_t* ya, const int32_t* yb,
+// The bound lets a -G debug build, whose kernels use more registers, still launch 1024 threads.
+__global__ void __launch_bounds__(kLossThreads) forward_kernel(float* loss, float* lse, const float* logits, const int32_t* ya, const int32_t* yb,
                                const float* lam, int64_t n, int64_t k) {
   const int lane = threadIdx.x % 32;
   double total = 0;  // this warp's rows, kept by lane 0
