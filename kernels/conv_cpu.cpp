@@ -1,9 +1,13 @@
-// CPU convolution. Per image and group: col = im2col(x) [cg*kh*kw, oh*ow], y = W_g col,
-// dW_g += dy col^T, dcol = W_g^T dy then col2im into dx. Images are spread over OpenMP threads; the
-// GEMMs inside run single-threaded (Eigen does so inside a parallel region), each thread owns its
-// column buffer and its weight-gradient partial, and partials are summed in thread order so the result
-// is deterministic. A batch of one runs serially and leaves Eigen free to thread its GEMMs. A 1x1,
-// stride-1, unpadded convolution uses the image itself as the column matrix.
+// CPU convolution. Images go through the GEMMs in chunks of a few images: the chunk's column matrix
+// col = im2col(x) [cg*kh*kw, images*oh*ow] holds the images' columns side by side, so the small maps of
+// deep layers (2x2, 4x4) still give the GEMM a few hundred columns and the weight is packed once per
+// chunk, not once per image. Per chunk and group: y_g = W_g col, dW_g += dy_g col^T, dcol = W_g^T dy_g
+// then col2im into dx; y and dy are scattered and gathered between the chunk's [og, images*oh*ow] layout
+// and the tensors' [images, og, oh*ow]. Chunks are spread over OpenMP threads; the GEMMs inside run
+// single-threaded (Eigen does so inside a parallel region), each thread owns its scratch and its
+// weight-gradient partial, and partials are summed in thread order so the result is deterministic for a
+// given thread count. A one-image chunk of a 1x1, stride-1, unpadded convolution uses the image itself
+// as the column matrix and the output directly.
 #include "kernels/conv.h"
 
 #include <omp.h>
@@ -35,12 +39,12 @@ bool is_pointwise(const ConvShape& s) { return s.kh == 1 && s.kw == 1 && s.strid
 int64_t first_at_least(int64_t target, int64_t stride) { return target <= 0 ? 0 : (target + stride - 1) / stride; }
 
 // Visits every (column-matrix row, output row i) pair of one image's group as
-// fn(dst, inside, src, lo, hi): dst is the offset of col[row][i * ow]; inside is false when the input
+// fn(dst, inside, src, lo, hi): dst is the offset of col[row][i * ow] in a column matrix whose rows are
+// ld floats apart; inside is false when the input
 // row lies in the padding; otherwise output columns j in [lo, hi) read the input element at offset
 // src + (j - lo) * stride and the other columns lie in the padding.
 template <typename Fn>
-void for_each_col_row(int64_t cg, const ConvShape& s, Fn&& fn) {
-  const int64_t ohw = s.oh * s.ow;
+void for_each_col_row(int64_t cg, int64_t ld, const ConvShape& s, Fn&& fn) {
   for (int64_t ch = 0; ch < cg; ++ch)
     for (int64_t ki = 0; ki < s.kh; ++ki)
       for (int64_t kj = 0; kj < s.kw; ++kj) {
@@ -49,7 +53,7 @@ void for_each_col_row(int64_t cg, const ConvShape& s, Fn&& fn) {
         const int64_t hi = std::max(lo, std::min(s.ow, first_at_least(s.w + s.padding - kj, s.stride)));
         for (int64_t i = 0; i < s.oh; ++i) {
           const int64_t r = i * s.stride - s.padding + ki;
-          fn(row * ohw + i * s.ow, r >= 0 && r < s.h, (ch * s.h + r) * s.w + lo * s.stride - s.padding + kj, lo, hi);
+          fn(row * ld + i * s.ow, r >= 0 && r < s.h, (ch * s.h + r) * s.w + lo * s.stride - s.padding + kj, lo, hi);
         }
       }
 }
@@ -84,19 +88,19 @@ void zero_wrapped(float* d, const ShiftedTap& tap, int64_t w) {
     for (int64_t i = tap.i_lo; i < tap.i_hi; ++i) d[i * w + j] = 0.f;
 }
 
-// Visits the column-matrix rows of one image's group as fn(row, channel, tap).
+// Visits the column-matrix rows of one image's group as fn(row, channel, tap); rows are ld floats apart.
 template <typename Fn>
-void for_each_shifted_tap(int64_t cg, const ConvShape& s, Fn&& fn) {
-  const int64_t ohw = s.oh * s.ow, hw = s.h * s.w;
+void for_each_shifted_tap(int64_t cg, int64_t ld, const ConvShape& s, Fn&& fn) {
+  const int64_t hw = s.h * s.w;
   for (int64_t ch = 0; ch < cg; ++ch)
     for (int64_t ki = 0; ki < s.kh; ++ki)
       for (int64_t kj = 0; kj < s.kw; ++kj)
-        fn(((ch * s.kh + ki) * s.kw + kj) * ohw, ch * hw, shifted_tap(ki, kj, s));
+        fn(((ch * s.kh + ki) * s.kw + kj) * ld, ch * hw, shifted_tap(ki, kj, s));
 }
 
-void im2col_same_width(float* col, const float* x, int64_t cg, const ConvShape& s) {
+void im2col_same_width(float* col, int64_t ld, const float* x, int64_t cg, const ConvShape& s) {
   const int64_t ohw = s.oh * s.ow;
-  for_each_shifted_tap(cg, s, [&](int64_t row, int64_t channel, const ShiftedTap& tap) {
+  for_each_shifted_tap(cg, ld, s, [&](int64_t row, int64_t channel, const ShiftedTap& tap) {
     float* d = col + row;
     const float* xc = x + channel;
     std::fill(d, d + tap.t0, 0.f);
@@ -107,8 +111,8 @@ void im2col_same_width(float* col, const float* x, int64_t cg, const ConvShape& 
 }
 
 // dx += col scattered back; the wrapped entries of col are zeroed first so one block add suffices.
-void col2im_same_width(float* dx, float* col, int64_t cg, const ConvShape& s) {
-  for_each_shifted_tap(cg, s, [&](int64_t row, int64_t channel, const ShiftedTap& tap) {
+void col2im_same_width(float* dx, float* col, int64_t ld, int64_t cg, const ConvShape& s) {
+  for_each_shifted_tap(cg, ld, s, [&](int64_t row, int64_t channel, const ShiftedTap& tap) {
     float* d = col + row;
     float* xc = dx + channel;
     zero_wrapped(d, tap, s.w);
@@ -116,11 +120,12 @@ void col2im_same_width(float* dx, float* col, int64_t cg, const ConvShape& s) {
   });
 }
 
-// col [cg*kh*kw, oh*ow] from the cg channels of one image starting at x.
-void im2col(float* col, const float* x, int64_t cg, const ConvShape& s) {
-  if (is_same_width(s)) return im2col_same_width(col, x, cg, s);
+// The image's block col [cg*kh*kw, oh*ow] of a column matrix with rows ld floats apart, from the cg
+// channels of one image starting at x.
+void im2col(float* col, int64_t ld, const float* x, int64_t cg, const ConvShape& s) {
+  if (is_same_width(s)) return im2col_same_width(col, ld, x, cg, s);
   const int64_t st = s.stride;
-  for_each_col_row(cg, s, [&](int64_t dst, bool inside, int64_t src, int64_t lo, int64_t hi) {
+  for_each_col_row(cg, ld, s, [&](int64_t dst, bool inside, int64_t src, int64_t lo, int64_t hi) {
     float* d = col + dst;
     if (!inside) {
       std::fill(d, d + s.ow, 0.f);
@@ -137,12 +142,12 @@ void im2col(float* col, const float* x, int64_t cg, const ConvShape& s) {
   });
 }
 
-// dx (cg channels of one image, already zeroed) += the scatter of col back onto the image; col is
-// scratch and may be overwritten.
-void col2im(float* dx, float* col, int64_t cg, const ConvShape& s) {
-  if (is_same_width(s)) return col2im_same_width(dx, col, cg, s);
+// dx (cg channels of one image, already zeroed) += the scatter of the image's block col (rows ld floats
+// apart) back onto the image; col is scratch and may be overwritten.
+void col2im(float* dx, float* col, int64_t ld, int64_t cg, const ConvShape& s) {
+  if (is_same_width(s)) return col2im_same_width(dx, col, ld, cg, s);
   const int64_t st = s.stride;
-  for_each_col_row(cg, s, [&](int64_t dst, bool inside, int64_t src, int64_t lo, int64_t hi) {
+  for_each_col_row(cg, ld, s, [&](int64_t dst, bool inside, int64_t src, int64_t lo, int64_t hi) {
     if (!inside) return;
     const float* c = col + dst + lo;
     float* dxs = dx + src;
@@ -154,24 +159,85 @@ void col2im(float* dx, float* col, int64_t cg, const ConvShape& s) {
   });
 }
 
+// The batch is cut into chunks of `images` images (the last may hold fewer), `count` chunks in all.
+struct Chunking {
+  int64_t images, count;
+};
+
+// About this many GEMM columns per chunk: enough to pack the weight once for a few hundred columns, and
+// no more images per chunk than give every thread a chunk.
+constexpr int64_t kChunkColumns = 256;
+
+Chunking chunking(const ConvShape& s, int threads) {
+  const int64_t ohw = s.oh * s.ow, per_thread = (s.n + threads - 1) / threads;
+  const int64_t images = std::clamp<int64_t>((kChunkColumns + ohw - 1) / ohw, 1, per_thread);
+  return {images, (s.n + images - 1) / images};
+}
+
+// Images [first, first + images) of the batch; the GEMMs of their group have ld = images * oh * ow columns.
+struct Chunk {
+  int64_t first, images, ld;
+};
+
+Chunk chunk_at(int64_t index, const Chunking& c, const ConvShape& s) {
+  const int64_t first = index * c.images, images = std::min(c.images, s.n - first);
+  return {first, images, images * s.oh * s.ow};
+}
+
+// Scratch floats per thread: the column matrix [kdim, ld] and a [og, ld] output or gradient block.
+size_t scratch_floats(const Chunking& c, const ConvShape& s) {
+  const int64_t ld = c.images * s.oh * s.ow;
+  return static_cast<size_t>((s.c / s.groups * s.kh * s.kw + s.o / s.groups) * ld);
+}
+
+int thread_count(const ConvShape& s) { return worth_threads(s) ? omp_get_max_threads() : 1; }
+
+bool uses_image_as_columns(const Chunk& k, const ConvShape& s) { return is_pointwise(s) && k.images == 1; }
+
+// The column matrix [kdim, ld] of group g of the chunk: im2col into col, or the image itself.
+const float* chunk_columns(float* col, const float* x, const Chunk& k, int64_t g, const ConvShape& s) {
+  const int64_t cg = s.c / s.groups, hw = s.h * s.w, ohw = s.oh * s.ow;
+  if (uses_image_as_columns(k, s)) return x + (k.first * s.c + g * cg) * hw;
+  for (int64_t b = 0; b < k.images; ++b) im2col(col + b * ohw, k.ld, x + ((k.first + b) * s.c + g * cg) * hw, cg, s);
+  return col;
+}
+
+// Where y_g = W_g col goes: straight into y for a one-image chunk (the layouts agree), else into block.
+float* output_block(float* block, float* y, const Chunk& k, int64_t g, const ConvShape& s) {
+  return k.images == 1 ? y + (k.first * s.o + g * s.o / s.groups) * s.oh * s.ow : block;
+}
+
+// y of group g of the chunk = the [og, ld] output block laid out as [images, og, oh*ow], plus the bias.
+void finish_output(float* y, const float* out, const float* bias, const Chunk& k, int64_t g, const ConvShape& s) {
+  if (k.images == 1 && !bias) return;  // the GEMM wrote y itself
+  const int64_t og = s.o / s.groups, ohw = s.oh * s.ow;
+  for (int64_t b = 0; b < k.images; ++b)
+    for (int64_t oc = 0; oc < og; ++oc) {
+      float* dst = y + ((k.first + b) * s.o + g * og + oc) * ohw;
+      const float* src = out + oc * k.ld + b * ohw;
+      const float add = bias ? bias[g * og + oc] : 0.f;
+      for (int64_t j = 0; j < ohw; ++j) dst[j] = src[j] + add;
+    }
+}
+
 }  // namespace
 
 template <>
 void conv2d_forward<Device::CPU>(float* y, const float* x, const float* weight, const float* bias, const ConvShape& s) {
-  const int64_t cg = s.c / s.groups, og = s.o / s.groups;
-  const int64_t kdim = cg * s.kh * s.kw, ohw = s.oh * s.ow, hw = s.h * s.w;
-  const bool pointwise = is_pointwise(s);
-#pragma omp parallel if (worth_threads(s))
+  const int64_t og = s.o / s.groups, kdim = s.c / s.groups * s.kh * s.kw;
+  const int threads = thread_count(s);
+  const Chunking chunks = chunking(s, threads);
+#pragma omp parallel num_threads(threads) if (threads > 1)
   {
-    float* col = pointwise ? nullptr : thread_scratch(static_cast<size_t>(kdim * ohw));
+    float* scratch = thread_scratch(scratch_floats(chunks, s));
 #pragma omp for schedule(static)
-    for (int64_t img = 0; img < s.n; ++img) {
+    for (int64_t c = 0; c < chunks.count; ++c) {
+      const Chunk k = chunk_at(c, chunks, s);
       for (int64_t g = 0; g < s.groups; ++g) {
-        const float* xg = x + (img * s.c + g * cg) * hw;
-        if (!pointwise) im2col(col, xg, cg, s);
-        MatMap yg = mat(y + (img * s.o + g * og) * ohw, og, ohw);
-        yg.noalias() = mat(weight + g * og * kdim, og, kdim) * mat(pointwise ? xg : col, kdim, ohw);
-        if (bias) yg.colwise() += Eigen::Map<const Eigen::VectorXf>(bias + g * og, og);
+        const float* col = chunk_columns(scratch, x, k, g, s);
+        float* out = output_block(scratch + kdim * k.ld, y, k, g, s);
+        mat(out, og, k.ld).noalias() = mat(weight + g * og * kdim, og, kdim) * mat(col, kdim, k.ld);
+        finish_output(y, out, bias, k, g, s);
       }
     }
   }
@@ -194,6 +260,34 @@ void bias_gradient(float* dbias, const float* dy, const ConvShape& s) {
   }
 }
 
+// dy of group g of the chunk as an [og, ld] matrix: dy itself for one image, else gathered into block.
+const float* chunk_gradient(float* block, const float* dy, const Chunk& k, int64_t g, const ConvShape& s) {
+  const int64_t og = s.o / s.groups, ohw = s.oh * s.ow;
+  if (k.images == 1) return dy + (k.first * s.o + g * og) * ohw;
+  for (int64_t b = 0; b < k.images; ++b)
+    for (int64_t oc = 0; oc < og; ++oc) {
+      const float* src = dy + ((k.first + b) * s.o + g * og + oc) * ohw;
+      std::copy(src, src + ohw, block + oc * k.ld + b * ohw);
+    }
+  return block;
+}
+
+// dx of group g of the chunk from dcol = W_g^T dy_g; col is scratch for dcol.
+void input_gradient(float* dx, float* col, ConstMatMap wg, ConstMatMap dyg, const Chunk& k, int64_t g,
+                    const ConvShape& s) {
+  const int64_t cg = s.c / s.groups, kdim = cg * s.kh * s.kw, hw = s.h * s.w, ohw = s.oh * s.ow;
+  if (uses_image_as_columns(k, s)) {
+    mat(dx + (k.first * s.c + g * cg) * hw, kdim, k.ld).noalias() = wg.transpose() * dyg;
+    return;
+  }
+  mat(col, kdim, k.ld).noalias() = wg.transpose() * dyg;
+  for (int64_t b = 0; b < k.images; ++b) {
+    float* dxg = dx + ((k.first + b) * s.c + g * cg) * hw;
+    std::fill(dxg, dxg + cg * hw, 0.f);
+    col2im(dxg, col + b * ohw, k.ld, cg, s);
+  }
+}
+
 }  // namespace
 
 template <>
@@ -201,42 +295,31 @@ void conv2d_backward<Device::CPU>(float* dx, float* dweight, float* dbias, const
                                   const float* weight, const ConvShape& s) {
   if (dbias) bias_gradient(dbias, dy, s);
   if (!dx && !dweight) return;
-  const int64_t cg = s.c / s.groups, og = s.o / s.groups;
-  const int64_t kdim = cg * s.kh * s.kw, ohw = s.oh * s.ow, hw = s.h * s.w;
-  const int64_t wsize = s.o * kdim;
-  const bool pointwise = is_pointwise(s);
-  const int max_threads = omp_get_max_threads();
-  std::vector<float> partials(dweight ? static_cast<size_t>(max_threads * wsize) : 0, 0.f);
-#pragma omp parallel num_threads(max_threads) if (worth_threads(s))
+  const int64_t og = s.o / s.groups, kdim = s.c / s.groups * s.kh * s.kw, wsize = s.o * kdim;
+  const int threads = thread_count(s);
+  const Chunking chunks = chunking(s, threads);
+  std::vector<float> partials(dweight ? static_cast<size_t>(threads * wsize) : 0, 0.f);
+#pragma omp parallel num_threads(threads) if (threads > 1)
   {
-    float* col = pointwise ? nullptr : thread_scratch(static_cast<size_t>(kdim * ohw));
+    float* scratch = thread_scratch(scratch_floats(chunks, s));
     float* dw_partial = dweight ? partials.data() + omp_get_thread_num() * wsize : nullptr;
 #pragma omp for schedule(static)
-    for (int64_t img = 0; img < s.n; ++img) {
+    for (int64_t c = 0; c < chunks.count; ++c) {
+      const Chunk k = chunk_at(c, chunks, s);
       for (int64_t g = 0; g < s.groups; ++g) {
-        const float* xg = x + (img * s.c + g * cg) * hw;
-        ConstMatMap dyg = mat(dy + (img * s.o + g * og) * ohw, og, ohw);
+        ConstMatMap dyg = mat(chunk_gradient(scratch + kdim * k.ld, dy, k, g, s), og, k.ld);
         ConstMatMap wg = mat(weight + g * og * kdim, og, kdim);
         if (dweight) {
-          if (!pointwise) im2col(col, xg, cg, s);
-          ConstMatMap colm = mat(pointwise ? xg : col, kdim, ohw);
+          ConstMatMap colm = mat(chunk_columns(scratch, x, k, g, s), kdim, k.ld);
           mat(dw_partial + g * og * kdim, og, kdim).noalias() += dyg * colm.transpose();
         }
-        if (!dx) continue;
-        float* dxg = dx + (img * s.c + g * cg) * hw;
-        if (pointwise) {
-          mat(dxg, kdim, ohw).noalias() = wg.transpose() * dyg;
-        } else {
-          mat(col, kdim, ohw).noalias() = wg.transpose() * dyg;
-          std::fill(dxg, dxg + cg * hw, 0.f);
-          col2im(dxg, col, cg, s);
-        }
+        if (dx) input_gradient(dx, scratch, wg, dyg, k, g, s);
       }
     }
   }
   if (!dweight) return;
   std::copy(partials.begin(), partials.begin() + wsize, dweight);
-  for (int t = 1; t < max_threads; ++t) {
+  for (int t = 1; t < threads; ++t) {
     const float* p = partials.data() + t * wsize;
 #pragma omp parallel for simd schedule(static) if (wsize > 65536)
     for (int64_t i = 0; i < wsize; ++i) dweight[i] += p[i];
