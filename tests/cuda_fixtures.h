@@ -1,7 +1,7 @@
 // GPU test helpers: a fixture that skips without a device (or fails, under MIXUP_REQUIRE_GPU=1),
-// device buffers framed by poisoned guard
-// regions (out-of-bounds writes and unwritten outputs both show), fresh random host data with its seed
-// in the failure message, and comparisons tied to float32 precision (from tests/ops/op_compare.h).
+// device buffers framed by poisoned guard regions (out-of-bounds writes and unwritten outputs both
+// show), fresh random host data with its seed in the failure message, and comparisons tied to float32
+// precision (from tests/ops/op_compare.h).
 #pragma once
 #include <gtest/gtest.h>
 
