@@ -1,10 +1,13 @@
 // Convolution through cuDNN's convolution API. Each shape gets a plan once (descriptors, and per
-// direction the algorithm cuDNN's heuristics rank first among the deterministic FP32 ones that fit the
-// workspace limit), kept for the life of the process; workspaces come from the stream-ordered pool.
-// Deterministic algorithms make a GPU run repeat bit for bit, which resuming from a checkpoint relies on.
+// direction the deterministic FP32 algorithms cuDNN's heuristics offer, in their ranking), kept for the
+// life of the process. The first call of a direction walks that ranking and keeps the first algorithm
+// whose workspace query and execution succeed; later calls use it. Workspaces come from the
+// stream-ordered pool. Deterministic algorithms make a GPU run repeat bit for bit, which resuming from
+// a checkpoint relies on.
 #include <array>
 #include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "engine/cuda/check.h"
@@ -35,84 +38,36 @@ bool is_tensor_op(cudnnMathType_t m) {
   return m == CUDNN_TENSOR_OP_MATH || m == CUDNN_TENSOR_OP_MATH_ALLOW_CONVERSION;
 }
 
-// The first result of a heuristic query that runs in FP32, fits kMaxWorkspace and is deterministic;
-// failing that, the first that is not deterministic. query(count, &returned, results) fills results.
-template <typename Perf, typename Query>
-Perf pick(int count, Query query, const char* direction) {
-  std::vector<Perf> perf(static_cast<size_t>(count));
-  int returned = 0;
-  CHECK_CUDNN(query(count, &returned, perf.data()));
-  for (bool deterministic : {true, false})
-    for (int i = 0; i < returned; ++i) {
-      const Perf& p = perf[static_cast<size_t>(i)];
-      if (p.status == CUDNN_STATUS_SUCCESS && !is_tensor_op(p.mathType) && p.memory <= kMaxWorkspace &&
-          (!deterministic || p.determinism == CUDNN_DETERMINISTIC))
-        return p;
-    }
-  MX_FAIL("conv2d: cuDNN offers no FP32 ", direction, " algorithm within ", kMaxWorkspace >> 20,
-          " MiB of workspace for this shape");
+// "x [n,c,h,w], weight [o,c/g,kh,kw], stride s, padding p, groups g", for errors.
+std::string describe(const ConvShape& s) {
+  return detail::concat("x [", s.n, ",", s.c, ",", s.h, ",", s.w, "], weight [", s.o, ",", s.c / s.groups, ",", s.kh,
+                        ",", s.kw, "], stride ", s.stride, ", padding ", s.padding, ", groups ", s.groups);
 }
 
-// An algorithm and the workspace it needs.
+// One direction of a plan: the candidates, and once one has run, that algorithm and its workspace.
 template <typename Algo>
-struct Choice {
-  Algo algo;
+struct Direction {
+  const char* name;
+  std::vector<Algo> candidates;  // deterministic FP32 algorithms in cuDNN's ranking
+  bool chosen = false;
+  Algo algo{};
   size_t bytes = 0;
 };
 
-// Descriptors and algorithms of one convolution shape.
-struct ConvPlan {
-  cudnnTensorDescriptor_t x, y, bias;
-  cudnnFilterDescriptor_t w = nullptr;
-  cudnnConvolutionDescriptor_t conv = nullptr;
-  Choice<cudnnConvolutionFwdAlgo_t> fwd;
-  Choice<cudnnConvolutionBwdDataAlgo_t> bwd_data;
-  Choice<cudnnConvolutionBwdFilterAlgo_t> bwd_filter;
-
-  explicit ConvPlan(const ConvShape& s)
-      : x(tensor_desc(s.n, s.c, s.h, s.w)), y(tensor_desc(s.n, s.o, s.oh, s.ow)), bias(tensor_desc(1, s.o, 1, 1)) {
-    CHECK_CUDNN(cudnnCreateFilterDescriptor(&w));
-    CHECK_CUDNN(cudnnSetFilter4dDescriptor(w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, to_int(s.o),
-                                           to_int(s.c / s.groups), to_int(s.kh), to_int(s.kw)));
-    CHECK_CUDNN(cudnnCreateConvolutionDescriptor(&conv));
-    const int pad = static_cast<int>(s.padding), stride = static_cast<int>(s.stride);
-    CHECK_CUDNN(cudnnSetConvolution2dDescriptor(conv, pad, pad, stride, stride, 1, 1, CUDNN_CROSS_CORRELATION,
-                                                CUDNN_DATA_FLOAT));
-    CHECK_CUDNN(cudnnSetConvolutionGroupCount(conv, to_int(s.groups)));
-    CHECK_CUDNN(cudnnSetConvolutionMathType(conv, CUDNN_FMA_MATH));
-    cudnnHandle_t h = cuda::cudnn_handle();
-    fwd.algo = pick<cudnnConvolutionFwdAlgoPerf_t>(
-        CUDNN_CONVOLUTION_FWD_ALGO_COUNT,
-        [&](int n, int* r, cudnnConvolutionFwdAlgoPerf_t* p) {
-          return cudnnGetConvolutionForwardAlgorithm_v7(h, x, w, conv, y, n, r, p);
-        },
-        "forward").algo;
-    bwd_data.algo = pick<cudnnConvolutionBwdDataAlgoPerf_t>(
-        CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT,
-        [&](int n, int* r, cudnnConvolutionBwdDataAlgoPerf_t* p) {
-          return cudnnGetConvolutionBackwardDataAlgorithm_v7(h, w, y, conv, x, n, r, p);
-        },
-        "backward-data").algo;
-    bwd_filter.algo = pick<cudnnConvolutionBwdFilterAlgoPerf_t>(
-        CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT,
-        [&](int n, int* r, cudnnConvolutionBwdFilterAlgoPerf_t* p) {
-          return cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, x, y, conv, w, n, r, p);
-        },
-        "backward-filter").algo;
-    CHECK_CUDNN(cudnnGetConvolutionForwardWorkspaceSize(h, x, w, conv, y, fwd.algo, &fwd.bytes));
-    CHECK_CUDNN(cudnnGetConvolutionBackwardDataWorkspaceSize(h, w, y, conv, x, bwd_data.algo, &bwd_data.bytes));
-    CHECK_CUDNN(cudnnGetConvolutionBackwardFilterWorkspaceSize(h, x, y, conv, w, bwd_filter.algo, &bwd_filter.bytes));
+// The deterministic FP32 entries with status success of a heuristic query, in its order.
+// query(count, &returned, results) fills results.
+template <typename Perf, typename Query>
+auto ranked(int count, Query query) {
+  std::vector<Perf> perf(static_cast<size_t>(count));
+  int returned = 0;
+  CHECK_CUDNN(query(count, &returned, perf.data()));
+  std::vector<decltype(Perf::algo)> algos;
+  for (int i = 0; i < returned; ++i) {
+    const Perf& p = perf[static_cast<size_t>(i)];
+    if (p.status == CUDNN_STATUS_SUCCESS && p.determinism == CUDNN_DETERMINISTIC && !is_tensor_op(p.mathType))
+      algos.push_back(p.algo);
   }
-};
-
-// Plans by shape (F32 is the only dtype, so the shape is the key); never freed.
-const ConvPlan& plan_for(const ConvShape& s) {
-  using Key = std::array<int64_t, 12>;
-  static auto* plans = new std::map<Key, std::unique_ptr<ConvPlan>>;
-  const Key key{s.n, s.c, s.h, s.w, s.o, s.kh, s.kw, s.oh, s.ow, s.stride, s.padding, s.groups};
-  std::unique_ptr<ConvPlan>& plan = (*plans)[key];
-  if (!plan) plan = std::make_unique<ConvPlan>(s);
-  return *plan;
+  return algos;
 }
 
 // Scratch memory from the stream-ordered pool (none for 0 bytes), returned to it in stream order at
@@ -131,17 +86,109 @@ class Workspace {
   void* ptr_;
 };
 
+// Why `algo` cannot serve ("" when it ran): its workspace query failed or asks for more than
+// kMaxWorkspace, or its execution failed. On success `bytes` holds its workspace size.
+// workspace(algo, &bytes) and execute(algo, workspace, bytes) return cuDNN statuses.
+template <typename Algo, typename WorkspaceQuery, typename Execute>
+std::string try_algorithm(Algo algo, size_t& bytes, WorkspaceQuery workspace, Execute execute) {
+  const std::string name = "algorithm " + std::to_string(static_cast<int>(algo));
+  cudnnStatus_t status = workspace(algo, &bytes);
+  if (status != CUDNN_STATUS_SUCCESS) return name + ": workspace query " + cudnnGetErrorString(status);
+  if (bytes > kMaxWorkspace) return name + ": needs " + std::to_string(bytes >> 20) + " MiB of workspace";
+  Workspace ws(bytes);
+  status = execute(algo, ws.get(), bytes);
+  return status == CUDNN_STATUS_SUCCESS ? "" : name + ": execution " + cudnnGetErrorString(status);
+}
+
+// Runs direction `d` of shape `s`: with its chosen algorithm, or on the first call with the first
+// candidate that works, which becomes the chosen one.
+template <typename Algo, typename WorkspaceQuery, typename Execute>
+void run(Direction<Algo>& d, const ConvShape& s, WorkspaceQuery workspace, Execute execute) {
+  if (d.chosen) {
+    Workspace ws(d.bytes);
+    const cudnnStatus_t status = execute(d.algo, ws.get(), d.bytes);
+    MX_CHECK(status == CUDNN_STATUS_SUCCESS, "conv2d ", d.name, " of ", describe(s), ": cuDNN algorithm ",
+             static_cast<int>(d.algo), " failed: ", cudnnGetErrorString(status));
+    return;
+  }
+  std::string failures;
+  for (Algo algo : d.candidates) {
+    size_t bytes = 0;
+    const std::string why = try_algorithm(algo, bytes, workspace, execute);
+    if (why.empty()) {
+      d.chosen = true;
+      d.algo = algo;
+      d.bytes = bytes;
+      return;
+    }
+    failures += (failures.empty() ? "" : "; ") + why;
+  }
+  MX_FAIL("conv2d ", d.name, ": no deterministic FP32 cuDNN algorithm works for ", describe(s), " (",
+          failures.empty() ? "the heuristics offer none" : failures, ")");
+}
+
+// Descriptors and per-direction algorithms of one convolution shape.
+struct ConvPlan {
+  cudnnTensorDescriptor_t x, y, bias;
+  cudnnFilterDescriptor_t w = nullptr;
+  cudnnConvolutionDescriptor_t conv = nullptr;
+  Direction<cudnnConvolutionFwdAlgo_t> fwd{"forward", {}};
+  Direction<cudnnConvolutionBwdDataAlgo_t> bwd_data{"backward-data", {}};
+  Direction<cudnnConvolutionBwdFilterAlgo_t> bwd_filter{"backward-filter", {}};
+
+  explicit ConvPlan(const ConvShape& s)
+      : x(tensor_desc(s.n, s.c, s.h, s.w)), y(tensor_desc(s.n, s.o, s.oh, s.ow)), bias(tensor_desc(1, s.o, 1, 1)) {
+    CHECK_CUDNN(cudnnCreateFilterDescriptor(&w));
+    CHECK_CUDNN(cudnnSetFilter4dDescriptor(w, CUDNN_DATA_FLOAT, CUDNN_TENSOR_NCHW, to_int(s.o),
+                                           to_int(s.c / s.groups), to_int(s.kh), to_int(s.kw)));
+    CHECK_CUDNN(cudnnCreateConvolutionDescriptor(&conv));
+    const int pad = static_cast<int>(s.padding), stride = static_cast<int>(s.stride);
+    CHECK_CUDNN(cudnnSetConvolution2dDescriptor(conv, pad, pad, stride, stride, 1, 1, CUDNN_CROSS_CORRELATION,
+                                                CUDNN_DATA_FLOAT));
+    CHECK_CUDNN(cudnnSetConvolutionGroupCount(conv, to_int(s.groups)));
+    CHECK_CUDNN(cudnnSetConvolutionMathType(conv, CUDNN_FMA_MATH));
+    cudnnHandle_t h = cuda::cudnn_handle();
+    fwd.candidates = ranked<cudnnConvolutionFwdAlgoPerf_t>(
+        CUDNN_CONVOLUTION_FWD_ALGO_COUNT, [&](int n, int* r, cudnnConvolutionFwdAlgoPerf_t* p) {
+          return cudnnGetConvolutionForwardAlgorithm_v7(h, x, w, conv, y, n, r, p);
+        });
+    bwd_data.candidates = ranked<cudnnConvolutionBwdDataAlgoPerf_t>(
+        CUDNN_CONVOLUTION_BWD_DATA_ALGO_COUNT, [&](int n, int* r, cudnnConvolutionBwdDataAlgoPerf_t* p) {
+          return cudnnGetConvolutionBackwardDataAlgorithm_v7(h, w, y, conv, x, n, r, p);
+        });
+    bwd_filter.candidates = ranked<cudnnConvolutionBwdFilterAlgoPerf_t>(
+        CUDNN_CONVOLUTION_BWD_FILTER_ALGO_COUNT, [&](int n, int* r, cudnnConvolutionBwdFilterAlgoPerf_t* p) {
+          return cudnnGetConvolutionBackwardFilterAlgorithm_v7(h, x, y, conv, w, n, r, p);
+        });
+  }
+};
+
+// Plans by shape (F32 is the only dtype, so the shape is the key); never freed.
+ConvPlan& plan_for(const ConvShape& s) {
+  using Key = std::array<int64_t, 12>;
+  static auto* plans = new std::map<Key, std::unique_ptr<ConvPlan>>;
+  const Key key{s.n, s.c, s.h, s.w, s.o, s.kh, s.kw, s.oh, s.ow, s.stride, s.padding, s.groups};
+  std::unique_ptr<ConvPlan>& plan = (*plans)[key];
+  if (!plan) plan = std::make_unique<ConvPlan>(s);
+  return *plan;
+}
+
 }  // namespace
 
 template <>
 void conv2d_forward<Device::CUDA>(float* y, const float* x, const float* weight, const float* bias,
                                   const ConvShape& s) {
   cuda::ProfileScope scope("conv");
-  const ConvPlan& p = plan_for(s);
+  ConvPlan& p = plan_for(s);
   cudnnHandle_t h = cuda::cudnn_handle();
-  Workspace ws(p.fwd.bytes);
-  CHECK_CUDNN(cudnnConvolutionForward(h, &kOne, p.x, x, p.w, weight, p.conv, p.fwd.algo, ws.get(), p.fwd.bytes,
-                                      &kZero, p.y, y));
+  run(
+      p.fwd, s,
+      [&](cudnnConvolutionFwdAlgo_t a, size_t* bytes) {
+        return cudnnGetConvolutionForwardWorkspaceSize(h, p.x, p.w, p.conv, p.y, a, bytes);
+      },
+      [&](cudnnConvolutionFwdAlgo_t a, void* ws, size_t bytes) {
+        return cudnnConvolutionForward(h, &kOne, p.x, x, p.w, weight, p.conv, a, ws, bytes, &kZero, p.y, y);
+      });
   if (bias) CHECK_CUDNN(cudnnAddTensor(h, &kOne, p.bias, bias, &kOne, p.y, y));
   MX_CHECK_LAUNCH("conv2d_forward");
 }
@@ -150,19 +197,28 @@ template <>
 void conv2d_backward<Device::CUDA>(float* dx, float* dweight, float* dbias, const float* dy, const float* x,
                                    const float* weight, const ConvShape& s) {
   cuda::ProfileScope scope("conv");
-  const ConvPlan& p = plan_for(s);
+  ConvPlan& p = plan_for(s);
   cudnnHandle_t h = cuda::cudnn_handle();
   if (dbias) CHECK_CUDNN(cudnnConvolutionBackwardBias(h, &kOne, p.y, dy, &kZero, p.bias, dbias));
-  if (dweight) {
-    Workspace ws(p.bwd_filter.bytes);
-    CHECK_CUDNN(cudnnConvolutionBackwardFilter(h, &kOne, p.x, x, p.y, dy, p.conv, p.bwd_filter.algo, ws.get(),
-                                               p.bwd_filter.bytes, &kZero, p.w, dweight));
-  }
-  if (dx) {
-    Workspace ws(p.bwd_data.bytes);
-    CHECK_CUDNN(cudnnConvolutionBackwardData(h, &kOne, p.w, weight, p.y, dy, p.conv, p.bwd_data.algo, ws.get(),
-                                             p.bwd_data.bytes, &kZero, p.x, dx));
-  }
+  if (dweight)
+    run(
+        p.bwd_filter, s,
+        [&](cudnnConvolutionBwdFilterAlgo_t a, size_t* bytes) {
+          return cudnnGetConvolutionBackwardFilterWorkspaceSize(h, p.x, p.y, p.conv, p.w, a, bytes);
+        },
+        [&](cudnnConvolutionBwdFilterAlgo_t a, void* ws, size_t bytes) {
+          return cudnnConvolutionBackwardFilter(h, &kOne, p.x, x, p.y, dy, p.conv, a, ws, bytes, &kZero, p.w,
+                                                dweight);
+        });
+  if (dx)
+    run(
+        p.bwd_data, s,
+        [&](cudnnConvolutionBwdDataAlgo_t a, size_t* bytes) {
+          return cudnnGetConvolutionBackwardDataWorkspaceSize(h, p.w, p.y, p.conv, p.x, a, bytes);
+        },
+        [&](cudnnConvolutionBwdDataAlgo_t a, void* ws, size_t bytes) {
+          return cudnnConvolutionBackwardData(h, &kOne, p.w, weight, p.y, dy, p.conv, a, ws, bytes, &kZero, p.x, dx);
+        });
   MX_CHECK_LAUNCH("conv2d_backward");
 }
 

@@ -1,12 +1,14 @@
-// GPU test helpers: a fixture that skips without a device, device buffers framed by poisoned guard
-// regions (out-of-bounds writes and unwritten outputs both show), fresh random host data with its seed
-// in the failure message, and comparisons tied to float32 precision (from tests/ops/op_compare.h).
+// GPU test helpers: a fixture that skips without a device (or fails, under MIXUP_REQUIRE_GPU=1),
+// device buffers framed by poisoned guard regions (out-of-bounds writes and unwritten outputs both
+// show), fresh random host data with its seed in the failure message, and comparisons tied to float32
+// precision (from tests/ops/op_compare.h).
 #pragma once
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <cstring>
 #include <random>
 #include <string>
@@ -20,12 +22,22 @@
 
 namespace mx::test {
 
-// GPU tests derive from this: they skip themselves on a machine without a CUDA device.
+// Without a usable CUDA device the calling test is skipped, or, when MIXUP_REQUIRE_GPU is set (to
+// anything but 0), fails with the device report: the GPU session sets it, so that a broken driver
+// shows as failures instead of as skipped tests. Callers return when the test IsSkipped() or
+// HasFatalFailure(). GPU test suites have "Cuda" in their name (tests/CMakeLists.txt labels them gpu).
+inline void skip_or_fail_without_gpu() {
+  if (cuda::device_count() > 0) return;
+  const char* require = std::getenv("MIXUP_REQUIRE_GPU");
+  if (require && *require && std::strcmp(require, "0") != 0)
+    FAIL() << "MIXUP_REQUIRE_GPU is set, but there is no usable CUDA device: " << cuda::device_report();
+  GTEST_SKIP() << cuda::device_report();
+}
+
+// GPU tests derive from this.
 class CudaTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    if (cuda::device_count() == 0) GTEST_SKIP() << cuda::device_summary();
-  }
+  void SetUp() override { skip_or_fail_without_gpu(); }
 };
 
 // A seed that differs from run to run, reported with any failure of the enclosing scope.

@@ -1,6 +1,6 @@
 // Test fixtures: a temporary directory removed at the end of the test, whole-file reads, small IDX .gz
-// files in the Fashion-MNIST layout, and running the `mixup` binary with its output captured (and
-// expecting a one-line error from it).
+// files in the Fashion-MNIST layout, and running a command or the `mixup` binary with its output
+// captured (and expecting a one-line error from it).
 #pragma once
 #include <gtest/gtest.h>
 #include <zlib.h>
@@ -101,16 +101,20 @@ struct RunResult {
   std::string out, err;
 };
 
-// Runs `mixup <args>` with stdout and stderr captured into files of `tmp`.
-inline RunResult run_mixup(const std::string& args, const TempDir& tmp) {
+// Runs the shell command `command` with stdout and stderr captured into files of `tmp`.
+inline RunResult run_command(const std::string& command, const TempDir& tmp) {
   const std::string out = tmp / "stdout.txt", err = tmp / "stderr.txt";
-  const std::string cmd = std::string(MIXUP_BINARY) + " " + args + " >" + out + " 2>" + err;
-  int rc = std::system(cmd.c_str());
+  int rc = std::system((command + " >" + out + " 2>" + err).c_str());
   RunResult r;
   r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
   r.out = read_file(out);
   r.err = read_file(err);
   return r;
+}
+
+// Runs `mixup <args>` with stdout and stderr captured into files of `tmp`.
+inline RunResult run_mixup(const std::string& args, const TempDir& tmp) {
+  return run_command(std::string(MIXUP_BINARY) + " " + args, tmp);
 }
 
 // Runs `mixup <args>` and expects exit status 1 with a single "mixup: error: ..." line on stderr that

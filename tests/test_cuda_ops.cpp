@@ -1,11 +1,13 @@
 // The CUDA backend's tests that are not per-op twin checks (those, convolution, linear and a small
 // network of every op included, are cases of the harness in tests/ops/op_cases.cpp): tensors on the
-// device, one-line errors, and the sync mode. Skipped without a GPU.
+// device, one-line errors, and the sync mode. Skipped without a GPU. One CPU test, beside them:
+// MIXUP_REQUIRE_GPU=1 turns the skip of a GPU test into a failure.
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include <cstdlib>
+#include <filesystem>
 
 #include "engine/dispatch.h"
 #include "engine/ops.h"
@@ -14,6 +16,7 @@
 #include "kernels/linear.h"
 #include "tests/cuda_fixtures.h"
 #include "tests/expect_error.h"
+#include "tests/fixtures.h"
 
 using namespace mx;
 using namespace mx::test;
@@ -75,6 +78,39 @@ TEST_F(CudaTest, SyncModeNamesTheOpThatFaulted) {
         std::exit(3);
       },
       ::testing::ExitedWithCode(3), "CUDA op relu_forward failed at .* on cuda:[0-9]+: ");
+}
+
+// ---- MIXUP_REQUIRE_GPU (a CPU test: without a GPU, GPU tests skip unless it is set) ----
+
+// Runs one GPU test of this binary in a child process, MIXUP_REQUIRE_GPU set to `require` (unset for "").
+RunResult run_one_gpu_test(const std::string& require, const TempDir& tmp) {
+  const std::string self = std::filesystem::read_symlink("/proc/self/exe").string();
+  const std::string env = require.empty() ? "-u MIXUP_REQUIRE_GPU" : "MIXUP_REQUIRE_GPU=" + require;
+  return run_command("env " + env + " '" + self + "' --gtest_filter=CudaTest.TensorsCopyViewFillAndReadBackOnTheDevice",
+                     tmp);
+}
+
+TEST(RequireGpu, TurnsTheSkipOfAGpuTestIntoAFailureThatShowsTheDeviceReport) {
+  if (cuda::device_count() > 0) GTEST_SKIP() << "a GPU is present: " << cuda::device_summary();
+  TempDir tmp;
+  const std::string report = cuda::device_report();
+  if (cuda::built_with_cuda()) {
+    for (const char* part : {"cudaGetDeviceCount: error ", "CUDA driver ", ", runtime "}) {
+      EXPECT_NE(report.find(part), std::string::npos) << report;
+    }
+  }
+
+  const RunResult failed = run_one_gpu_test("1", tmp);
+  EXPECT_NE(failed.status, 0) << failed.out;
+  EXPECT_NE(failed.out.find("[  FAILED  ] 1 test"), std::string::npos) << failed.out;
+  EXPECT_NE(failed.out.find("MIXUP_REQUIRE_GPU is set, but there is no usable CUDA device: " + report),
+            std::string::npos) << failed.out;
+
+  for (const std::string& unset : {std::string(), std::string("0")}) {
+    const RunResult skipped = run_one_gpu_test(unset, tmp);
+    EXPECT_EQ(skipped.status, 0) << "MIXUP_REQUIRE_GPU=" << unset << "\n" << skipped.out;
+    EXPECT_NE(skipped.out.find("[  SKIPPED ] 1 test"), std::string::npos) << skipped.out;
+  }
 }
 
 }  // namespace

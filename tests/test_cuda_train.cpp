@@ -96,15 +96,15 @@ class TrainCommand : public ::testing::Test {
   TempDir tmp_;
 };
 
-class TrainCommandOnGpu : public TrainCommand {
+class CudaTrainCommand : public TrainCommand {
  protected:
   void SetUp() override {
-    if (cuda::device_count() == 0) GTEST_SKIP() << cuda::device_summary();
-    TrainCommand::SetUp();
+    skip_or_fail_without_gpu();
+    if (!IsSkipped() && !HasFatalFailure()) TrainCommand::SetUp();
   }
 };
 
-TEST_F(TrainCommandOnGpu, AutoChoosesTheGpuAndNamesIt) {
+TEST_F(CudaTrainCommand, AutoChoosesTheGpuAndNamesIt) {
   const std::string out = tmp_ / "auto";
   RunResult r = run_mixup(run_args(out, "--device auto"), tmp_);
   ASSERT_EQ(r.status, 0) << r.err;
@@ -114,7 +114,7 @@ TEST_F(TrainCommandOnGpu, AutoChoosesTheGpuAndNamesIt) {
 
 // Deterministic kernels and cuDNN algorithms: a run resumed from its epoch-1 checkpoint ends with the
 // same weights as the uninterrupted run, bit for bit.
-TEST_F(TrainCommandOnGpu, ResumeRepeatsTheRunBitForBit) {
+TEST_F(CudaTrainCommand, ResumeRepeatsTheRunBitForBit) {
   const std::string full = tmp_ / "full", resumed = tmp_ / "resumed";
   RunResult first = run_mixup(run_args(full, "--device cuda --save-every 1"), tmp_);
   ASSERT_EQ(first.status, 0) << first.err;

@@ -1,5 +1,6 @@
 // CUDA runtime glue: device discovery that tolerates machines with no GPU or driver, the compute
-// stream, memory from CUDA's stream-ordered pool, launch checks (MIXUP_SYNC=1) and event timing.
+// stream, memory from CUDA's stream-ordered pool (plain cudaMalloc where the device has no pools),
+// launch checks (MIXUP_SYNC=1) and event timing.
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -25,12 +26,30 @@ struct Runtime {
   int device = 0;
   int multiprocessors = 0;
   cudaStream_t stream = nullptr;
+  bool pools = true;  // false where the device has no stream-ordered pools (some vGPU set-ups)
   bool sync_each_op = env_flag("MIXUP_SYNC");
 };
 
+// Whether `device` has stream-ordered memory pools; where it has none, says once on stderr that
+// plain cudaMalloc/cudaFree serve instead. Where it has them, the default pool's release threshold
+// is raised so freed blocks stay cached for the next allocation instead of going back to the driver
+// at every synchronisation.
+bool set_up_pool(int device) {
+  int supported = 0;
+  CHECK_CUDA(cudaDeviceGetAttribute(&supported, cudaDevAttrMemoryPoolsSupported, device));
+  if (!supported) {
+    std::fprintf(stderr, "notice: cuda:%d has no memory pools (cudaDevAttrMemoryPoolsSupported = 0); "
+                 "using cudaMalloc/cudaFree\n", device);
+    return false;
+  }
+  cudaMemPool_t pool;
+  CHECK_CUDA(cudaDeviceGetDefaultMemPool(&pool, device));
+  uint64_t keep_all = UINT64_MAX;
+  CHECK_CUDA(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep_all));
+  return true;
+}
+
 // Set up on first use and never torn down: at process exit the CUDA runtime may already be gone.
-// The pool's release threshold is raised so freed blocks stay cached for the next allocation
-// instead of going back to the driver at every synchronisation.
 Runtime& runtime() {
   static Runtime* rt = [] {
     MX_CHECK(device_count() > 0, "CUDA device requested, but there is ", device_summary());
@@ -38,13 +57,15 @@ Runtime& runtime() {
     CHECK_CUDA(cudaGetDevice(&r->device));
     CHECK_CUDA(cudaDeviceGetAttribute(&r->multiprocessors, cudaDevAttrMultiProcessorCount, r->device));
     CHECK_CUDA(cudaStreamCreate(&r->stream));
-    cudaMemPool_t pool;
-    CHECK_CUDA(cudaDeviceGetDefaultMemPool(&pool, r->device));
-    uint64_t keep_all = UINT64_MAX;
-    CHECK_CUDA(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep_all));
+    r->pools = set_up_pool(r->device);
     return r;
   }();
   return *rt;
+}
+
+// "13.0" for CUDA's 13000; "none" for 0 (no driver).
+std::string cuda_version(int v) {
+  return v == 0 ? "none" : std::to_string(v / 1000) + "." + std::to_string(v % 1000 / 10);
 }
 
 // Errors at exit, when the runtime is unloading, are expected and not worth a warning.
@@ -75,11 +96,13 @@ cudaEvent_t record_event() {
     p.spare.pop_back();
   } else if (cudaEventCreate(&e) != cudaSuccess) {
     std::fprintf(stderr, "warning: profiling: cudaEventCreate failed\n");
+    cudaGetLastError();  // logged: the next launch check must not blame its op for it
     return nullptr;
   }
   cudaError_t err = cudaEventRecord(e, current_stream());
   if (err == cudaSuccess) return e;
   std::fprintf(stderr, "warning: profiling: cudaEventRecord failed: %s\n", cudaGetErrorString(err));
+  cudaGetLastError();
   p.spare.push_back(e);
   return nullptr;
 }
@@ -112,6 +135,19 @@ std::string device_summary() {
   return std::string(prop.name) + " (sm_" + std::to_string(prop.major) + std::to_string(prop.minor) + ")";
 }
 
+std::string device_report() {
+  int n = 0, driver = 0, runtime_version = 0;
+  const cudaError_t err = cudaGetDeviceCount(&n);
+  cudaGetLastError();
+  const std::string count = err == cudaSuccess ? std::to_string(n) + " device(s)"
+                                               : "error " + std::to_string(static_cast<int>(err)) + " " +
+                                                     cudaGetErrorName(err) + " (" + cudaGetErrorString(err) + ")";
+  cudaDriverGetVersion(&driver);
+  cudaRuntimeGetVersion(&runtime_version);
+  return "cudaGetDeviceCount: " + count + "; CUDA driver " + cuda_version(driver) + ", runtime " +
+         cuda_version(runtime_version);
+}
+
 cudaStream_t current_stream() { return runtime().stream; }
 int multiprocessor_count() { return runtime().multiprocessors; }
 
@@ -126,14 +162,17 @@ void check_launch(const char* op, const char* file, int line) {
 
 void* alloc(size_t bytes) {
   void* p = nullptr;
-  CHECK_CUDA(cudaMallocAsync(&p, bytes, current_stream()));
+  if (runtime().pools) CHECK_CUDA(cudaMallocAsync(&p, bytes, current_stream()));
+  else CHECK_CUDA(cudaMalloc(&p, bytes));
   return p;
 }
 
 void free(void* ptr) {
-  cudaError_t err = cudaFreeAsync(ptr, current_stream());
-  if (err != cudaSuccess && !is_shutdown(err))
-    std::fprintf(stderr, "warning: cudaFreeAsync failed: %s\n", cudaGetErrorString(err));
+  const bool pools = runtime().pools;
+  cudaError_t err = pools ? cudaFreeAsync(ptr, current_stream()) : cudaFree(ptr);
+  if (err == cudaSuccess || is_shutdown(err)) return;
+  std::fprintf(stderr, "warning: %s failed: %s\n", pools ? "cudaFreeAsync" : "cudaFree", cudaGetErrorString(err));
+  cudaGetLastError();  // logged: the next launch check must not blame its op for it
 }
 
 void copy(void* dst, bool dst_on_device, const void* src, bool src_on_device, size_t bytes) {

@@ -12,6 +12,9 @@ namespace mx::cuda {
 bool built_with_cuda();
 int device_count();          // 0 when the build has no CUDA, the driver is missing, or no GPU is present
 std::string device_summary();  // "NVIDIA H100 80GB HBM3 (sm_90)" or why there is none
+// For diagnosing a machine whose GPU is not usable: what cudaGetDeviceCount returned (error code and
+// string), and the driver and runtime versions, in one line.
+std::string device_report();
 
 // Memory and copies, all ordered on the compute stream (engine/cuda/stream.h). A copy to the host
 // waits for the stream; the other copies and memsets return at once.

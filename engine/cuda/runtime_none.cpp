@@ -7,6 +7,7 @@ namespace mx::cuda {
 bool built_with_cuda() { return false; }
 int device_count() { return 0; }
 std::string device_summary() { return "no CUDA device (this build has no CUDA backend)"; }
+std::string device_report() { return device_summary(); }
 
 namespace {
 [[noreturn]] void unavailable() { MX_FAIL("CUDA memory requested, but this build has no CUDA backend"); }
