@@ -15,23 +15,15 @@
 #include <algorithm>
 #include <vector>
 
+#include "kernels/conv_chunks.h"
+#include "kernels/conv_winograd.h"
 #include "kernels/eigen_maps.h"
 
 namespace mx::kernels {
 
 namespace {
 
-// A per-thread scratch buffer that only grows, so steady-state training allocates nothing.
-float* thread_scratch(size_t floats) {
-  thread_local std::vector<float> buf;
-  if (buf.size() < floats) buf.resize(floats);
-  return buf.data();
-}
-
-// Threads pay off above about a million multiply-adds; tiny convolutions (tests) stay serial.
-bool worth_threads(const ConvShape& s) {
-  return s.n > 1 && s.n * s.o * s.oh * s.ow * (s.c / s.groups) * s.kh * s.kw > (1 << 20);
-}
+using namespace conv_chunks;  // NOLINT(google-build-using-namespace): this file's own helpers
 
 bool is_pointwise(const ConvShape& s) { return s.kh == 1 && s.kw == 1 && s.stride == 1 && s.padding == 0; }
 
@@ -159,29 +151,10 @@ void col2im(float* dx, float* col, int64_t ld, int64_t cg, const ConvShape& s) {
   });
 }
 
-// The batch is cut into chunks of `images` images (the last may hold fewer), `count` chunks in all.
-struct Chunking {
-  int64_t images, count;
-};
-
-// About this many GEMM columns per chunk: enough to pack the weight once for a few hundred columns, and
-// no more images per chunk than give every thread a chunk.
-constexpr int64_t kChunkColumns = 256;
-
-Chunking chunking(const ConvShape& s, int threads) {
-  const int64_t ohw = s.oh * s.ow, per_thread = (s.n + threads - 1) / threads;
-  const int64_t images = std::clamp<int64_t>((kChunkColumns + ohw - 1) / ohw, 1, per_thread);
-  return {images, (s.n + images - 1) / images};
-}
-
-// Images [first, first + images) of the batch; the GEMMs of their group have ld = images * oh * ow columns.
-struct Chunk {
-  int64_t first, images, ld;
-};
+Chunking chunking(const ConvShape& s, int threads) { return conv_chunks::chunking(s.n, s.oh * s.ow, threads); }
 
 Chunk chunk_at(int64_t index, const Chunking& c, const ConvShape& s) {
-  const int64_t first = index * c.images, images = std::min(c.images, s.n - first);
-  return {first, images, images * s.oh * s.ow};
+  return conv_chunks::chunk_at(index, c, s.n, s.oh * s.ow);
 }
 
 // Scratch floats per thread: the column matrix [kdim, ld] and a [og, ld] output or gradient block.
@@ -189,8 +162,6 @@ size_t scratch_floats(const Chunking& c, const ConvShape& s) {
   const int64_t ld = c.images * s.oh * s.ow;
   return static_cast<size_t>((s.c / s.groups * s.kh * s.kw + s.o / s.groups) * ld);
 }
-
-int thread_count(const ConvShape& s) { return worth_threads(s) ? omp_get_max_threads() : 1; }
 
 bool uses_image_as_columns(const Chunk& k, const ConvShape& s) { return is_pointwise(s) && k.images == 1; }
 
@@ -224,6 +195,7 @@ void finish_output(float* y, const float* out, const float* bias, const Chunk& k
 
 template <>
 void conv2d_forward<Device::CPU>(float* y, const float* x, const float* weight, const float* bias, const ConvShape& s) {
+  if (winograd_fits(s)) return winograd_forward(y, x, weight, bias, s);
   const int64_t og = s.o / s.groups, kdim = s.c / s.groups * s.kh * s.kw;
   const int threads = thread_count(s);
   const Chunking chunks = chunking(s, threads);
@@ -294,6 +266,7 @@ template <>
 void conv2d_backward<Device::CPU>(float* dx, float* dweight, float* dbias, const float* dy, const float* x,
                                   const float* weight, const ConvShape& s) {
   if (dbias) bias_gradient(dbias, dy, s);
+  if (winograd_fits(s)) return winograd_backward(dx, dweight, dy, x, weight, s);
   if (!dx && !dweight) return;
   const int64_t og = s.o / s.groups, kdim = s.c / s.groups * s.kh * s.kw, wsize = s.o * kdim;
   const int threads = thread_count(s);
@@ -317,13 +290,7 @@ void conv2d_backward<Device::CPU>(float* dx, float* dweight, float* dbias, const
       }
     }
   }
-  if (!dweight) return;
-  std::copy(partials.begin(), partials.begin() + wsize, dweight);
-  for (int t = 1; t < threads; ++t) {
-    const float* p = partials.data() + t * wsize;
-#pragma omp parallel for simd schedule(static) if (wsize > 65536)
-    for (int64_t i = 0; i < wsize; ++i) dweight[i] += p[i];
-  }
+  if (dweight) conv_chunks::sum_partials(dweight, partials, threads, wsize);
 }
 
 }  // namespace mx::kernels

@@ -144,8 +144,10 @@ Expected naive_conv(const Conv& k, const std::vector<Tensor>& t) {
 // Batch 1 and odd batches, C*H*W not a multiple of 8, non-square images and kernels, strides 1 and 2,
 // padding 0, 1 and 2, groups 1, 2 and depthwise, the 1x1 fast path and a strided 1x1; "same" width
 // convolutions (stride 1, ow == w) take the CPU's block-copy im2col, the others the row-by-row one; and
-// the same shapes with the weight's gradient asked for alone. The large ones are the GPU's shapes (and
-// the CPU's threaded path).
+// the same shapes with the weight's gradient asked for alone. The large ones are the GPU's shapes and
+// the CPU's threaded paths: im2col with several images per chunk (9x7 and 4x4 maps) and, with 128
+// channels or 64 on 32-wide maps, Winograd (an odd width that cuts tiles, paddings 0, 1 and 2; its
+// gradients are checked in test_conv_winograd.cpp).
 // FP32 cuDNN algorithms sum up to C/groups*kh*kw products in their own order: 1e-4 of the typical
 // output is ~100 times the expected rounding difference, and far below any indexing mistake.
 [[maybe_unused]] const bool conv2d_registered = register_op<Conv>({
@@ -173,6 +175,13 @@ Expected naive_conv(const Conv& k, const std::vector<Tensor>& t) {
      {1, 5, 6, 6, 5, 5, 5, 1, 2, 1, true, true},
      {2, 4, 3, 11, 6, 1, 3, 1, 0, 2, true, true}},
     {{4, 3, 32, 32, 64, 3, 3, 1, 1, 1, false},
+     {6, 32, 9, 7, 48, 3, 3, 1, 1, 1, true},
+     {16, 64, 4, 4, 64, 3, 3, 1, 1, 1, false},
+     {4, 128, 6, 5, 128, 3, 3, 1, 1, 1, true},
+     {16, 128, 4, 4, 160, 3, 3, 1, 0, 1, false},
+     {2, 64, 5, 32, 64, 3, 3, 1, 2, 1, true},
+     {16, 64, 4, 4, 64, 3, 3, 1, 1, 1, false, true},
+     {4, 128, 6, 5, 128, 3, 3, 1, 1, 1, true, true},
      {7, 64, 8, 8, 128, 1, 1, 2, 0, 1, false},
      {9, 64, 16, 16, 128, 3, 3, 2, 1, 1, false},
      {8, 8, 16, 16, 16, 3, 3, 1, 1, 2, true},
