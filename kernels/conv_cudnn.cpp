@@ -13,6 +13,7 @@
 #include "engine/cuda/check.h"
 #include "engine/cuda/libraries.h"
 #include "engine/cuda/runtime.h"
+#include "engine/cuda/workspace.h"
 #include "kernels/conv.h"
 
 namespace mx::kernels {
@@ -20,6 +21,7 @@ namespace mx::kernels {
 namespace {
 
 using cuda::kOne;
+using cuda::Workspace;
 using cuda::kZero;
 
 constexpr size_t kMaxWorkspace = size_t{512} << 20;
@@ -69,22 +71,6 @@ auto ranked(int count, Query query) {
   }
   return algos;
 }
-
-// Scratch memory from the stream-ordered pool (none for 0 bytes), returned to it in stream order at
-// the end of the scope.
-class Workspace {
- public:
-  explicit Workspace(size_t bytes) : ptr_(bytes ? cuda::alloc(bytes) : nullptr) {}
-  ~Workspace() {
-    if (ptr_) cuda::free(ptr_);
-  }
-  Workspace(const Workspace&) = delete;
-  Workspace& operator=(const Workspace&) = delete;
-  void* get() const { return ptr_; }
-
- private:
-  void* ptr_;
-};
 
 // Why `algo` cannot serve ("" when it ran): its workspace query failed or asks for more than
 // kMaxWorkspace, or its execution failed. On success `bytes` holds its workspace size.
