@@ -83,7 +83,9 @@ std::string try_algorithm(Algo algo, size_t& bytes, WorkspaceQuery workspace, Ex
   if (bytes > kMaxWorkspace) return name + ": needs " + std::to_string(bytes >> 20) + " MiB of workspace";
   Workspace ws(bytes);
   status = execute(algo, ws.get(), bytes);
-  return status == CUDNN_STATUS_SUCCESS ? "" : name + ": execution " + cudnnGetErrorString(status);
+  if (status == CUDNN_STATUS_SUCCESS) return "";
+  cudaGetLastError();  // a failed candidate's launch error must not be blamed on the next op's launch check
+  return name + ": execution " + cudnnGetErrorString(status);
 }
 
 // Runs direction `d` of shape `s`: with its chosen algorithm, or on the first call with the first
