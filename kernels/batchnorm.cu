@@ -26,7 +26,8 @@ struct Slicing {
   dim3 grid() const { return dim3(static_cast<unsigned>(c), static_cast<unsigned>(blocks)); }
 };
 
-// As many slices per channel as make kTargetBlocks blocks in all, but none below kMinSlice values.
+// As many slices per channel as make about kTargetBlocks blocks in all, but a channel of fewer than
+// 2 * kMinSlice values stays whole, and every slice but the last holds at least kMinSlice values.
 Slicing slicing(int64_t n, int64_t c, int64_t hw) {
   const int64_t values = n * hw, wanted = (kTargetBlocks + c - 1) / c;
   const int64_t blocks = std::clamp<int64_t>(values / kMinSlice, 1, wanted);

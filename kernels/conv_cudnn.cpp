@@ -21,8 +21,8 @@ namespace mx::kernels {
 namespace {
 
 using cuda::kOne;
-using cuda::Workspace;
 using cuda::kZero;
+using cuda::Workspace;
 
 constexpr size_t kMaxWorkspace = size_t{512} << 20;
 
