@@ -134,13 +134,22 @@ if wants bench-train; then
      $build/bench_train_step --device cuda --model quicknet --channels 1 --size 28 --batch 128 --steps 30 --warmup 5"
 fi
 
-# ---- the PyTorch reference on the same GPU (the carried wheels on its path) ----
+# ---- the PyTorch reference on the same GPU, with the carried wheels (the peers) on its path ----
+# Where the wheels do not install together, each is installed on its own, so one that does not suit this
+# Python (kornia_rs is built for one CPython version) drops only its peer: torch_reference.py prints
+# "skipped: <peer> (<reason>)" for each peer that does not import, and, past --time-limit seconds, for
+# each it has not reached.
 if wants torch; then
+  site=$(realpath -m "$work/site")
+  pip_install="python3 -m pip install -q --no-index --no-deps --no-compile --disable-pip-version-check \
+    --root-user-action=ignore --target $site"
   run_stage torch 60 "$out/torch_reference.log" \
-    "python3 -m pip install -q --no-index --no-deps --no-compile --target $work/site $carry/wheels/*.whl || \
-       echo 'note: the carried wheels did not install; the reference runs without them'
-     PYTHONPATH=$work/site python3 -W ignore bench/torch_reference.py --ours-mixup $work/mixup.json \
-       --ours-train $work/train.json"
+    "ls $carry/wheels/*.whl >/dev/null 2>&1 || echo 'note: no carried wheels in $carry/wheels'
+     $pip_install $carry/wheels/*.whl 2>/dev/null || for w in $carry/wheels/*.whl; do
+       $pip_install --upgrade \"\$w\" || echo \"note: \${w##*/} did not install\"
+     done
+     PYTHONPATH=$site\${PYTHONPATH:+:\$PYTHONPATH} python3 -W ignore bench/torch_reference.py \
+       --ours-mixup $work/mixup.json --ours-train $work/train.json --time-limit 40"
 fi
 
 # ---- the quick recipe on the GPU (accuracy) ----
@@ -185,7 +194,7 @@ result() {  # the figure worth a glance, from a stage's log
     echo
     echo "\`$f\`:"
     echo '```'
-    grep -vE '^(==|[[:space:]]*([][{}"]|},?$))' "$out/$f" | head -60
+    grep -vE '^(==|[[:space:]]*([][{}"]|},?$))' "$out/$f" | head -90
     echo '```'
   done
 } >"$out/summary.md"

@@ -209,8 +209,10 @@ int main(int argc, char** argv) {
     std::printf("%6s %-8s %10s %9s %8s %10s %8s %9s %9s\n", "batch", "mode", "fused_us", "fused_GB/s", "vs_copy",
                 "naive_us", "speedup", "copy_us", "copy_GB/s");
     nlohmann::json results = nlohmann::json::array();
+    // c and r per sample too: the counterparts of timm's pair and elem modes and of Kornia's (torch_reference.py).
     const std::vector<std::pair<std::string, std::string>> modes{
-        {"none", "batch"}, {"c", "batch"}, {"h", "batch"}, {"v", "batch"}, {"r", "batch"}, {"hvc", "sample"}};
+        {"none", "batch"}, {"c", "batch"}, {"h", "batch"},  {"v", "batch"},
+        {"r", "batch"},    {"c", "sample"}, {"r", "sample"}, {"hvc", "sample"}};
     for (int64_t n : batches) {
       std::vector<Buffers> sets = make_sets(n, l2);
       const double copy_bytes = 2.0 * n * kImage * sizeof(float);

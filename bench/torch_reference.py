@@ -10,6 +10,16 @@ train: the fp32 eager training step (forward, cross-entropy, backward, SGD-Neste
 PreAct ResNet-18 defined in torch_train_step.py, with TF32 off as in our engine, median step time with
 the GPU synchronised at the end of each step, like bench_train_step.
 
+peers: the mixing tools users run today, on the same batches (with int64 labels of 10 classes), timed
+the same way and printed as a ratio to our fused kernel in the matching mode and granularity of
+bench_mixup (c or r, per batch or per sample): the two-line PyTorch batch mixup (always), timm's Mixup
+(modes batch, pair and elem, each as mixup and as cutmix), torchvision.transforms.v2 MixUp and CutMix,
+and Kornia's RandomMixUpV2 and RandomCutMixV2, each where its package imports ("skipped: <peer>
+(<reason>)" otherwise). Each output is checked before it is timed. A peer that takes over a millisecond
+a call (timm's pair and elem modes loop over the batch in Python) is timed over fewer runs, so that
+each peer takes about --peer-budget seconds. The peers run last, so that the stage's time limit can
+only cut them short.
+
 Our figures come from the JSON files written by `bench_mixup --json` and `bench_train_step --json`;
 ratios > 1 mean we are faster."""
 import argparse
@@ -17,6 +27,8 @@ import json
 import os
 import statistics
 import sys
+import time
+from collections import namedtuple
 
 import torch
 
@@ -24,14 +36,24 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from torch_train_step import make, step_times  # noqa: E402  (the same networks and step as bench_train_step)
 
 C, H, W = 3, 32, 32
+CLASSES = 10
+LAM = 0.37  # the fixed lambda of the batch-level torch forms
 
 
-def time_calls(fn, sets, reps):
-    """Median and minimum microseconds per call over `reps` runs that rotate over all sets."""
+def time_calls(fn, sets, reps, budget_s=None):
+    """Median and minimum microseconds per call over `reps` runs that rotate over all sets. With budget_s,
+    fewer runs (at least 3) where `reps` would take longer, and runs of one pass over the sets where a
+    call takes over a millisecond (the warm-up pass tells)."""
     start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+    began = time.perf_counter()
     for s in sets:
         fn(s)
+    torch.cuda.synchronize()
+    per_call = (time.perf_counter() - began) / len(sets)
     inner = max(len(sets), 10)
+    if budget_s is not None:
+        inner = len(sets) if per_call > 1e-3 else inner
+        reps = max(3, min(reps, int(budget_s / (per_call * inner))))
     times = []
     for _ in range(reps):
         start.record()
@@ -43,10 +65,22 @@ def time_calls(fn, sets, reps):
     return statistics.median(times), min(times)
 
 
+def make_sets(n, l2):
+    """Enough input sets of n images (uniform in [-1, 1), with labels) to exceed L2 twice, the same for a
+    given n on every call."""
+    gen = torch.Generator(device="cuda")
+    gen.manual_seed(n)
+    nbytes = n * C * H * W * 4
+    count = max(2, (2 * l2 + 2 * nbytes - 1) // (2 * nbytes) + 1)
+    return [{"x": torch.rand(n, C, H, W, device="cuda", generator=gen) * 2 - 1,
+             "labels": torch.randint(0, CLASSES, (n,), device="cuda", generator=gen),
+             "dst": torch.empty(n, C, H, W, device="cuda")} for _ in range(count)]
+
+
 def mixup_cases(n, gen):
     """One mixing decision per batch for each mode, as bench_mixup's batch-level modes."""
     perm = torch.randperm(n, device="cuda", generator=gen)
-    lam = 0.37
+    lam = LAM
     p = round(lam * H)
     q = round(lam * W)
     bh, bw = 18, 20  # a rectangle of about (1 - lam) of the image
@@ -71,10 +105,7 @@ def bench_mixup(batches, reps):
     gen.manual_seed(0)
     rows = []
     for n in batches:
-        nbytes = n * C * H * W * 4
-        count = max(2, (2 * l2 + 2 * nbytes - 1) // (2 * nbytes) + 1)
-        sets = [{"x": torch.rand(n, C, H, W, device="cuda", generator=gen) * 2 - 1,
-                 "dst": torch.empty(n, C, H, W, device="cuda")} for _ in range(count)]
+        sets = make_sets(n, l2)
         copy_us, _ = time_calls(lambda s: s["dst"].copy_(s["x"]), sets, reps)
         for mode, fn in mixup_cases(n, gen).items():
             fn(sets[0])
@@ -85,6 +116,140 @@ def bench_mixup(batches, reps):
         del sets
         torch.cuda.empty_cache()
     return rows
+
+
+# ---- peers: the mixing tools users run ----
+
+# name; our matching bench_mixup row (mode, per); whether it needs an even batch; make(n) -> call(set) that
+# mixes the set's batch and returns the mixed images.
+Peer = namedtuple("Peer", "name ours even make")
+
+
+def two_line(n):
+    """timm's batch mixup as two lines of PyTorch, in place. As one expression,
+    x.mul_(lam).add_(x.flip(0).mul_(1 - lam)), it would be wrong: x.mul_(lam) runs before x.flip(0), so
+    the flipped batch would be scaled by lam * (1 - lam). The flip must be taken first."""
+    def run(s):
+        flipped = s["x"].flip(0).mul_(1 - LAM)
+        return s["x"].mul_(LAM).add_(flipped)
+    return run
+
+
+def timm_peers():
+    from timm.data import Mixup
+
+    def make(mode, mixup_alpha, cutmix_alpha):
+        def build(n):
+            m = Mixup(mixup_alpha=mixup_alpha, cutmix_alpha=cutmix_alpha, mode=mode, label_smoothing=0.0,
+                      num_classes=CLASSES)
+            return lambda s: m(s["x"], s["labels"])[0]
+        return build
+
+    return [Peer(f"timm Mixup {mode} {kind}", (ours_mode, "batch" if mode == "batch" else "sample"), True,
+                 make(mode, *alphas))
+            for mode in ("batch", "pair", "elem")
+            for kind, ours_mode, alphas in (("mixup", "c", (1.0, 0.0)), ("cutmix", "r", (0.0, 1.0)))]
+
+
+def torchvision_peers():
+    from torchvision.transforms import v2
+
+    def make(cls):
+        def build(n):
+            t = cls(alpha=1.0, num_classes=CLASSES)
+            return lambda s: t(s["x"], s["labels"])[0]
+        return build
+
+    return [Peer("torchvision v2 MixUp", ("c", "batch"), False, make(v2.MixUp)),
+            Peer("torchvision v2 CutMix", ("r", "batch"), False, make(v2.CutMix))]
+
+
+def kornia_peers():
+    import kornia.augmentation as K
+
+    def make(cls, **kwargs):
+        def build(n):
+            a = cls(data_keys=["input", "class"], **kwargs)
+            return lambda s: a(s["x"], s["labels"])[0]
+        return build
+
+    # A lambda (mixup) or a box (cutmix) per sample, as our per-sample plans.
+    return [Peer("kornia RandomMixUpV2", ("c", "sample"), False, make(K.RandomMixUpV2)),
+            Peer("kornia RandomCutMixV2", ("r", "sample"), False, make(K.RandomCutMixV2, use_correct_lambda=True))]
+
+
+def available_peers():
+    """The peers whose packages import, and a "skipped: ..." line for each package that does not."""
+    peers = [Peer("torch two-line batch mixup", ("c", "batch"), False, two_line)]
+    skipped = []
+    for name, listing in (("timm Mixup", timm_peers), ("torchvision v2 MixUp/CutMix", torchvision_peers),
+                          ("kornia RandomMixUpV2/RandomCutMixV2", kornia_peers)):
+        try:
+            peers += listing()
+        except Exception as e:  # an ImportError, or a package that breaks on import with this torch
+            skipped.append(f"skipped: {name} ({one_line(e)})")
+    return peers, skipped
+
+
+def one_line(e):
+    return f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"
+
+
+def check_output(peer, call, s):
+    """One call on a copy of a set: the mixed batch keeps the shape, is finite, and for the two-line form
+    equals lam * x + (1 - lam) * x.flip(0)."""
+    probe = dict(s, x=s["x"].clone())
+    out = call(probe)
+    if out.shape != s["x"].shape or not torch.isfinite(out).all():
+        raise RuntimeError(f"output of shape {tuple(out.shape)} or not finite")
+    if peer.make is two_line and not torch.allclose(out, LAM * s["x"] + (1 - LAM) * s["x"].flip(0), atol=1e-6):
+        raise RuntimeError("differs from lam * x + (1 - lam) * x.flip(0)")
+
+
+def bench_peers(peers, batches, reps, budget_s, deadline):
+    """Rows (batch, peer, us) on the sets of make_sets, or (batch, peer, "skipped: ..."); a peer not begun
+    by `deadline` (time.perf_counter(), or None) is skipped.
+
+    timm's Mixup and the two-line form mix the batch in place, as a training loop does; they run on the
+    rotating sets like the others, without a copy per call, each call mixing what the last call on that
+    set left (a blend or paste of values of the same range, so the work per call does not change). The
+    others return a new batch."""
+    l2 = torch.cuda.get_device_properties(0).L2_cache_size
+    rows = []
+    for n in batches:
+        sets = make_sets(n, l2)
+        for peer in peers:
+            if deadline is not None and time.perf_counter() > deadline:
+                rows.append((n, peer, f"skipped: {peer.name} (out of time: --time-limit)"))
+                continue
+            if peer.even and n % 2:
+                rows.append((n, peer, f"skipped: {peer.name} (needs an even batch, got {n})"))
+                continue
+            try:
+                call = peer.make(n)
+                check_output(peer, call, sets[0])
+                rows.append((n, peer, time_calls(call, sets, reps, budget_s)[0]))
+            except Exception as e:
+                rows.append((n, peer, f"skipped: {peer.name} ({one_line(e)})"))
+        del sets
+        torch.cuda.empty_cache()
+    return rows
+
+
+def print_peers(rows, ours):
+    print("\nmixup peers, us per batch (median); ratio = peer / ours, our fused kernel in the matching mode "
+          "(> 1: ours faster)")
+    print(f"{'batch':>6} {'peer':<30} {'ours':>7} {'peer_us':>9} {'ours_us':>8} {'ratio':>6}")
+    for n, peer, us in rows:
+        if isinstance(us, str):
+            print(us)
+            continue
+        mode, per = peer.ours
+        o = ours.get((n, mode, per))
+        ours_us = f"{o['fused_us']:.2f}" if o else "-"
+        ratio = f"{us / o['fused_us']:.2f}" if o else "-"
+        label = mode if per == "batch" else f"{mode}/smp"
+        print(f"{n:>6} {peer.name:<30} {label:>7} {us:>9.2f} {ours_us:>8} {ratio:>6}")
 
 
 def bench_train(model_name, batch, steps, warmup):
@@ -113,18 +278,22 @@ def main():
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--ours-mixup", help="bench_mixup --json output")
     p.add_argument("--ours-train", help="bench_train_step --json output")
+    p.add_argument("--peer-budget", type=float, default=0.3, help="seconds of timed runs per peer and batch")
+    p.add_argument("--time-limit", type=float, help="seconds after start-up past which no further peer is begun")
     a = p.parse_args()
+    deadline = None if a.time_limit is None else time.perf_counter() + a.time_limit
     if not torch.cuda.is_available():
         raise SystemExit("torch_reference: no CUDA device")
     torch.backends.cudnn.allow_tf32 = False
     torch.backends.cuda.matmul.allow_tf32 = False
     print(f"# PyTorch {torch.__version__} (cuDNN {torch.backends.cudnn.version()}) on {torch.cuda.get_device_name(0)}")
 
-    ours_mix = {(r["batch"], r["mode"]): r for r in load(a.ours_mixup) or [] if r["per"] == "batch"}
+    ours = {(r["batch"], r["mode"], r["per"]): r for r in load(a.ours_mixup) or []}
+    batches = [int(b) for b in a.batches.split(",")]
     print("\nmixup, us per batch (median); ratio = torch / ours (> 1: ours faster)")
     print(f"{'batch':>6} {'mode':>4} {'torch_us':>9} {'ours_us':>8} {'ratio':>6} {'torch_copy':>10} {'ours_copy':>9}")
-    for r in bench_mixup([int(b) for b in a.batches.split(",")], a.reps):
-        o = ours_mix.get((r["batch"], r["mode"]))
+    for r in bench_mixup(batches, a.reps):
+        o = ours.get((r["batch"], r["mode"], "batch"))
         ours_us = f"{o['fused_us']:.2f}" if o else "-"
         ratio = f"{r['torch_us'] / o['fused_us']:.2f}" if o else "-"
         ours_copy = f"{o['copy_us']:.2f}" if o else "-"
@@ -138,6 +307,11 @@ def main():
     if o:
         print(f"  ours:  {o['median_ms']:.2f} ms, {o['images_per_s']:.0f} images/s; "
               f"ratio ours / torch images/s = {o['images_per_s'] / t['images_per_s']:.2f}")
+
+    peers, skipped = available_peers()
+    for line in skipped:
+        print(line)
+    print_peers(bench_peers(peers, batches, a.reps, a.peer_budget, deadline), ours)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@
 #include "engine/cuda/check.h"
 #include "engine/cuda/libraries.h"
 #include "engine/cuda/runtime.h"
+#include "engine/cuda/workspace.h"
 #include "kernels/conv.h"
 
 namespace mx::kernels {
@@ -21,6 +22,7 @@ namespace {
 
 using cuda::kOne;
 using cuda::kZero;
+using cuda::Workspace;
 
 constexpr size_t kMaxWorkspace = size_t{512} << 20;
 
@@ -70,22 +72,6 @@ auto ranked(int count, Query query) {
   return algos;
 }
 
-// Scratch memory from the stream-ordered pool (none for 0 bytes), returned to it in stream order at
-// the end of the scope.
-class Workspace {
- public:
-  explicit Workspace(size_t bytes) : ptr_(bytes ? cuda::alloc(bytes) : nullptr) {}
-  ~Workspace() {
-    if (ptr_) cuda::free(ptr_);
-  }
-  Workspace(const Workspace&) = delete;
-  Workspace& operator=(const Workspace&) = delete;
-  void* get() const { return ptr_; }
-
- private:
-  void* ptr_;
-};
-
 // Why `algo` cannot serve ("" when it ran): its workspace query failed or asks for more than
 // kMaxWorkspace, or its execution failed. On success `bytes` holds its workspace size.
 // workspace(algo, &bytes) and execute(algo, workspace, bytes) return cuDNN statuses.
@@ -97,7 +83,9 @@ std::string try_algorithm(Algo algo, size_t& bytes, WorkspaceQuery workspace, Ex
   if (bytes > kMaxWorkspace) return name + ": needs " + std::to_string(bytes >> 20) + " MiB of workspace";
   Workspace ws(bytes);
   status = execute(algo, ws.get(), bytes);
-  return status == CUDNN_STATUS_SUCCESS ? "" : name + ": execution " + cudnnGetErrorString(status);
+  if (status == CUDNN_STATUS_SUCCESS) return "";
+  cudaGetLastError();  // a failed candidate's launch error must not be blamed on the next op's launch check
+  return name + ": execution " + cudnnGetErrorString(status);
 }
 
 // Runs direction `d` of shape `s`: with its chosen algorithm, or on the first call with the first

@@ -71,6 +71,13 @@ std::string cuda_version(int v) {
 // Errors at exit, when the runtime is unloading, are expected and not worth a warning.
 bool is_shutdown(cudaError_t err) { return err == cudaErrorCudartUnloading || err == cudaErrorContextIsDestroyed; }
 
+// For calls that must not throw (they run in destructors): logs the failure, then consumes the error it
+// left as the runtime's last error, so the next launch check does not blame its own op for it.
+void warn_and_clear(const char* call, cudaError_t err) {
+  std::fprintf(stderr, "warning: %s failed: %s\n", call, cudaGetErrorString(err));
+  cudaGetLastError();
+}
+
 struct Range {
   std::string category;
   cudaEvent_t start = nullptr, stop = nullptr;
@@ -94,15 +101,13 @@ cudaEvent_t record_event() {
   if (!p.spare.empty()) {
     e = p.spare.back();
     p.spare.pop_back();
-  } else if (cudaEventCreate(&e) != cudaSuccess) {
-    std::fprintf(stderr, "warning: profiling: cudaEventCreate failed\n");
-    cudaGetLastError();  // logged: the next launch check must not blame its op for it
+  } else if (const cudaError_t err = cudaEventCreate(&e); err != cudaSuccess) {
+    warn_and_clear("profiling: cudaEventCreate", err);
     return nullptr;
   }
-  cudaError_t err = cudaEventRecord(e, current_stream());
+  const cudaError_t err = cudaEventRecord(e, current_stream());
   if (err == cudaSuccess) return e;
-  std::fprintf(stderr, "warning: profiling: cudaEventRecord failed: %s\n", cudaGetErrorString(err));
-  cudaGetLastError();
+  warn_and_clear("profiling: cudaEventRecord", err);
   p.spare.push_back(e);
   return nullptr;
 }
@@ -171,8 +176,7 @@ void free(void* ptr) {
   const bool pools = runtime().pools;
   cudaError_t err = pools ? cudaFreeAsync(ptr, current_stream()) : cudaFree(ptr);
   if (err == cudaSuccess || is_shutdown(err)) return;
-  std::fprintf(stderr, "warning: %s failed: %s\n", pools ? "cudaFreeAsync" : "cudaFree", cudaGetErrorString(err));
-  cudaGetLastError();  // logged: the next launch check must not blame its op for it
+  warn_and_clear(pools ? "cudaFreeAsync" : "cudaFree", err);
 }
 
 void copy(void* dst, bool dst_on_device, const void* src, bool src_on_device, size_t bytes) {

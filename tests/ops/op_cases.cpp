@@ -247,11 +247,16 @@ struct BatchNorm {
 
 // The forward against a reference and the running statistics are tested in tests/test_ops.cpp; here
 // the gradients through batch (training) or running (evaluation) statistics, and the CUDA twin. Its
-// reductions over N*H*W sum in another order on the GPU, and dx cancels terms of the size of dy.
+// reductions over N*H*W sum in another order on the GPU (a block per slice of about 4096 values or
+// more, see kernels/batchnorm.cu), and dx cancels terms of the size of dy. The large cases give a
+// channel one block (up to 8191 values, or 264 channels and more) or several: 3 slices of 4114 values
+// that cut planes of 1763, 17 with a shorter last one, 2 of one plane each, 2 inside a single image.
 [[maybe_unused]] const bool batch_norm2d_registered = register_op<BatchNorm>({
     "batch_norm2d",
     {{3, 4, 3, 5, true}, {1, 2, 3, 3, false}, {1, 3, 5, 7, true}, {5, 3, 2, 3, true}, {3, 5, 4, 3, false}},
-    {{16, 64, 8, 8, true}, {7, 3, 33, 17, true}, {16, 64, 8, 8, false}},
+    {{16, 64, 8, 8, true}, {7, 3, 33, 17, true}, {16, 64, 8, 8, false}, {2, 264, 64, 64, true},
+     {7, 3, 41, 43, true}, {33, 2, 45, 47, true}, {33, 2, 45, 47, false}, {2, 5, 64, 64, true},
+     {1, 1, 97, 89, true}},
     [](const BatchNorm& p) {
       return concat(p.training ? "train" : "eval", "_batch", p.n, "_", dims_name({p.c, p.h, p.w}));
     },
