@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The quick recipe end to end, the engine's `mixup train --recipe quick` and the same recipe in PyTorch
-# CPU (bench/torch_quick_recipe.py), back to back on this machine with the same thread count; then the
-# engine's bare training step (bench_train_step) for the cost of the loop around it. With --busy the
+# CPU (bench/torch_quick_recipe.py), back to back on this machine with the same thread count. The cost of
+# the loop around the step two ways: inside each engine run (summary.json's time outside Trainer::step
+# over the training time; immune to the machine's drift, but blind to what the loader's background thread
+# takes from the step's cores) and against the bare training step (bench_train_step, measured before and
+# after; includes everything, but varies with the machine). With --busy the
 # pair runs again while a spinning shell (`sh -c 'while :; do :; done'`) keeps one core busy, and the
 # slowdown of each is printed. With --repeats R every measurement is taken R times, the engine and
 # PyTorch alternating, and the medians are reported (a shared machine varies by 10 % or more from one
@@ -28,9 +31,9 @@ spinner=""
 cleanup() { [ -n "$spinner" ] && kill "$spinner" 2>/dev/null; rm -rf "$tmp"; }
 trap cleanup EXIT
 
-engine_ips() {  # train images/s of the engine's quick recipe
+engine_ips() {  # train images/s, test accuracy and the loop's share of the training time (%) of the engine's run
   "$build/mixup" train --recipe quick --epochs "$epochs" --threads "$threads" --out "$tmp/run" >"$tmp/engine.log" 2>&1
-  python3 -c "import json,sys; s=json.load(open('$tmp/run/summary.json')); print(f\"{s['train_images_per_s']:.0f} {100*s['final_test_acc']:.2f}\")"
+  python3 -c "import json,sys; s=json.load(open('$tmp/run/summary.json')); print(f\"{s['train_images_per_s']:.0f} {100*s['final_test_acc']:.2f} {100*(1-s['step_seconds']/s['train_seconds']):.1f}\")"
   rm -rf "$tmp/run"
 }
 torch_ips() {
@@ -44,21 +47,22 @@ step_ips() {
 ratio() { python3 -c "print(f'{$1/$2:.3f}')"; }
 median() { python3 -c "import statistics,sys; print(round(statistics.median(float(v) for v in sys.argv[1:])))" "$@"; }
 
-# Medians over the repeats of the engine's and PyTorch's images/s, alternating: "ENGINE TORCH E_ACC T_ACC".
+# Medians over the repeats of the engine's and PyTorch's images/s, alternating, and the engine's loop
+# shares: "ENGINE TORCH E_ACC T_ACC LOOPS (runs: ...)".
 pair() {
-  local es=() ts=() e a t b
+  local es=() ts=() ls=() e a l t b
   for _ in $(seq "$repeats"); do
-    read -r e a <<<"$(engine_ips)"
+    read -r e a l <<<"$(engine_ips)"
     read -r t b <<<"$(torch_ips)"
-    es+=("$e") ts+=("$t")
+    es+=("$e") ts+=("$t") ls+=("$l")
   done
-  echo "$(median "${es[@]}") $(median "${ts[@]}") $a $b (runs: engine ${es[*]}, PyTorch ${ts[*]})"
+  echo "$(median "${es[@]}") $(median "${ts[@]}") $a $b $(IFS=/; echo "${ls[*]}") (runs: engine ${es[*]}, PyTorch ${ts[*]})"
 }
 
 echo "# quick recipe end to end, $(date -u +%F), $(lscpu | sed -n 's/^Model name: *//p'), $(nproc) cores"
 echo "# command: bench/quick_recipe.sh --epochs $epochs --threads $threads --repeats $repeats$([ $busy = yes ] && echo ' --busy')"
 s1=$(step_ips)
-read -r e_ips t_ips e_acc t_acc runs <<<"$(pair)"
+read -r e_ips t_ips e_acc t_acc loops runs <<<"$(pair)"
 s_ips=$(median "$s1" "$(step_ips)")
 echo
 echo "| run | engine img/s | PyTorch img/s | engine / PyTorch | test acc (engine, PyTorch) |"
@@ -68,7 +72,7 @@ busy_runs=""
 if [ "$busy" = yes ]; then
   sh -c 'while :; do :; done' &
   spinner=$!
-  read -r eb_ips tb_ips eb_acc tb_acc busy_runs <<<"$(pair)"
+  read -r eb_ips tb_ips eb_acc tb_acc busy_loops busy_runs <<<"$(pair)"
   kill "$spinner"; spinner=""
   echo "| one core busy | $eb_ips | $tb_ips | $(ratio "$eb_ips" "$tb_ips") | $eb_acc %, $tb_acc % |"
   echo
@@ -78,5 +82,8 @@ echo
 echo "Bare engine step (bench_train_step, quicknet batch 128, $threads threads, median of one measurement before" \
      "and one after the runs): $s_ips img/s; end to end / bare step = $(ratio "$e_ips" "$s_ips") (the loop costs" \
      "1 minus that)."
+echo
+echo "The loop around the step, measured inside each engine run (1 - step_seconds / train_seconds of its" \
+     "summary.json: time outside Trainer::step while training): $loops %${busy_loops:+ quiet, $busy_loops % busy}."
 echo
 echo "Quiet $runs${busy_runs:+; busy $busy_runs}"

@@ -1,6 +1,7 @@
 // The `mixup` command end to end on tiny generated datasets: outputs, bad input (one line, exit 1,
 // no half-written files) and resume reproducing an uninterrupted run bit for bit.
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <cstdlib>
 
@@ -65,6 +66,10 @@ TEST_F(Cli, TrainWritesEveryOutputFile) {
                            : std::getenv("OMP_WAIT_POLICY") ? "default" : "10000";
   EXPECT_NE(mx::test::read_file(out + "/summary.json").find("\"gomp_spincount\": \"" + want + "\""),
             std::string::npos);
+  // The time inside the steps is part of the training time (bench/quick_recipe.sh reports the rest).
+  const nlohmann::json summary = nlohmann::json::parse(mx::test::read_file(out + "/summary.json"));
+  EXPECT_GT(summary.at("step_seconds").get<double>(), 0.0);
+  EXPECT_LE(summary.at("step_seconds").get<double>(), summary.at("train_seconds").get<double>());
   EXPECT_FALSE(mx::test::has_temporary_files(out));
   EXPECT_NE(r.out.find("final test accuracy"), std::string::npos);
 }

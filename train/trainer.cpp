@@ -117,7 +117,9 @@ EpochInfo Trainer::epoch() {
   start_epoch();
   data::Batch b;
   while (train_loader_->next(b)) {
+    const auto step_start = Clock::now();
     step(b);
+    step_seconds_ += seconds_since<Clock>(step_start);
     report_progress(false);
   }
   report_progress(true);
@@ -191,7 +193,8 @@ TrainSummary Trainer::run() {
                           {"gomp_spincount", openmp_spin_count()},
                           {"final_test_loss", last.test_loss},  {"final_train_loss", last.train_loss},
                           {"final_train_acc", last.train_acc},  {"final_train_x1x2", last.train_x1x2},
-                          {"final_train_x2x1", last.train_x2x1}});
+                          {"final_train_x2x1", last.train_x2x1}, {"train_seconds", train_seconds_},
+                          {"step_seconds", step_seconds_}});
   return s;
 }
 

@@ -93,6 +93,7 @@ class Trainer {
   Clock::time_point epoch_start_, last_report_;
   int64_t last_report_step_ = 0;
   double images_ = 0, train_seconds_ = 0;
+  double step_seconds_ = 0;  // host time inside step(): all of it on the CPU, launches only on a GPU
 };
 
 }  // namespace mx::train
