@@ -32,9 +32,9 @@ int64_t first_at_least(int64_t target, int64_t stride) { return target <= 0 ? 0 
 
 // Visits every (column-matrix row, output row i) pair of one image's group as
 // fn(dst, inside, src, lo, hi): dst is the offset of col[row][i * ow] in a column matrix whose rows are
-// ld floats apart; inside is false when the input
-// row lies in the padding; otherwise output columns j in [lo, hi) read the input element at offset
-// src + (j - lo) * stride and the other columns lie in the padding.
+// ld floats apart; inside is false when the input row lies in the padding; otherwise output columns j
+// in [lo, hi) read the input element at offset src + (j - lo) * stride and the other columns lie in
+// the padding.
 template <typename Fn>
 void for_each_col_row(int64_t cg, int64_t ld, const ConvShape& s, Fn&& fn) {
   for (int64_t ch = 0; ch < cg; ++ch)

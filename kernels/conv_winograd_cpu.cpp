@@ -98,7 +98,11 @@ Tiles tiles_of(const ConvShape& s) { return {(s.oh + 1) / 2, (s.ow + 1) / 2}; }
 int64_t position_stride(int64_t rows, const Chunk& k) { return rows * k.ld + 16; }
 
 // One thread's scratch: the input transform u [16][c][ld] (reused for du), the output block
-// [16][o][ld] (each matrix padded as position_stride says), one padded plane, and the tile-row buffers.
+// [16][o][ld] (each matrix padded as position_stride says), one padded plane, and the tile-row buffers:
+// kRowBuffers rows of patch_cols floats hold rows_to_positions' [4][pc], positions_to_rows' [16][tw]
+// and, after those, scatter_input_gradient's overlapping columns [8][tw].
+constexpr int64_t kRowBuffers = 16 + 8;
+
 struct Scratch {
   float *u, *m, *plane, *rows;
 };
@@ -225,7 +229,7 @@ void scatter_input_gradient(float* dx, const Scratch& w, const float* du, const 
       const float* src = du + ch * k.ld + bi * t.per_image();
       for (int64_t ty = 0; ty < t.th; ++ty) {
         float* rows = w.plane + 2 * ty * pc;
-        float* overlap = w.rows + 16 * t.tw;  // columns 2 and 3 of each tile: [4][2][tw]
+        float* overlap = w.rows + 16 * t.tw;  // columns 2 and 3 of each tile: [4][2][tw] (see Scratch)
         positions_to_rows<4>(src + ty * t.tw, stride, t.tw, w.rows, B(), [=](int i, int j, int64_t tx, float v) {
           if (j < 2) rows[i * pc + 2 * tx + j] += v;
           else overlap[(i * 2 + j - 2) * t.tw + tx] = v;
@@ -270,7 +274,7 @@ Scratch thread_scratch_for(const Chunking& c, const ConvShape& s) {
   const int64_t u = kPositions * position_stride(s.c, full), m = kPositions * position_stride(s.o, full);
   const Tiles t = tiles_of(s);
   const int64_t plane = t.patch_rows() * t.patch_cols();
-  float* base = thread_scratch(static_cast<size_t>(u + m + plane + 24 * t.patch_cols()));
+  float* base = thread_scratch(static_cast<size_t>(u + m + plane + kRowBuffers * t.patch_cols()));
   return {base, base + u, base + u + m, base + u + m + plane};
 }
 
