@@ -12,6 +12,12 @@ namespace mx::models {
 // The generator that initialises a model's weights, seeded from all 64 bits of spec.seed.
 std::mt19937 init_rng(uint64_t seed);
 
+// The initialisation of the reference code of the ResNet, ResNeXt, WRN and DenseNet families, applied to
+// every module of `m`: convolution weights ~ N(0, 2 / fan_out) with fan_out = out_channels * kh * kw
+// (kaiming_normal_, mode fan_out), convolution biases 0; batch norms keep weight 1 and bias 0, and linear
+// layers PyTorch's default. Normal draws use only the generator's raw output (library-independent).
+void reference_init(nn::Module& m, std::mt19937& rng);
+
 // A "features" Sequential of [Conv2d 3x3 pad 1, BatchNorm2d, ReLU] per channel count in `cfg` and
 // MaxPool2d(2, 2) per kPool, closed by a global average pool, then a "classifier" Linear: the layout
 // of pytorch-cifar's VGG.

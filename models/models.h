@@ -13,6 +13,12 @@ struct ModelSpec {
   int image_size = 32;  // square inputs
   int num_classes = 10;
   uint64_t seed = 0;    // weight initialisation
+  // Residual families: start the last batch norm of every residual block at weight 0 (Goyal et al.),
+  // so each block begins as the identity. Off by default, as in torchvision.
+  bool zero_init_residual = false;
+  // DenseNet: recompute each layer's concatenation, batch norm and ReLU in backward instead of storing
+  // them (Pleiss et al.); false keeps every intermediate, for comparison.
+  bool memory_efficient = true;
 };
 
 // Names: "preact-resnet18" (pytorch-cifar PreActResNet18), "vgg11" (pytorch-cifar VGG('VGG11'), batch
