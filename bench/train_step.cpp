@@ -5,8 +5,11 @@
 // cuBLAS linear layers, the optimizer, and the whole step; "other" is the rest: our kernels and any
 // gaps where the GPU waits for the host) and prints the split. Those events cost a little, so the
 // split comes from separate steps and the images/s from unprofiled ones.
-// Usage: bench_train_step [--model quicknet] [--batch 128] [--channels 1] [--size 28] [--steps 10]
-//                         [--warmup 2] [--threads 0] [--device cpu|cuda] [--profile-steps 5] [--json FILE]
+// It also reports the step's peak tensor memory above what the model and optimizer hold (activations
+// and gradients in flight, engine/memory.h), the figure DenseNet's memory-efficient mode is judged by.
+// Usage: bench_train_step [--model quicknet] [--batch 128] [--channels 1] [--size 28] [--classes 10]
+//                         [--steps 10] [--warmup 2] [--threads 0] [--device cpu|cuda] [--naive-densenet]
+//                         [--profile-steps 5] [--json FILE]
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -19,6 +22,7 @@
 
 #include "engine/cuda/runtime.h"
 #include "engine/device_select.h"
+#include "engine/memory.h"
 #include "engine/ops.h"
 #include "engine/optim.h"
 #include "engine/parameters.h"
@@ -30,6 +34,7 @@ namespace {
 struct Options {
   std::string model = "quicknet", device = "cpu", json;
   int batch = 128, channels = 1, size = 28, classes = 10, steps = 10, warmup = 2, threads = 0, profile_steps = 5;
+  bool naive_densenet = false;
 };
 
 struct Step {
@@ -80,6 +85,8 @@ int main(int argc, char** argv) {
   app.add_option("--batch", o.batch)->capture_default_str();
   app.add_option("--channels", o.channels)->capture_default_str();
   app.add_option("--size", o.size)->capture_default_str();
+  app.add_option("--classes", o.classes)->capture_default_str();
+  app.add_flag("--naive-densenet", o.naive_densenet, "DenseNet: store every intermediate (no recomputation)");
   app.add_option("--steps", o.steps)->capture_default_str();
   app.add_option("--warmup", o.warmup)->capture_default_str();
   app.add_option("--threads", o.threads, "0: all cores")->capture_default_str();
@@ -92,7 +99,9 @@ int main(int argc, char** argv) {
     const mx::Device dev = mx::select_device(o.device, notice);
     if (!notice.empty()) std::fprintf(stderr, "%s\n", notice.c_str());
     mx::set_num_threads(o.threads);
-    auto model = mx::models::make_model(o.model, {o.channels, o.size, o.classes, 1});
+    mx::models::ModelSpec spec{o.channels, o.size, o.classes, 1};
+    spec.memory_efficient = !o.naive_densenet;
+    auto model = mx::models::make_model(o.model, spec);
     mx::ParameterStore store(*model, dev);
     mx::optim::Sgd opt(store, {});
     std::mt19937 rng(1);
@@ -103,18 +112,23 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < ys.size(); ++i) ys[i] = static_cast<int32_t>(i % o.classes);
     Step step{*model, store, opt, mx::Tensor::from_vector(xs, {o.batch, o.channels, o.size, o.size}, dev),
               mx::Tensor::from_vector(ys, {o.batch}, dev), mx::Tensor::full({o.batch}, 1.f, dev)};
+    const size_t held = mx::memory_stats(dev).in_use;
+    mx::reset_peak_memory(dev);
     for (int i = 0; i < o.warmup; ++i) step.seconds();
     std::vector<double> t;
     for (int i = 0; i < o.steps; ++i) t.push_back(step.seconds());
+    const double peak_mib = static_cast<double>(mx::memory_stats(dev).peak - held) / (1 << 20);
     std::sort(t.begin(), t.end());
     const double median = t[t.size() / 2];
     const std::string where = dev == mx::Device::CPU ? "threads " + std::to_string(mx::num_threads())
                                                      : "on " + mx::cuda::device_summary();
-    std::printf("model %s batch %d input %dx%dx%d %s: median step %.2f ms (min %.2f, max %.2f), %.0f images/s\n",
-                o.model.c_str(), o.batch, o.channels, o.size, o.size, where.c_str(), 1e3 * median, 1e3 * t.front(),
-                1e3 * t.back(), o.batch / median);
+    std::printf("model %s%s batch %d input %dx%dx%d %s: median step %.2f ms (min %.2f, max %.2f), %.0f images/s, "
+                "peak step memory %.1f MiB\n",
+                o.model.c_str(), o.naive_densenet ? " (naive)" : "", o.batch, o.channels, o.size, o.size,
+                where.c_str(), 1e3 * median, 1e3 * t.front(), 1e3 * t.back(), o.batch / median, peak_mib);
     nlohmann::json out = {{"model", o.model},       {"device", mx::device_name(dev)}, {"batch", o.batch},
-                          {"median_ms", 1e3 * median}, {"images_per_s", o.batch / median}};
+                          {"median_ms", 1e3 * median}, {"images_per_s", o.batch / median},
+                          {"peak_step_mib", peak_mib}, {"naive_densenet", o.naive_densenet}};
     if (dev == mx::Device::CUDA && o.profile_steps > 0) {
       nlohmann::json split = profile_split(step, o.profile_steps);
       std::printf("split per step (CUDA events, %d profiled steps): step %.2f ms = conv %.2f + linear %.2f + "

@@ -10,7 +10,13 @@ namespace mx {
 
 namespace {
 thread_local bool g_grad_enabled = true;
-}
+thread_local int g_recomputing = 0;
+
+struct RecomputeScope {
+  RecomputeScope() { ++g_recomputing; }
+  ~RecomputeScope() { --g_recomputing; }
+};
+}  // namespace
 
 bool grad_enabled() { return g_grad_enabled; }
 NoGradGuard::NoGradGuard() : prev_(g_grad_enabled) { g_grad_enabled = false; }
@@ -103,6 +109,32 @@ void run_backward(const Tensor& root, const Tensor& seed) {
     node->inputs.clear();  // free the graph as we go; a second backward needs a new forward
     node->backward = nullptr;
   }
+}
+
+bool recomputing() { return g_recomputing > 0; }
+
+Tensor recompute_in_backward(const RecomputedFn& fn, const std::vector<Tensor>& inputs) {
+  const bool record_it = grad_enabled();
+  Tensor y;
+  {
+    NoGradGuard no_grad;
+    y = fn(inputs);
+  }
+  if (!record_it) return y;
+  record(y, "recompute_in_backward", inputs, [fn, inputs](const Tensor& gy) -> std::vector<Tensor> {
+    std::vector<Tensor> leaves;
+    for (const Tensor& x : inputs) leaves.push_back(x.detach().set_requires_grad(x.requires_grad()));
+    Tensor again;
+    {
+      RecomputeScope scope;
+      again = fn(leaves);
+    }
+    run_backward(again, gy);
+    std::vector<Tensor> grads;
+    for (const Tensor& leaf : leaves) grads.push_back(leaf.grad());
+    return grads;
+  });
+  return y;
 }
 
 }  // namespace mx

@@ -41,6 +41,15 @@ void record(Tensor& out, const char* name, std::vector<Tensor> inputs,
 // Leaf gradients accumulate (+=); non-leaf gradients are summed per node then consumed.
 void run_backward(const Tensor& root, const Tensor& seed);
 
+// Recomputation (gradient checkpointing): y = fn(inputs) is computed without recording, so none of fn's
+// intermediates outlive the call; backward runs fn again with recording on, from the same inputs, and
+// differentiates that. Parameters used inside fn receive their gradients then. fn must be a pure
+// function of its inputs and parameters (same values on the second call); while it runs for backward
+// recomputing() is true, so layers with side effects (batch norm's running statistics) skip them.
+using RecomputedFn = std::function<Tensor(const std::vector<Tensor>&)>;
+Tensor recompute_in_backward(const RecomputedFn& fn, const std::vector<Tensor>& inputs);
+bool recomputing();
+
 // dst += src elementwise (F32, same numel, same device).
 void accumulate_into(Tensor& dst, const Tensor& src);
 

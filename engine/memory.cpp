@@ -40,6 +40,25 @@ void raw_free(void* ptr, Device dev) {
   if (dev == Device::CUDA) cuda::free(ptr); else std::free(ptr);
 }
 
+// ---- accounting ----
+
+struct Usage {
+  std::atomic<size_t> in_use{0}, peak{0};
+};
+
+Usage& usage(Device dev) {
+  static Usage per_device[2];
+  return per_device[dev == Device::CUDA ? 1 : 0];
+}
+
+void count_alloc(size_t bytes, Device dev) {
+  Usage& u = usage(dev);
+  const size_t now = u.in_use.fetch_add(bytes) + bytes;
+  size_t peak = u.peak.load();
+  while (now > peak && !u.peak.compare_exchange_weak(peak, now)) {
+  }
+}
+
 // ---- guarded mode ----
 
 constexpr size_t kGuard = kAlignment;
@@ -186,15 +205,24 @@ std::vector<std::string> guard_violations() {
 void* device_alloc(size_t bytes, Device dev) {
   size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
   if (rounded == 0) rounded = kAlignment;
-  if (guard_state().scopes.load() > 0) return guarded_alloc(bytes, rounded, dev);
-  return raw_alloc(rounded, dev);
+  void* p = guard_state().scopes.load() > 0 ? guarded_alloc(bytes, rounded, dev) : raw_alloc(rounded, dev);
+  count_alloc(bytes, dev);
+  return p;
 }
 
-void device_free(void* ptr, Device dev) {
+void device_free(void* ptr, size_t bytes, Device dev) {
   if (!ptr) return;
+  usage(dev).in_use.fetch_sub(bytes);
   if (guard_state().live.load() > 0 && free_guarded(ptr)) return;
   raw_free(ptr, dev);
 }
+
+MemoryStats memory_stats(Device dev) {
+  const Usage& u = usage(dev);
+  return {u.in_use.load(), u.peak.load()};
+}
+
+void reset_peak_memory(Device dev) { usage(dev).peak.store(usage(dev).in_use.load()); }
 
 void device_copy(void* dst, Device dst_dev, const void* src, Device src_dev, size_t bytes) {
   if (bytes == 0) return;

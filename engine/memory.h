@@ -13,7 +13,15 @@ namespace mx {
 constexpr size_t kAlignment = 256;
 
 void* device_alloc(size_t bytes, Device dev);
-void device_free(void* ptr, Device dev);
+void device_free(void* ptr, size_t bytes, Device dev);  // bytes: as given to device_alloc
+
+// Bytes held by tensor storage on a device (as asked for, before alignment; not the kernels' own scratch
+// or cuDNN workspaces), and the most held at once since the last reset_peak_memory (or the start).
+struct MemoryStats {
+  size_t in_use = 0, peak = 0;
+};
+MemoryStats memory_stats(Device dev);
+void reset_peak_memory(Device dev);  // peak = in_use
 void device_copy(void* dst, Device dst_dev, const void* src, Device src_dev, size_t bytes);
 void device_memset_zero(void* ptr, Device dev, size_t bytes);
 

@@ -4,6 +4,8 @@
 
 #include <cmath>
 
+#include "engine/autograd.h"
+
 namespace mx::nn {
 
 namespace {
@@ -110,6 +112,10 @@ BatchNorm2d::BatchNorm2d(int channels, float momentum, float eps) : momentum(mom
 }
 
 Tensor BatchNorm2d::forward(const Tensor& x) {
+  if (is_training() && recomputing()) {  // the first forward has already updated the running statistics
+    Tensor mean = running_mean.clone(), var = running_var.clone();
+    return ops::batch_norm2d(x, weight, bias, mean, var, {true, momentum, eps});
+  }
   Tensor y = ops::batch_norm2d(x, weight, bias, running_mean, running_var, {is_training(), momentum, eps});
   if (is_training()) {
     MX_CHECK(num_batches_tracked.device() == Device::CPU, "BatchNorm2d: num_batches_tracked must stay on the host");
@@ -124,8 +130,10 @@ Tensor MaxPool2d::forward(const Tensor& x) {
   return ops::max_pool2d(x, kernel_, stride_);
 }
 
-void Sequential::push_back(std::shared_ptr<Module> m) {
-  register_module(std::to_string(layers_.size()), m);
+void Sequential::push_back(std::shared_ptr<Module> m) { push_back(std::to_string(layers_.size()), std::move(m)); }
+
+void Sequential::push_back(const std::string& name, std::shared_ptr<Module> m) {
+  register_module(name, m);
   layers_.push_back(std::move(m));
 }
 

@@ -71,7 +71,8 @@ class Linear : public Module {
 };
 
 // weight 1, bias 0, running_mean 0, running_var 1 and num_batches_tracked (I64, shape []), which
-// each training forward increments on the host, as PyTorch does.
+// each training forward increments on the host, as PyTorch does. A forward run again for backward
+// (recomputing(), engine/autograd.h) normalizes with the batch statistics but updates nothing.
 class BatchNorm2d : public Module {
  public:
   explicit BatchNorm2d(int channels, float momentum = 0.1f, float eps = 1e-5f);
@@ -103,10 +104,12 @@ class GlobalAvgPool : public Module {
   Tensor forward(const Tensor& x) override { return ops::global_avg_pool(x); }
 };
 
-// Runs children in order; children are named "0", "1", ... like torch.nn.Sequential.
+// Runs children in order; children are named "0", "1", ... like torch.nn.Sequential, or as given (like
+// a Sequential built from an OrderedDict).
 class Sequential : public Module {
  public:
   void push_back(std::shared_ptr<Module> m);
+  void push_back(const std::string& name, std::shared_ptr<Module> m);
   Tensor forward(const Tensor& x) override;
   size_t size() const { return layers_.size(); }
 

@@ -44,7 +44,7 @@ Storage::Storage(size_t nbytes, Device dev) : bytes(nbytes), device(dev) {
   ptr = device_alloc(nbytes, dev);
 }
 
-Storage::~Storage() { device_free(ptr, device); }
+Storage::~Storage() { device_free(ptr, bytes, device); }
 
 Tensor Tensor::empty(const Shape& shape, DType dtype, Device dev) {
   for (int64_t d : shape) MX_CHECK(d >= 0, "tensor shape ", shape_str(shape), " has a negative size");

@@ -27,5 +27,7 @@ std::shared_ptr<nn::Module> conv_stack(const std::vector<int>& cfg, bool conv_bi
 std::shared_ptr<nn::Module> preact_resnet18(const ModelSpec& spec);
 std::shared_ptr<nn::Module> vgg11(const ModelSpec& spec);
 std::shared_ptr<nn::Module> quicknet(const ModelSpec& spec);
+std::shared_ptr<nn::Module> densenet_bc100(const ModelSpec& spec);
+std::shared_ptr<nn::Module> densenet_bc190(const ModelSpec& spec);
 
 }  // namespace mx::models

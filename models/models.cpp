@@ -11,7 +11,8 @@ using Builder = std::shared_ptr<nn::Module> (*)(const ModelSpec&);
 
 const std::vector<std::pair<std::string, Builder>>& registry() {
   static const std::vector<std::pair<std::string, Builder>> r = {
-      {"preact-resnet18", preact_resnet18}, {"vgg11", vgg11}, {"quicknet", quicknet}};
+      {"preact-resnet18", preact_resnet18}, {"vgg11", vgg11}, {"quicknet", quicknet},
+      {"densenet-bc-100", densenet_bc100}, {"densenet-bc-190", densenet_bc190}};
   return r;
 }
 

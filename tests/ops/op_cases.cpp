@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "engine/autograd.h"
 #include "engine/error.h"
 #include "engine/ops.h"
 #include "tests/ops/op_inputs.h"
@@ -381,6 +382,31 @@ Expected naive_concat(const Concat& p, const std::vector<Tensor>& t) {
     },
     [](const Concat&, std::vector<Tensor>& t) { return ops::concat_channels(t); },
     naive_concat,
+    Tolerances().reference_tol(0)});
+
+// ---- recompute_in_backward ----
+
+// relu(concat(x0, x1, ...)) recorded as one recomputed node (engine/autograd.h): the forward keeps no
+// intermediate, the backward runs concat and relu again and differentiates them; inputs clear of relu's kink.
+[[maybe_unused]] const bool recompute_registered = register_op<Concat>({
+    "recompute_in_backward",
+    {{3, {1, 3, 2}, 2, 3}, {2, {3, 5}, 1, 7}},
+    {{32, {64, 32, 32}, 8, 8}},
+    [](const Concat& p) { return concat("relu_concat_batch", p.n, "_c", dims_name(p.channels, "_"), "_", p.h, "x", p.w); },
+    [](const Concat& p, std::mt19937& rng) {
+      OpInputs in;
+      for (size_t i = 0; i < p.channels.size(); ++i)
+        in.add("x" + std::to_string(i), distinct_tensor({p.n, p.channels[i], p.h, p.w}, rng));
+      return in;
+    },
+    [](const Concat&, std::vector<Tensor>& t) {
+      return recompute_in_backward([](const std::vector<Tensor>& xs) { return ops::relu(ops::concat_channels(xs)); }, t);
+    },
+    [](const Concat& p, const std::vector<Tensor>& t) {
+      Expected e = naive_concat(p, t);
+      for (double& v : e.values) v = std::max(v, 0.0);
+      return e;
+    },
     Tolerances().reference_tol(0)});
 
 // ---- dropout ----

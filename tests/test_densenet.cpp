@@ -1,0 +1,177 @@
+// DenseNet-BC: state_dict names and shapes of the efficient_densenet_pytorch layout (tests/data, written by
+// tests/data/densenet_reference.py), parameter counts, and the memory-efficient mode against the naive one:
+// the same outputs, gradients and running statistics, in at most half the activation memory. Also the
+// recomputation core itself (engine/autograd.h) and the storage byte counter it is measured with.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "engine/autograd.h"
+#include "engine/memory.h"
+#include "engine/ops.h"
+#include "engine/parameters.h"
+#include "models/models.h"
+
+using namespace mx;
+
+namespace {
+
+std::string shape_text(const Shape& s) {
+  if (s.empty()) return "[]";
+  std::string out;
+  for (int64_t d : s) out += (out.empty() ? "" : "x") + std::to_string(d);
+  return out;
+}
+
+std::vector<std::string> expected_state_dict(const std::string& model) {
+  const std::string path = std::string(MIXUP_SOURCE_DIR) + "/tests/data/" + model + ".state_dict.txt";
+  std::ifstream in(path);
+  EXPECT_TRUE(in) << "cannot read " << path;
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) lines.push_back(line);
+  return lines;
+}
+
+int64_t parameter_count(const nn::Module& m) {
+  int64_t n = 0;
+  for (const auto& [name, t] : m.named_parameters()) n += t.numel();
+  return n;
+}
+
+Tensor random_images(const Shape& shape, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> normal;
+  std::vector<float> v(static_cast<size_t>(shape_numel(shape)));
+  for (float& x : v) x = normal(rng);
+  return Tensor::from_vector(v, shape);
+}
+
+struct StepResult {
+  std::vector<float> logits;
+  nn::NamedTensors grads_and_buffers;  // every parameter's gradient, then every buffer
+  size_t activation_peak = 0;      // bytes above what was held before the forward
+};
+
+// One training forward and backward of `model` on `x` with a fixed loss.
+StepResult train_step(nn::Module& model, const Tensor& x) {
+  ParameterStore store(model, Device::CPU);
+  store.zero_grad();
+  const size_t before = memory_stats(Device::CPU).in_use;
+  reset_peak_memory(Device::CPU);
+  StepResult r;
+  {
+    const Tensor logits = model(x);
+    const int64_t n = logits.size(0);
+    std::vector<int32_t> ya(n), yb(n);
+    for (int64_t i = 0; i < n; ++i) ya[i] = static_cast<int32_t>(i % 10), yb[i] = static_cast<int32_t>((3 * i + 1) % 10);
+    const Tensor loss = ops::mixed_cross_entropy(logits, Tensor::from_vector(ya, {n}), Tensor::from_vector(yb, {n}),
+                                                 Tensor::full({n}, 0.7f));
+    loss.backward();
+    r.logits = logits.to_vector<float>();
+  }
+  r.activation_peak = memory_stats(Device::CPU).peak - before;
+  for (const auto& [name, p] : model.named_parameters()) r.grads_and_buffers.emplace_back(name + ".grad", p.grad().clone());
+  for (const auto& [name, b] : model.named_buffers()) r.grads_and_buffers.emplace_back(name, b.clone());
+  return r;
+}
+
+std::shared_ptr<nn::Module> densenet(const std::string& name, bool efficient, int in_channels = 3) {
+  models::ModelSpec spec;
+  spec.in_channels = in_channels;
+  spec.memory_efficient = efficient;
+  spec.seed = 5;
+  return models::make_model(name, spec);
+}
+
+}  // namespace
+
+// Both models built once: DenseNet-BC-190 takes a second to initialise.
+TEST(DenseNet, StateDictAndParameterCountsAreThoseOfTheReference) {
+  const std::vector<std::pair<std::string, int64_t>> published = {{"densenet-bc-100", 769162},    // 0.8 M
+                                                                  {"densenet-bc-190", 25624430}};  // 25.6 M
+  for (const auto& [name, count] : published) {
+    const auto model = densenet(name, true);
+    EXPECT_EQ(parameter_count(*model), count) << name;
+    const std::vector<std::string> want = expected_state_dict(name);
+    const nn::NamedTensors got = model->state_dict();
+    ASSERT_EQ(got.size(), want.size()) << name;
+    for (size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].first + " " + shape_text(got[i].second.shape()), want[i]);
+  }
+}
+
+TEST(DenseNet, InitialisationIsKaimingFanOutWithAZeroClassifierBias) {
+  auto m = densenet("densenet-bc-100", true);
+  for (const auto& [name, t] : m->named_parameters()) {
+    if (name == "features.denseblock3.denselayer16.conv1.weight") {  // [48, 456, 1, 1]: fan_out 48
+      const std::vector<float> v = t.to_vector<float>();
+      double sq = 0;
+      for (float x : v) sq += static_cast<double>(x) * x;
+      EXPECT_NEAR(std::sqrt(sq / static_cast<double>(v.size())), std::sqrt(2.0 / 48), 0.01 * std::sqrt(2.0 / 48));
+    }
+    if (name == "classifier.bias") EXPECT_EQ(t.to_vector<float>(), std::vector<float>(10, 0.f));
+  }
+}
+
+// Same seed, so the same weights: the efficient mode runs the same kernels on the same values in the same
+// order, so outputs, gradients and running statistics are bitwise equal.
+TEST(DenseNet, MemoryEfficientModeGivesTheNaiveGradientsInHalfTheMemory) {
+  const Tensor x = random_images({2, 1, 8, 8}, 11);
+  auto naive = densenet("densenet-bc-100", false, 1), efficient = densenet("densenet-bc-100", true, 1);
+  const StepResult a = train_step(*naive, x), b = train_step(*efficient, x);
+  EXPECT_EQ(a.logits, b.logits);
+  ASSERT_EQ(a.grads_and_buffers.size(), b.grads_and_buffers.size());
+  for (size_t i = 0; i < a.grads_and_buffers.size(); ++i) {
+    const Tensor &ta = a.grads_and_buffers[i].second, &tb = b.grads_and_buffers[i].second;
+    EXPECT_EQ(a.grads_and_buffers[i].first, b.grads_and_buffers[i].first);
+    if (ta.dtype() == DType::I64) EXPECT_EQ(ta.to_vector<int64_t>(), tb.to_vector<int64_t>()) << a.grads_and_buffers[i].first;
+    else EXPECT_EQ(ta.to_vector<float>(), tb.to_vector<float>()) << a.grads_and_buffers[i].first;
+  }
+  EXPECT_GT(b.activation_peak, 0u);
+  EXPECT_LE(2 * b.activation_peak, a.activation_peak) << "efficient " << b.activation_peak << " bytes, naive "
+                                                      << a.activation_peak;
+}
+
+TEST(Recompute, KeepsNoIntermediateAndGivesTheDirectGradients) {
+  Tensor a = random_images({2, 3, 4, 5}, 1), b = random_images({2, 2, 4, 5}, 2);
+  a.set_requires_grad(true), b.set_requires_grad(true);
+  const auto f = [](const std::vector<Tensor>& xs) { return ops::relu(ops::concat_channels(xs)); };
+  const Tensor seed = random_images({2, 5, 4, 5}, 3);
+  run_backward(f({a, b}), seed);
+  const std::vector<float> ga = a.grad().to_vector<float>(), gb = b.grad().to_vector<float>();
+  a.set_grad(Tensor()), b.set_grad(Tensor());
+  const Tensor y = recompute_in_backward(f, {a, b});
+  EXPECT_STREQ(y.grad_fn()->name, "recompute_in_backward");
+  EXPECT_EQ(y.grad_fn()->inputs.size(), 2u);  // a and b themselves: no concat or relu node was kept
+  run_backward(y, seed);
+  EXPECT_EQ(a.grad().to_vector<float>(), ga);
+  EXPECT_EQ(b.grad().to_vector<float>(), gb);
+}
+
+TEST(Recompute, BatchNormUpdatesItsRunningStatisticsOnce) {
+  std::mt19937 rng(1);
+  nn::BatchNorm2d bn(3);
+  Tensor x = random_images({4, 3, 2, 2}, 4);
+  x.set_requires_grad(true);
+  const Tensor y = recompute_in_backward([&bn](const std::vector<Tensor>& xs) { return bn(xs[0]); }, {x});
+  const std::vector<float> mean = bn.running_mean.to_vector<float>();
+  run_backward(y, random_images({4, 3, 2, 2}, 5));
+  EXPECT_EQ(bn.running_mean.to_vector<float>(), mean);
+  EXPECT_EQ(bn.num_batches_tracked.to_vector<int64_t>(), std::vector<int64_t>{1});
+  EXPECT_TRUE(bn.weight.grad().defined());
+  EXPECT_FALSE(recomputing());
+}
+
+TEST(MemoryStats, CountsTensorBytesAndTheirPeak) {
+  const size_t base = memory_stats(Device::CPU).in_use;
+  reset_peak_memory(Device::CPU);
+  {
+    Tensor a = Tensor::empty({1000});  // 4000 bytes
+    Tensor b = Tensor::empty({10}, DType::U8);
+    EXPECT_EQ(memory_stats(Device::CPU).in_use, base + 4010);
+  }
+  EXPECT_EQ(memory_stats(Device::CPU).in_use, base);
+  EXPECT_EQ(memory_stats(Device::CPU).peak, base + 4010);
+  reset_peak_memory(Device::CPU);
+  EXPECT_EQ(memory_stats(Device::CPU).peak, base);
+}
