@@ -47,12 +47,4 @@ float LrSchedule::at(double epoch) const {
   return static_cast<float>(lr);
 }
 
-LrSchedule LrSchedule::paper(float base_lr, int epochs) {
-  LrSchedule s;
-  s.base_lr = base_lr;
-  s.milestones = {0.5 * epochs, 0.75 * epochs};
-  s.gamma = 0.1f;
-  return s;
-}
-
 }  // namespace mx::optim

@@ -41,8 +41,6 @@ struct LrSchedule {
   float gamma = 0.1f;
   double warmup_epochs = 0;
   float at(double epoch) const;
-  // The paper's default: divide by 10 at 50 % and 75 % of `epochs`.
-  static LrSchedule paper(float base_lr, int epochs);
 };
 
 }  // namespace mx::optim

@@ -103,9 +103,8 @@ TEST(Optim, NesterovNeedsMomentum) {
   EXPECT_THROW(optim::Sgd(store, {0.f, 0.f, true}), Error);
 }
 
-TEST(Optim, PaperScheduleDividesByTenAtHalfAndThreeQuarters) {
-  optim::LrSchedule s = optim::LrSchedule::paper(0.1f, 200);
-  EXPECT_EQ(s.milestones, (std::vector<double>{100.0, 150.0}));
+TEST(Optim, MultiStepScheduleDividesByGammaAtEachMilestone) {
+  optim::LrSchedule s{0.1f, {100.0, 150.0}, 0.1f, 0};
   EXPECT_FLOAT_EQ(s.at(0), 0.1f);
   EXPECT_FLOAT_EQ(s.at(99.999), 0.1f);
   EXPECT_FLOAT_EQ(s.at(100), 0.01f);

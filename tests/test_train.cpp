@@ -1,14 +1,19 @@
-// The training layer: the settings table (recipes, checks, config.json), the batch metrics front-end
-// errors, device-resident metric rows, and Tensor::to on the same device.
+// The training layer: the settings table (recipes, checks, config.json, learning-rate milestones),
+// starting from given weights (--init), the batch metrics front-end errors, device-resident metric rows,
+// and Tensor::to on the same device.
 #include <gtest/gtest.h>
 
 #include <limits>
 #include <set>
 
+#include "engine/checkpoint.h"
 #include "engine/ops.h"
 #include "kernels/batch_scores.h"
+#include "models/models.h"
+#include "tests/fixtures.h"
 #include "tests/expect_error.h"
 #include "train/config.h"
+#include "train/init_weights.h"
 #include "train/scores.h"
 
 using namespace mx;
@@ -64,6 +69,38 @@ TEST(TrainConfig, RecipesSetTheirDefaults) {
   expect_flag_error([] { train::recipe("fastest"); }, "--recipe");
 }
 
+TEST(TrainConfig, PaperAndImageNetRecipesFollowSectionVA) {
+  const train::TrainConfig d = train::recipe("paper-densenet"), x = train::recipe("paper-resnext"),
+                           i = train::recipe("imagenet");
+  EXPECT_EQ(d.model, "densenet-bc-190");
+  EXPECT_EQ(x.model, "resnext29-8x64d");
+  for (const train::TrainConfig* c : {&d, &x}) {  // the CIFAR setting of the paper recipe
+    EXPECT_EQ(c->epochs, 200);
+    EXPECT_EQ(c->batch_size, 128);
+    EXPECT_TRUE(c->nesterov);
+    EXPECT_EQ(c->lr_milestones, "0.5,0.75");
+    EXPECT_DOUBLE_EQ(c->mixing.alpha, 1.0);
+  }
+  EXPECT_EQ(i.model, "resnet50");
+  EXPECT_EQ(i.epochs, 90);
+  EXPECT_EQ(i.batch_size, 256);
+  EXPECT_FLOAT_EQ(i.lr, 0.1f);
+  EXPECT_FLOAT_EQ(i.momentum, 0.9f);
+  EXPECT_FLOAT_EQ(i.wd, 1e-4f);
+  EXPECT_EQ(i.mixing.mix, "c");
+  EXPECT_DOUBLE_EQ(i.mixing.alpha, 0.2);
+  EXPECT_EQ(train::lr_milestone_epochs(i.lr_milestones, i.epochs), (std::vector<double>{30, 60, 80}));
+}
+
+TEST(TrainConfig, LrMilestonesAreFractionsOrEpochs) {
+  EXPECT_EQ(train::lr_milestone_epochs("0.5,0.75", 200), (std::vector<double>{100, 150}));
+  EXPECT_EQ(train::lr_milestone_epochs("30,60,80", 200), (std::vector<double>{30, 60, 80}));
+  EXPECT_EQ(train::lr_milestone_epochs("0.5,150", 200), (std::vector<double>{100, 150}));
+  EXPECT_TRUE(train::lr_milestone_epochs("", 10).empty());
+  for (const char* bad : {"0.5,x", "60,30", "-1", "0", "1,,2", "nan"})
+    expect_flag_error([bad] { train::lr_milestone_epochs(bad, 100); }, "--lr-milestones");
+}
+
 TEST(TrainConfig, ChecksNameTheFlag) {
   auto with = [](const std::string& flag, const std::string& text) {
     train::TrainConfig c = train::recipe("quick");
@@ -84,6 +121,8 @@ TEST(TrainConfig, ChecksNameTheFlag) {
   expect_flag_error([&] { with("--epochs", "7x"); }, "--epochs");
   expect_flag_error([&] { with("--seed", "-1"); }, "--seed");
   expect_flag_error([&] { with("--flip", "maybe"); }, "--flip");
+  expect_flag_error([&] { with("--lr-milestones", "0.75,0.5"); }, "--lr-milestones");
+  expect_flag_error([&] { with("--memory-efficient", "yes"); }, "--memory-efficient");
   EXPECT_NO_THROW(with("--wd", "0"));
   EXPECT_NO_THROW(with("--seed", "18446744073709551615"));
 }
@@ -145,4 +184,45 @@ TEST(TensorTo, SameDeviceIsTheTensorItselfAndCloneCopies) {
   Tensor c = a.clone();
   EXPECT_NE(a.raw(), c.raw());
   EXPECT_EQ(c.to_vector<float>(), a.to_vector<float>());
+}
+
+namespace {
+
+std::shared_ptr<nn::Module> vgg(int classes, uint64_t seed) { return models::make_model("vgg11", {3, 32, classes, seed}); }
+
+std::vector<float> values(const nn::Module& m, const std::string& name) {
+  for (const auto& [n, t] : m.state_dict())
+    if (n == name) return t.to_vector<float>();
+  ADD_FAILURE() << "no " << name;
+  return {};
+}
+
+}  // namespace
+
+TEST(InitWeights, CopiesEveryTensorAndRestartsAClassifierOfAnotherClassCount) {
+  test::TempDir tmp;
+  const std::string path = tmp.path() + "/w.safetensors";
+  const auto source = vgg(100, 1);
+  checkpoint::save(path, source->state_dict());
+  const auto same = vgg(100, 2), other = vgg(10, 2), fresh = vgg(10, 2);
+  EXPECT_EQ(train::load_initial_weights(path, *same), "");
+  EXPECT_EQ(values(*same, "classifier.weight"), values(*source, "classifier.weight"));
+  const std::string notice = train::load_initial_weights(path, *other);
+  EXPECT_NE(notice.find("100 classes"), std::string::npos) << notice;
+  EXPECT_NE(notice.find("classifier.weight"), std::string::npos) << notice;
+  EXPECT_EQ(values(*other, "features.0.weight"), values(*source, "features.0.weight"));
+  EXPECT_EQ(values(*other, "features.1.running_var"), values(*source, "features.1.running_var"));
+  EXPECT_EQ(values(*other, "classifier.weight"), values(*fresh, "classifier.weight"));
+  EXPECT_EQ(values(*other, "classifier.bias"), values(*fresh, "classifier.bias"));
+}
+
+TEST(InitWeights, OtherMismatchesNameTheFileAndTheTensor) {
+  test::TempDir tmp;
+  const std::string path = tmp.path() + "/w.safetensors";
+  checkpoint::save(path, models::make_model("vgg11", {1, 28, 10, 0})->state_dict());  // 1 input channel
+  test::expect_error([&] { train::load_initial_weights(path, *vgg(10, 0)); }, {"--init", path, "features.0.weight"});
+  checkpoint::save(path, models::make_model("quicknet", {3, 32, 10, 0})->state_dict());
+  test::expect_error([&] { train::load_initial_weights(path, *vgg(10, 0)); }, {"--init", path});
+  test::expect_error([&] { train::load_initial_weights(tmp.path() + "/none.safetensors", *vgg(10, 0)); },
+                     {"--init", "none.safetensors"});
 }

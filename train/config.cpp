@@ -66,6 +66,10 @@ Check one_of(std::function<std::vector<std::string>()> known) {
 
 std::vector<std::string> device_names() { return {"auto", "cpu", "cuda"}; }
 
+Check milestones() {
+  return [](const Setting& s) { lr_milestone_epochs(*std::get<std::string*>(s.value), 1); };
+}
+
 
 
 template <typename T, typename Parse>
@@ -81,7 +85,7 @@ void parse_into(T* p, const std::string& text, const Setting& s, Parse parse) {
 
 }  // namespace
 
-std::vector<std::string> recipe_names() { return {"quick", "paper"}; }
+std::vector<std::string> recipe_names() { return {"quick", "paper", "paper-densenet", "paper-resnext", "imagenet"}; }
 
 std::string join_names(const std::vector<std::string>& names) {
   std::string s;
@@ -95,7 +99,8 @@ std::vector<Setting> mixing_settings(mixup::MixerOptions& m) {
        "Mode set: none, c (channel), h (horizontal seam), v (vertical seam), r (rectangle), letters combined for "
        "equal odds (hv, hc, hvc), weights as \"h:1,c:2\" or \"none:1,hv:3\"",
        &m.mix, {"none", "c"}, {}},
-      {"--alpha", "alpha", "lambda ~ Beta(alpha, alpha) unless --lam-x is given", &m.alpha, {nullptr}, {}},
+      {"--alpha", "alpha", "lambda ~ Beta(alpha, alpha) unless --lam-x is given", &m.alpha,
+       {nullptr, nullptr, nullptr, nullptr, "0.2"}, {}},
       {"--lam-x", "lam_x", "Image mixing ratio: beta:A, beta:A:B, uniform:L1:L2 or const:V", &m.lam_x, {nullptr}, {}},
       {"--lam-l", "lam_l", "Label mixing ratio: same (tied to the image ratio) or a distribution as --lam-x", &m.lam_l,
        {nullptr}, {}},
@@ -111,35 +116,51 @@ std::vector<Setting> mixing_settings(mixup::MixerOptions& m) {
 
 std::vector<Setting> train_settings(TrainConfig& c) {
   std::vector<Setting> rows = {
-      {"--recipe", "recipe", "Preset for every default below: " + join_names(recipe_names()), &c.recipe, {"quick", "paper"},
-       one_of(recipe_names)},
+      {"--recipe", "recipe", "Preset for every default below: " + join_names(recipe_names()), &c.recipe,
+       {"quick", "paper", "paper-densenet", "paper-resnext", "imagenet"}, one_of(recipe_names)},
       {"--dataset", "dataset", join_names(data::dataset_names()), &c.dataset, {"fashion-mnist"},
        one_of(data::dataset_names)},
       {"--data-dir", "data_dir",
        "Dataset folder (default: /usr/share/datasets/fashion-mnist for fashion-mnist; for CIFAR ./data, holding "
        "cifar-10-batches-bin or cifar-100-binary)",
        &c.data_dir, {""}, {}},
-      {"--model", "model", join_names(models::model_names()), &c.model, {"quicknet", "preact-resnet18"},
-       one_of(models::model_names)},
+      {"--model", "model", join_names(models::model_names()), &c.model,
+       {"quicknet", "preact-resnet18", "densenet-bc-190", "resnext29-8x64d", "resnet50"}, one_of(models::model_names)},
+      {"--init", "init", "Start from these weights (.safetensors of the same model; a classifier of another class "
+                         "count is initialised afresh)",
+       &c.init, {""}, {}},
+      {"--zero-init-residual", "zero_init_residual",
+       "Residual models: start the last batch norm of every block at 0 (true|false)", &c.zero_init_residual,
+       {"false"}, {}},
+      {"--memory-efficient", "memory_efficient",
+       "DenseNet: recompute concatenation, batch norm and ReLU in backward instead of storing them (true|false)",
+       &c.memory_efficient, {"true"}, {}},
   };
   for (Setting& s : mixing_settings(c.mixing)) rows.push_back(std::move(s));
   std::vector<Setting> rest = {
       {"--mix-off-epoch", "mix_off_epoch", "From this epoch on, train without mixing (0: never)", &c.mix_off_epoch,
        {"0"}, at_least(0)},
-      {"--epochs", "epochs", "Training epochs", &c.epochs, {"7", "200"}, above(0)},
-      {"--batch-size", "batch_size", "Images per step", &c.batch_size, {"128"}, above(0)},
-      {"--lr", "lr", "Initial learning rate, divided by 10 at 50% and 75% of the epochs", &c.lr, {"0.1"}, above(0)},
+      {"--epochs", "epochs", "Training epochs", &c.epochs, {"7", "200", nullptr, nullptr, "90"}, above(0)},
+      {"--batch-size", "batch_size", "Images per step", &c.batch_size, {"128", nullptr, nullptr, nullptr, "256"},
+       above(0)},
+      {"--lr", "lr", "Initial learning rate", &c.lr, {"0.1"}, above(0)},
+      {"--lr-milestones", "lr_milestones",
+       "The learning rate is divided by 10 at each of these, as fractions of the epochs (0.5,0.75) or epochs "
+       "(30,60,80)",
+       &c.lr_milestones, {"0.5,0.75", nullptr, nullptr, nullptr, "30,60,80"}, milestones()},
       {"--warmup", "warmup_epochs", "Linear learning-rate warm-up, in epochs", &c.warmup_epochs, {"0"}, at_least(0)},
       {"--momentum", "momentum", "SGD momentum", &c.momentum, {"0.9"}, fraction()},
       {"--wd", "wd", "Weight decay", &c.wd, {"1e-4"}, at_least(0)},
-      {"--nesterov", "nesterov", "Nesterov momentum (true|false)", &c.nesterov, {"true"}, {}},
+      {"--nesterov", "nesterov", "Nesterov momentum (true|false)", &c.nesterov,
+       {"true", nullptr, nullptr, nullptr, "false"}, {}},
       {"--flip", "flip", "Random horizontal flips (true|false)", &c.flip, {"true"}, {}},
       {"--translate", "translate", "Random translation by up to this many pixels, zero padded", &c.translate,
        {"0", "4"}, at_least(0)},
       {"--seed", "seed", "Seed for initialisation, order, augmentation and mixing", &c.seed, {"0"}, {}},
       {"--threads", "threads", "CPU threads (0: all cores)", &c.threads, {"0"}, at_least(0)},
       {"--device", "device", join_names(device_names()), &c.device, {"auto"}, one_of(device_names)},
-      {"--out", "out", "Output directory", &c.out, {"runs/quick", "runs/paper"}, required()},
+      {"--out", "out", "Output directory", &c.out,
+       {"runs/quick", "runs/paper", "runs/paper-densenet", "runs/paper-resnext", "runs/imagenet"}, required()},
       {"--resume", "resume", "Continue from this checkpoint (with its .state.safetensors beside it)", &c.resume, {""},
        {}},
       {"--save-every", "save_every", "Also keep epoch-K.safetensors every K epochs (0: off)", &c.save_every, {"0"},
@@ -173,7 +194,7 @@ void assign(const Setting& s, const std::string& text) {
 TrainConfig recipe(const std::string& name) {
   const std::vector<std::string> names = recipe_names();
   const auto it = std::find(names.begin(), names.end(), name);
-  MX_CHECK(it != names.end(), "--recipe: unknown recipe '", name, "' (known: quick, paper)");
+  MX_CHECK(it != names.end(), "--recipe: unknown recipe '", name, "' (known: ", join_names(names), ")");
   const auto column = static_cast<size_t>(it - names.begin());
   TrainConfig c{};
   for (const Setting& s : train_settings(c)) {
@@ -183,6 +204,25 @@ TrainConfig recipe(const std::string& name) {
     if (text) assign(s, text);
   }
   return c;
+}
+
+std::vector<double> lr_milestone_epochs(const std::string& text, int epochs) {
+  std::vector<double> out;
+  std::stringstream in(text);
+  for (std::string item; std::getline(in, item, ',');) {
+    size_t used = 0;
+    double v = -1;
+    try {
+      v = std::stod(item, &used);
+    } catch (const std::exception&) {
+      used = 0;
+    }
+    MX_CHECK(used > 0 && used == item.size() && std::isfinite(v) && v > 0, "--lr-milestones: '", item,
+             "' in '", text, "' is not a positive number");
+    out.push_back(v < 1 ? v * epochs : v);
+    MX_CHECK(out.size() < 2 || out[out.size() - 2] < out.back(), "--lr-milestones: '", text, "' is not ascending");
+  }
+  return out;  // empty text: a constant learning rate
 }
 
 void validate(const TrainConfig& config) {

@@ -1,9 +1,12 @@
 // The settings of `mixup train`, each declared once in one table (train/config.cpp): flag, JSON key,
 // help text, default per recipe and check. That table drives the command line (apps/), config.json,
 // validation and the recipes, so adding a setting is one row. Recipes: "quick" (the README's main
-// job, a small network on Fashion-MNIST that trains in minutes on a 2-core CPU) and "paper" (the
+// job, a small network on Fashion-MNIST that trains in minutes on a 2-core CPU), "paper" (the
 // paper's CIFAR recipe: PreAct ResNet-18, 200 epochs, batch 128, lr 0.1, Nesterov 0.9, wd 1e-4, /10 at
-// 50 % and 75 %, flip + 4-pixel translation, mixup-C with alpha 1).
+// 50 % and 75 %, flip + 4-pixel translation, mixup-C with alpha 1), "paper-densenet" and
+// "paper-resnext" (the same setting for DenseNet-BC-190 and ResNeXt-29 8x64d, section V-A) and
+// "imagenet" (ResNet-50, 90 epochs, batch 256, lr 0.1, momentum 0.9, wd 1e-4, /10 at epochs 30, 60
+// and 80, mixup-C with alpha 0.2).
 #pragma once
 #include <cstdint>
 #include <functional>
@@ -23,13 +26,15 @@ struct TrainConfig {
   mixup::MixerOptions mixing;
   int mix_off_epoch, epochs, batch_size;
   float lr, momentum, wd;
+  std::string lr_milestones;  // "0.5,0.75" (fractions of the epochs) or "30,60,80" (epochs)
   bool nesterov;
   double warmup_epochs;
   bool flip;
   int translate;
   uint64_t seed;
   int threads;
-  std::string device, out, resume;
+  std::string device, out, resume, init;
+  bool zero_init_residual, memory_efficient;
   int save_every;
   int64_t train_limit, test_limit;
 };
@@ -48,7 +53,7 @@ struct Setting {
   std::function<void(const Setting&)> check;  // throws naming the flag; may be empty
 };
 
-std::vector<std::string> recipe_names();  // quick, paper
+std::vector<std::string> recipe_names();  // quick, paper, paper-densenet, paper-resnext, imagenet
 std::string join_names(const std::vector<std::string>& names);  // "a|b|c", for help texts
 
 // The rows bound to `c`: the mixing rows (shared with `preview`) and the training rows.
@@ -59,6 +64,10 @@ std::vector<Setting> train_settings(TrainConfig& c);
 TrainConfig recipe(const std::string& name);
 // Sets a setting from text as the command line would; throws naming the flag.
 void assign(const Setting& s, const std::string& text);
+
+// The epochs at which the learning rate is divided by 10: --lr-milestones read as fractions of `epochs`
+// (values below 1) or as epochs, ascending. Throws naming --lr-milestones.
+std::vector<double> lr_milestone_epochs(const std::string& text, int epochs);
 
 // Runs every row's check (the mixing specs are checked where the Mixer is built); throws mx::Error.
 void validate(const TrainConfig& c);

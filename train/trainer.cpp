@@ -7,6 +7,7 @@
 #include "engine/ops.h"
 #include "engine/threads.h"
 #include "models/models.h"
+#include "train/init_weights.h"
 
 namespace mx::train {
 
@@ -61,11 +62,18 @@ void Trainer::load_data() {
 }
 
 void Trainer::build_model() {
-  model_ = models::make_model(c_.model, {train_set_.channels(), train_set_.height(), train_set_.num_classes, c_.seed});
+  models::ModelSpec spec{train_set_.channels(), train_set_.height(), train_set_.num_classes, c_.seed};
+  spec.zero_init_residual = c_.zero_init_residual;
+  spec.memory_efficient = c_.memory_efficient;
+  model_ = models::make_model(c_.model, spec);
+  if (!c_.init.empty()) {
+    MX_CHECK(c_.resume.empty(), "--init and --resume: give one (a resumed run has its own weights)");
+    const std::string notice = load_initial_weights(c_.init, *model_);
+    if (cb_.notice) cb_.notice(notice.empty() ? "initial weights from " + c_.init : notice);
+  }
   store_ = std::make_unique<ParameterStore>(*model_, dev_);
   opt_ = std::make_unique<optim::Sgd>(*store_, optim::SgdOptions{c_.momentum, c_.wd, c_.nesterov});
-  schedule_ = optim::LrSchedule::paper(c_.lr, c_.epochs);
-  schedule_.warmup_epochs = c_.warmup_epochs;
+  schedule_ = {c_.lr, lr_milestone_epochs(c_.lr_milestones, c_.epochs), 0.1f, c_.warmup_epochs};
   scores_ = std::make_unique<RunningScores>(train_loader_->batches_per_epoch(), dev_);
 }
 
