@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """The quick recipe (README main job) written in PyTorch for the CPU, as a PyTorch user would write it:
-quicknet (bench/torch_train_step.py, the same network as models/quicknet.cpp) on Fashion-MNIST, per-channel
+quicknet (bench/torch_models.py, the same network as models/quicknet.cpp) on Fashion-MNIST, per-channel
 normalisation from the training set, random horizontal flips, batch 128 reshuffled every epoch, SGD lr 0.1
 Nesterov 0.9 wd 1e-4, lr /10 at 50 % and 75 % of the epochs (per step, as the engine), a test pass after
 each epoch. The data sit in memory as uint8 and each batch is built in the main thread (no worker
@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_train_step import make  # noqa: E402
+from torch_models import make  # noqa: E402
 
 
 def idx(path):

@@ -7,7 +7,7 @@ of bench_mixup on 3x32x32 fp32 images. Timed like bench_mixup: CUDA events aroun
 rotates over enough input sets to exceed L2 twice, median over repetitions, after a warm-up.
 
 train: the fp32 eager training step (forward, cross-entropy, backward, SGD-Nesterov) of the identical
-PreAct ResNet-18 defined in torch_train_step.py, with TF32 off as in our engine, median step time with
+PreAct ResNet-18 defined in torch_models.py, with TF32 off as in our engine, median step time with
 the GPU synchronised at the end of each step, like bench_train_step.
 
 peers: the mixing tools users run today, on the same batches (with int64 labels of 10 classes), timed
@@ -33,7 +33,8 @@ from collections import namedtuple
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from torch_train_step import make, step_times  # noqa: E402  (the same networks and step as bench_train_step)
+from torch_models import make  # noqa: E402
+from torch_train_step import step_times  # noqa: E402  (the same networks and step as bench_train_step)
 
 C, H, W = 3, 32, 32
 CLASSES = 10

@@ -1,5 +1,5 @@
 // DenseNet-BC: state_dict names and shapes of the efficient_densenet_pytorch layout (tests/data, written by
-// tests/data/densenet_reference.py), parameter counts, and the memory-efficient mode against the naive one:
+// tests/data/make_densenet_state_dicts.py), parameter counts, and the memory-efficient mode against the naive one:
 // the same outputs, gradients and running statistics, in at most half the activation memory. Also the
 // recomputation core itself (engine/autograd.h) and the storage byte counter it is measured with.
 #include <gtest/gtest.h>
