@@ -1,7 +1,8 @@
 // DenseNet-BC: state_dict names and shapes of the efficient_densenet_pytorch layout (tests/data, written by
 // tests/data/make_densenet_state_dicts.py), parameter counts, and the memory-efficient mode against the naive one:
 // the same outputs, gradients and running statistics, in at most half the activation memory. Also the
-// recomputation core itself (engine/autograd.h) and the storage byte counter it is measured with.
+// recomputation core itself (engine/autograd.h) and the storage byte counter it is measured with. The
+// GPU test (suite CudaTest) runs the efficient-against-naive comparison on the device.
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -12,8 +13,10 @@
 #include "engine/ops.h"
 #include "engine/parameters.h"
 #include "models/models.h"
+#include "tests/cuda_fixtures.h"
 
 using namespace mx;
+using mx::test::CudaTest;
 
 namespace {
 
@@ -53,29 +56,6 @@ struct StepResult {
   size_t activation_peak = 0;      // bytes above what was held before the forward
 };
 
-// One training forward and backward of `model` on `x` with a fixed loss.
-StepResult train_step(nn::Module& model, const Tensor& x) {
-  ParameterStore store(model, Device::CPU);
-  store.zero_grad();
-  const size_t before = memory_stats(Device::CPU).in_use;
-  reset_peak_memory(Device::CPU);
-  StepResult r;
-  {
-    const Tensor logits = model(x);
-    const int64_t n = logits.size(0);
-    std::vector<int32_t> ya(n), yb(n);
-    for (int64_t i = 0; i < n; ++i) ya[i] = static_cast<int32_t>(i % 10), yb[i] = static_cast<int32_t>((3 * i + 1) % 10);
-    const Tensor loss = ops::mixed_cross_entropy(logits, Tensor::from_vector(ya, {n}), Tensor::from_vector(yb, {n}),
-                                                 Tensor::full({n}, 0.7f));
-    loss.backward();
-    r.logits = logits.to_vector<float>();
-  }
-  r.activation_peak = memory_stats(Device::CPU).peak - before;
-  for (const auto& [name, p] : model.named_parameters()) r.grads_and_buffers.emplace_back(name + ".grad", p.grad().clone());
-  for (const auto& [name, b] : model.named_buffers()) r.grads_and_buffers.emplace_back(name, b.clone());
-  return r;
-}
-
 std::shared_ptr<nn::Module> densenet(const std::string& name, bool efficient, int in_channels = 3) {
   models::ModelSpec spec;
   spec.in_channels = in_channels;
@@ -84,6 +64,48 @@ std::shared_ptr<nn::Module> densenet(const std::string& name, bool efficient, in
   return models::make_model(name, spec);
 }
 
+// One training forward and backward of `model` on `x` with a fixed loss, on `dev`.
+StepResult train_step(nn::Module& model, const Tensor& x, Device dev) {
+  ParameterStore store(model, dev);
+  store.zero_grad();
+  const Tensor images = x.to(dev);
+  const int64_t n = x.size(0);
+  std::vector<int32_t> ya(n), yb(n);
+  for (int64_t i = 0; i < n; ++i) ya[i] = static_cast<int32_t>(i % 10), yb[i] = static_cast<int32_t>((3 * i + 1) % 10);
+  const Tensor la = Tensor::from_vector(ya, {n}).to(dev), lb = Tensor::from_vector(yb, {n}).to(dev),
+               lam = Tensor::full({n}, 0.7f, dev);
+  const size_t before = memory_stats(dev).in_use;
+  reset_peak_memory(dev);
+  StepResult r;
+  {
+    const Tensor logits = model(images);
+    ops::mixed_cross_entropy(logits, la, lb, lam).backward();
+    r.logits = logits.to(Device::CPU).to_vector<float>();
+  }
+  r.activation_peak = memory_stats(dev).peak - before;
+  for (const auto& [name, p] : model.named_parameters())
+    r.grads_and_buffers.emplace_back(name + ".grad", p.grad().to(Device::CPU).clone());
+  for (const auto& [name, b] : model.named_buffers()) r.grads_and_buffers.emplace_back(name, b.to(Device::CPU).clone());
+  return r;
+}
+
+// The efficient mode against the naive one on `dev`: see the tests below.
+void expect_efficient_equals_naive(Device dev) {
+  const Tensor x = random_images({2, 1, 8, 8}, 11);
+  auto naive = densenet("densenet-bc-100", false, 1), efficient = densenet("densenet-bc-100", true, 1);
+  const StepResult a = train_step(*naive, x, dev), b = train_step(*efficient, x, dev);
+  EXPECT_EQ(a.logits, b.logits);
+  ASSERT_EQ(a.grads_and_buffers.size(), b.grads_and_buffers.size());
+  for (size_t i = 0; i < a.grads_and_buffers.size(); ++i) {
+    const Tensor &ta = a.grads_and_buffers[i].second, &tb = b.grads_and_buffers[i].second;
+    EXPECT_EQ(a.grads_and_buffers[i].first, b.grads_and_buffers[i].first);
+    if (ta.dtype() == DType::I64) EXPECT_EQ(ta.to_vector<int64_t>(), tb.to_vector<int64_t>()) << a.grads_and_buffers[i].first;
+    else EXPECT_EQ(ta.to_vector<float>(), tb.to_vector<float>()) << a.grads_and_buffers[i].first;
+  }
+  EXPECT_GT(b.activation_peak, 0u);
+  EXPECT_LE(2 * b.activation_peak, a.activation_peak) << "efficient " << b.activation_peak << " bytes, naive "
+                                                      << a.activation_peak;
+}
 }  // namespace
 
 // Both models built once: DenseNet-BC-190 takes a second to initialise.
@@ -114,23 +136,13 @@ TEST(DenseNet, InitialisationIsKaimingFanOutWithAZeroClassifierBias) {
 }
 
 // Same seed, so the same weights: the efficient mode runs the same kernels on the same values in the same
-// order, so outputs, gradients and running statistics are bitwise equal.
-TEST(DenseNet, MemoryEfficientModeGivesTheNaiveGradientsInHalfTheMemory) {
-  const Tensor x = random_images({2, 1, 8, 8}, 11);
-  auto naive = densenet("densenet-bc-100", false, 1), efficient = densenet("densenet-bc-100", true, 1);
-  const StepResult a = train_step(*naive, x), b = train_step(*efficient, x);
-  EXPECT_EQ(a.logits, b.logits);
-  ASSERT_EQ(a.grads_and_buffers.size(), b.grads_and_buffers.size());
-  for (size_t i = 0; i < a.grads_and_buffers.size(); ++i) {
-    const Tensor &ta = a.grads_and_buffers[i].second, &tb = b.grads_and_buffers[i].second;
-    EXPECT_EQ(a.grads_and_buffers[i].first, b.grads_and_buffers[i].first);
-    if (ta.dtype() == DType::I64) EXPECT_EQ(ta.to_vector<int64_t>(), tb.to_vector<int64_t>()) << a.grads_and_buffers[i].first;
-    else EXPECT_EQ(ta.to_vector<float>(), tb.to_vector<float>()) << a.grads_and_buffers[i].first;
-  }
-  EXPECT_GT(b.activation_peak, 0u);
-  EXPECT_LE(2 * b.activation_peak, a.activation_peak) << "efficient " << b.activation_peak << " bytes, naive "
-                                                      << a.activation_peak;
-}
+// order, so outputs, gradients and running statistics are bitwise equal (the gradient of each feature map
+// is summed over its consumers in the same order in both graphs).
+TEST(DenseNet, MemoryEfficientModeGivesTheNaiveGradientsInHalfTheMemory) { expect_efficient_equals_naive(Device::CPU); }
+
+// The same on the GPU: cuDNN's algorithm choice is cached per shape and the batch-norm reductions run in a
+// fixed order, so the two modes again run identical kernels.
+TEST_F(CudaTest, DenseNetMemoryEfficientModeMatchesTheNaiveOneOnTheGpu) { expect_efficient_equals_naive(Device::CUDA); }
 
 TEST(Recompute, KeepsNoIntermediateAndGivesTheDirectGradients) {
   Tensor a = random_images({2, 3, 4, 5}, 1), b = random_images({2, 2, 4, 5}, 2);
