@@ -124,8 +124,10 @@ Tensor MaxPool2d::forward(const Tensor& x) {
   return ops::max_pool2d(x, kernel_, stride_);
 }
 
-void Sequential::push_back(std::shared_ptr<Module> m) {
-  register_module(std::to_string(layers_.size()), m);
+void Sequential::push_back(std::shared_ptr<Module> m) { add(std::to_string(layers_.size()), std::move(m)); }
+
+void Sequential::add(const std::string& name, std::shared_ptr<Module> m) {
+  register_module(name, m);
   layers_.push_back(std::move(m));
 }
 

@@ -103,10 +103,12 @@ class GlobalAvgPool : public Module {
   Tensor forward(const Tensor& x) override { return ops::global_avg_pool(x); }
 };
 
-// Runs children in order; children are named "0", "1", ... like torch.nn.Sequential.
+// Runs children in order; children are named "0", "1", ... like torch.nn.Sequential, or as given to add()
+// (torch's add_module).
 class Sequential : public Module {
  public:
   void push_back(std::shared_ptr<Module> m);
+  void add(const std::string& name, std::shared_ptr<Module> m);
   Tensor forward(const Tensor& x) override;
   size_t size() const { return layers_.size(); }
 

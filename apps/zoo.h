@@ -1,0 +1,31 @@
+// `mixup models` and `mixup init`: the model zoo's table (parameters, multiply-adds per image), freshly
+// initialised weights written as a checkpoint, and a strict load of a checkpoint (one converted from
+// PyTorch, say) into a model.
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace mx::app {
+
+struct ZooConfig {
+  std::string model;  // models: only this model (empty: all); init: required
+  int classes = 0;    // 0: each model's natural number (models::natural_spec)
+  int in_channels = 0;
+  int image_size = 0;  // models: the input side for the multiply-adds and the probe (0: the model's natural)
+  uint64_t seed = 0;
+  bool zero_init_residual = false;
+  std::string out;    // init: the .safetensors file to write
+  std::string check;  // models: a checkpoint to load into --model
+};
+
+// One line per model: name, input size, classes, parameters, multiply-adds of one image.
+std::string models_table(const ZooConfig& c);
+
+// Loads c.check into c.model (every name, shape and dtype must match) and runs the probe image through it
+// in evaluation mode; returns a line with the tensor count and the first logits.
+std::string check_checkpoint(const ZooConfig& c);
+
+// Writes the initialised weights of c.model to c.out (atomically); returns "wrote ...".
+std::string write_init(const ZooConfig& c);
+
+}  // namespace mx::app
