@@ -77,16 +77,21 @@ void Module::train(bool on) {
   for (auto& child : children_) child.second->train(on);
 }
 
-Conv2d::Conv2d(int in_ch, int out_ch, int kernel, const ops::Conv2dArgs& conv_args, bool has_bias,
-               std::mt19937& rng)
+Conv2d::Conv2d(int in_ch, int out_ch, int kernel, const ops::Conv2dArgs& conv_args, bool has_bias)
     : args(conv_args) {
   MX_CHECK(in_ch > 0 && out_ch > 0 && kernel > 0 && args.groups > 0 && in_ch % args.groups == 0 &&
                out_ch % args.groups == 0,
            "Conv2d: invalid sizes in ", in_ch, " out ", out_ch, " kernel ", kernel, " groups ", args.groups);
-  int64_t fan_in = static_cast<int64_t>(in_ch / args.groups) * kernel * kernel;
-  float bound = default_init_bound(fan_in);
-  weight = register_parameter("weight", uniform({out_ch, in_ch / args.groups, kernel, kernel}, bound, rng));
-  if (has_bias) bias = register_parameter("bias", uniform({out_ch}, bound, rng));
+  weight = register_parameter("weight", Tensor::zeros({out_ch, in_ch / args.groups, kernel, kernel}));
+  if (has_bias) bias = register_parameter("bias", Tensor::zeros({out_ch}));
+}
+
+Conv2d::Conv2d(int in_ch, int out_ch, int kernel, const ops::Conv2dArgs& conv_args, bool has_bias,
+               std::mt19937& rng)
+    : Conv2d(in_ch, out_ch, kernel, conv_args, has_bias) {
+  const float bound = default_init_bound(static_cast<int64_t>(in_ch / args.groups) * kernel * kernel);
+  weight.copy_from(uniform(weight.shape(), bound, rng));
+  if (has_bias) bias.copy_from(uniform(bias.shape(), bound, rng));
 }
 
 Tensor Conv2d::forward(const Tensor& x) { return ops::conv2d(x, weight, bias, args); }

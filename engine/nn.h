@@ -58,6 +58,8 @@ class Module {
 class Conv2d : public Module {
  public:
   Conv2d(int in_ch, int out_ch, int kernel, const ops::Conv2dArgs& args, bool bias, std::mt19937& rng);
+  // Zero weight and bias, for a caller that initialises them itself (models::reference_init).
+  Conv2d(int in_ch, int out_ch, int kernel, const ops::Conv2dArgs& args, bool bias);
   Tensor forward(const Tensor& x) override;
   Tensor weight, bias;
   ops::Conv2dArgs args;

@@ -16,20 +16,20 @@ constexpr int kExpansion = 4;
 // Sequential(1x1 conv, batch norm) where the shape changes.
 class Bottleneck : public nn::Module {
  public:
-  Bottleneck(int in_planes, int planes, int stride, const ResNetConfig& cfg, bool zero_last_bn, std::mt19937& rng) {
+  Bottleneck(int in_planes, int planes, int stride, const ResNetConfig& cfg, bool zero_last_bn) {
     const int width = planes * cfg.width_per_group / 64 * cfg.groups;
     const int out = planes * kExpansion;
-    conv1_ = register_module("conv1", std::make_shared<Conv2d>(in_planes, width, 1, ops::Conv2dArgs{1, 0}, false, rng));
+    conv1_ = register_module("conv1", std::make_shared<Conv2d>(in_planes, width, 1, ops::Conv2dArgs{1, 0}, false));
     bn1_ = register_module("bn1", std::make_shared<BatchNorm2d>(width));
     conv2_ = register_module(
-        "conv2", std::make_shared<Conv2d>(width, width, 3, ops::Conv2dArgs{stride, 1, cfg.groups}, false, rng));
+        "conv2", std::make_shared<Conv2d>(width, width, 3, ops::Conv2dArgs{stride, 1, cfg.groups}, false));
     bn2_ = register_module("bn2", std::make_shared<BatchNorm2d>(width));
-    conv3_ = register_module("conv3", std::make_shared<Conv2d>(width, out, 1, ops::Conv2dArgs{1, 0}, false, rng));
+    conv3_ = register_module("conv3", std::make_shared<Conv2d>(width, out, 1, ops::Conv2dArgs{1, 0}, false));
     bn3_ = register_module("bn3", std::make_shared<BatchNorm2d>(out));
     if (zero_last_bn) bn3_->weight.zero();
     if (stride != 1 || in_planes != out) {
       downsample_ = register_module("downsample", std::make_shared<nn::Sequential>());
-      downsample_->push_back(std::make_shared<Conv2d>(in_planes, out, 1, ops::Conv2dArgs{stride, 0}, false, rng));
+      downsample_->push_back(std::make_shared<Conv2d>(in_planes, out, 1, ops::Conv2dArgs{stride, 0}, false));
       downsample_->push_back(std::make_shared<BatchNorm2d>(out));
     }
   }
@@ -52,7 +52,7 @@ class ResNet : public nn::Module {
   ResNet(const ResNetConfig& cfg, const ModelSpec& spec) {
     std::mt19937 rng = init_rng(spec.seed);
     conv1_ = register_module(
-        "conv1", std::make_shared<Conv2d>(spec.in_channels, 64, 7, ops::Conv2dArgs{2, 3}, false, rng));
+        "conv1", std::make_shared<Conv2d>(spec.in_channels, 64, 7, ops::Conv2dArgs{2, 3}, false));
     bn1_ = register_module("bn1", std::make_shared<BatchNorm2d>(64));
     int in_planes = 64;
     for (int i = 0; i < 4; ++i) {
@@ -60,7 +60,7 @@ class ResNet : public nn::Module {
       auto layer = register_module("layer" + std::to_string(i + 1), std::make_shared<nn::Sequential>());
       for (int b = 0; b < cfg.blocks[i]; ++b) {
         const int stride = i > 0 && b == 0 ? 2 : 1;
-        layer->push_back(std::make_shared<Bottleneck>(in_planes, planes, stride, cfg, spec.zero_init_residual, rng));
+        layer->push_back(std::make_shared<Bottleneck>(in_planes, planes, stride, cfg, spec.zero_init_residual));
         in_planes = planes * kExpansion;
       }
       layers_.push_back(layer);

@@ -13,24 +13,23 @@ using nn::Conv2d;
 
 class ResNeXtBottleneck : public nn::Module {
  public:
-  ResNeXtBottleneck(int in_channels, int out_channels, int stride, const ResNeXtCifarConfig& cfg, bool zero_last_bn,
-                    std::mt19937& rng) {
+  ResNeXtBottleneck(int in_channels, int out_channels, int stride, const ResNeXtCifarConfig& cfg, bool zero_last_bn) {
     // D = cardinality * base_width * (out_channels / (widen_factor * 64)), as CifarResNeXt computes it.
     const int d = cfg.cardinality * (cfg.base_width * out_channels / (cfg.widen_factor * 64));
     conv_reduce_ = register_module("conv_reduce",
-                                   std::make_shared<Conv2d>(in_channels, d, 1, ops::Conv2dArgs{1, 0}, false, rng));
+                                   std::make_shared<Conv2d>(in_channels, d, 1, ops::Conv2dArgs{1, 0}, false));
     bn_reduce_ = register_module("bn_reduce", std::make_shared<BatchNorm2d>(d));
     conv_conv_ = register_module(
-        "conv_conv", std::make_shared<Conv2d>(d, d, 3, ops::Conv2dArgs{stride, 1, cfg.cardinality}, false, rng));
+        "conv_conv", std::make_shared<Conv2d>(d, d, 3, ops::Conv2dArgs{stride, 1, cfg.cardinality}, false));
     bn_ = register_module("bn", std::make_shared<BatchNorm2d>(d));
     conv_expand_ = register_module("conv_expand",
-                                   std::make_shared<Conv2d>(d, out_channels, 1, ops::Conv2dArgs{1, 0}, false, rng));
+                                   std::make_shared<Conv2d>(d, out_channels, 1, ops::Conv2dArgs{1, 0}, false));
     bn_expand_ = register_module("bn_expand", std::make_shared<BatchNorm2d>(out_channels));
     if (zero_last_bn) bn_expand_->weight.zero();
     if (in_channels != out_channels) {
       shortcut_ = register_module("shortcut", std::make_shared<nn::Sequential>());
       shortcut_->add("shortcut_conv",
-                     std::make_shared<Conv2d>(in_channels, out_channels, 1, ops::Conv2dArgs{stride, 0}, false, rng));
+                     std::make_shared<Conv2d>(in_channels, out_channels, 1, ops::Conv2dArgs{stride, 0}, false));
       shortcut_->add("shortcut_bn", std::make_shared<BatchNorm2d>(out_channels));
     }
   }
@@ -54,7 +53,7 @@ class CifarResNeXt : public nn::Module {
     MX_CHECK((cfg.depth - 2) % 9 == 0, "CIFAR ResNeXt: depth ", cfg.depth, " is not 9n + 2");
     std::mt19937 rng = init_rng(spec.seed);
     conv_ = register_module("conv_1_3x3",
-                            std::make_shared<Conv2d>(spec.in_channels, 64, 3, ops::Conv2dArgs{1, 1}, false, rng));
+                            std::make_shared<Conv2d>(spec.in_channels, 64, 3, ops::Conv2dArgs{1, 1}, false));
     bn_ = register_module("bn_1", std::make_shared<BatchNorm2d>(64));
     int in = 64;
     for (int i = 0; i < 3; ++i) {
@@ -64,7 +63,7 @@ class CifarResNeXt : public nn::Module {
       for (int b = 0; b < (cfg.depth - 2) / 9; ++b) {
         const int stride = i > 0 && b == 0 ? 2 : 1;
         stage->add(name + "_bottleneck_" + std::to_string(b),
-                   std::make_shared<ResNeXtBottleneck>(in, out, stride, cfg, spec.zero_init_residual, rng));
+                   std::make_shared<ResNeXtBottleneck>(in, out, stride, cfg, spec.zero_init_residual));
         in = out;
       }
       stages_.push_back(stage);

@@ -2,11 +2,14 @@
 #include "models/summary.h"
 
 #include "engine/autograd.h"
-#include "engine/parameters.h"
 
 namespace mx::models {
 
-int64_t parameter_count(nn::Module& m) { return ParameterStore(m).num_parameters(); }
+int64_t parameter_count(const nn::Module& m) {
+  int64_t n = 0;
+  for (const auto& [name, p] : m.named_parameters()) n += p.numel();
+  return n;
+}
 
 int64_t multiply_adds(nn::Module& m, const ModelSpec& spec) {
   m.eval();

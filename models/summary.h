@@ -7,7 +7,7 @@
 
 namespace mx::models {
 
-int64_t parameter_count(nn::Module& m);
+int64_t parameter_count(const nn::Module& m);
 
 // Multiply-adds of the convolutions and linear layers (ops::MacCounter) in one forward pass of a single
 // spec.in_channels x spec.image_size x spec.image_size image, in evaluation mode without autograd; the

@@ -15,17 +15,17 @@ using nn::Conv2d;
 // sees the pre-activated input relu(bn1(x)), as in the reference code.
 class WideBasicBlock : public nn::Module {
  public:
-  WideBasicBlock(int in_planes, int out_planes, int stride, bool zero_last_bn, std::mt19937& rng) {
+  WideBasicBlock(int in_planes, int out_planes, int stride, bool zero_last_bn) {
     bn1_ = register_module("bn1", std::make_shared<BatchNorm2d>(in_planes));
     conv1_ = register_module("conv1",
-                             std::make_shared<Conv2d>(in_planes, out_planes, 3, ops::Conv2dArgs{stride, 1}, false, rng));
+                             std::make_shared<Conv2d>(in_planes, out_planes, 3, ops::Conv2dArgs{stride, 1}, false));
     bn2_ = register_module("bn2", std::make_shared<BatchNorm2d>(out_planes));
     if (zero_last_bn) bn2_->weight.zero();
     conv2_ = register_module("conv2",
-                             std::make_shared<Conv2d>(out_planes, out_planes, 3, ops::Conv2dArgs{1, 1}, false, rng));
+                             std::make_shared<Conv2d>(out_planes, out_planes, 3, ops::Conv2dArgs{1, 1}, false));
     if (in_planes != out_planes)
       shortcut_ = register_module(
-          "convShortcut", std::make_shared<Conv2d>(in_planes, out_planes, 1, ops::Conv2dArgs{stride, 0}, false, rng));
+          "convShortcut", std::make_shared<Conv2d>(in_planes, out_planes, 1, ops::Conv2dArgs{stride, 0}, false));
   }
 
   Tensor forward(const Tensor& x) override {
@@ -42,12 +42,11 @@ class WideBasicBlock : public nn::Module {
 // xternalz's NetworkBlock: a module whose only child is the Sequential "layer".
 class NetworkBlock : public nn::Module {
  public:
-  NetworkBlock(int blocks, int in_planes, int out_planes, int stride, bool zero_last_bn, std::mt19937& rng) {
+  NetworkBlock(int blocks, int in_planes, int out_planes, int stride, bool zero_last_bn) {
     layer_ = register_module("layer", std::make_shared<nn::Sequential>());
     for (int i = 0; i < blocks; ++i)
-      layer_->push_back(
-          std::make_shared<WideBasicBlock>(i == 0 ? in_planes : out_planes, out_planes, i == 0 ? stride : 1,
-                                           zero_last_bn, rng));
+      layer_->push_back(std::make_shared<WideBasicBlock>(i == 0 ? in_planes : out_planes, out_planes,
+                                                         i == 0 ? stride : 1, zero_last_bn));
   }
   Tensor forward(const Tensor& x) override { return (*layer_)(x); }
 
@@ -61,13 +60,13 @@ class WideResNet : public nn::Module {
     MX_CHECK((cfg.depth - 4) % 6 == 0, "Wide ResNet: depth ", cfg.depth, " is not 6n + 4");
     std::mt19937 rng = init_rng(spec.seed);
     conv1_ = register_module("conv1",
-                             std::make_shared<Conv2d>(spec.in_channels, 16, 3, ops::Conv2dArgs{1, 1}, false, rng));
+                             std::make_shared<Conv2d>(spec.in_channels, 16, 3, ops::Conv2dArgs{1, 1}, false));
     int in = 16;
     for (int i = 0; i < 3; ++i) {
       const int out = (16 << i) * cfg.widen_factor;
       blocks_.push_back(register_module("block" + std::to_string(i + 1),
                                         std::make_shared<NetworkBlock>((cfg.depth - 4) / 6, in, out, i == 0 ? 1 : 2,
-                                                                       spec.zero_init_residual, rng)));
+                                                                       spec.zero_init_residual)));
       in = out;
     }
     bn1_ = register_module("bn1", std::make_shared<BatchNorm2d>(in));

@@ -30,7 +30,8 @@ class ResNeXtBottleneck(nn.Module):
         self.bn_expand = nn.BatchNorm2d(out_channels)
         self.shortcut = nn.Sequential()
         if in_channels != out_channels:
-            self.shortcut.add_module("shortcut_conv", nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False))
+            self.shortcut.add_module("shortcut_conv",
+                                     nn.Conv2d(in_channels, out_channels, 1, stride=stride, bias=False))
             self.shortcut.add_module("shortcut_bn", nn.BatchNorm2d(out_channels))
 
     def forward(self, x):
