@@ -147,6 +147,7 @@ void add_models_flags(CLI::App& cmd, mx::app::ZooConfig& z) {
       ->check(CLI::PositiveNumber);
   cmd.add_option("--check", z.check, "Load this checkpoint (.safetensors, PyTorch names) into --model strictly "
                                      "and print the logits of a probe image");
+  cmd.add_option("--threads", z.threads, "CPU threads (0: all cores)")->capture_default_str();
 }
 
 // Callbacks that drive the progress display of an analysis: `unit` names what is counted.

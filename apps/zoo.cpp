@@ -6,6 +6,7 @@
 #include "engine/autograd.h"
 #include "engine/checkpoint.h"
 #include "engine/error.h"
+#include "engine/threads.h"
 #include "models/models.h"
 #include "models/summary.h"
 
@@ -50,13 +51,15 @@ Tensor probe_image(const models::ModelSpec& spec) {
 
 std::string models_table(const ZooConfig& c) {
   if (!c.model.empty()) check_one_of("--model", c.model, models::model_names(), "model");
+  set_num_threads(c.threads);
   char line[256];
   std::snprintf(line, sizeof line, "%-18s %-10s %8s %14s %18s\n", "model", "input", "classes", "parameters",
                 "multiply-adds");
   std::string table = line;
   for (const std::string& name : models::model_names()) {
     if (!c.model.empty() && name != c.model) continue;
-    const models::ModelSpec spec = spec_for(name, c);
+    models::ModelSpec spec = spec_for(name, c);
+    spec.initialise = false;  // shapes and multiply-adds do not depend on the weights
     auto m = models::make_model(name, spec);
     const std::string input = std::to_string(spec.in_channels) + "x" + std::to_string(spec.image_size) + "x" +
                               std::to_string(spec.image_size);
@@ -69,6 +72,7 @@ std::string models_table(const ZooConfig& c) {
 
 std::string check_checkpoint(const ZooConfig& c) {
   require_model(c, "models --check");
+  set_num_threads(c.threads);
   const models::ModelSpec spec = spec_for(c.model, c);
   auto m = models::make_model(c.model, spec);
   const checkpoint::File f = checkpoint::load(c.check);

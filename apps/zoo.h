@@ -16,6 +16,7 @@ struct ZooConfig {
   bool zero_init_residual = false;
   std::string out;    // init: the .safetensors file to write
   std::string check;  // models: a checkpoint to load into --model
+  int threads = 0;    // models: CPU threads of the forward passes (0: all cores)
 };
 
 // One line per model: name, input size, classes, parameters, multiply-adds of one image.

@@ -19,6 +19,9 @@ struct ModelSpec {
   // DenseNet: recompute each layer's concatenation, batch norm and ReLU in backward instead of storing
   // them (Pleiss et al.); false keeps every intermediate, for comparison.
   bool memory_efficient = true;
+  // false: the zoo's large models skip their weight initialisation (weights stay zero), for summaries that
+  // only need shapes and multiply-adds (`mixup models`).
+  bool initialise = true;
 };
 
 // Names: "preact-resnet18" (pytorch-cifar PreActResNet18), "vgg11" (pytorch-cifar VGG('VGG11'), batch

@@ -66,7 +66,7 @@ class ResNet : public nn::Module {
       layers_.push_back(layer);
     }
     fc_ = register_module("fc", std::make_shared<nn::Linear>(in_planes, spec.num_classes, true, rng));
-    reference_init(*this, rng);
+    if (spec.initialise) reference_init(*this, rng);
   }
 
   Tensor forward(const Tensor& x) override {

@@ -69,7 +69,7 @@ class CifarResNeXt : public nn::Module {
       stages_.push_back(stage);
     }
     classifier_ = register_module("classifier", std::make_shared<nn::Linear>(in, spec.num_classes, true, rng));
-    reference_init(*this, rng);
+    if (spec.initialise) reference_init(*this, rng);
   }
 
   Tensor forward(const Tensor& x) override {

@@ -71,7 +71,7 @@ class WideResNet : public nn::Module {
     }
     bn1_ = register_module("bn1", std::make_shared<BatchNorm2d>(in));
     fc_ = register_module("fc", std::make_shared<nn::Linear>(in, spec.num_classes, true, rng));
-    reference_init(*this, rng);
+    if (spec.initialise) reference_init(*this, rng);
   }
 
   Tensor forward(const Tensor& x) override {

@@ -176,7 +176,7 @@ TEST_F(Cli, SweepWritesATableAndSkipsFinishedRuns) {
 }
 
 TEST_F(Cli, ModelsListsEveryModelWithItsSize) {
-  mx::test::RunResult r = run_mixup("models --image-size 8", tmp_);
+  mx::test::RunResult r = run_mixup("models --image-size 8 --threads 1", tmp_);
   ASSERT_EQ(r.status, 0) << r.err;
   for (const std::string& name : mx::models::model_names())
     EXPECT_NE(r.out.find("\n" + name + " "), std::string::npos) << name << "\n" << r.out;
@@ -186,7 +186,7 @@ TEST_F(Cli, ModelsListsEveryModelWithItsSize) {
   std::string name, input, classes, params;
   fields >> name >> input >> classes >> params;
   EXPECT_EQ(input + " " + classes + " " + params, "3x8x8 1000 25,557,032") << r.out;
-  r = run_mixup("models --model quicknet", tmp_);  // 1x28x28, the hand count of test_zoo.cpp
+  r = run_mixup("models --model quicknet --threads 1", tmp_);  // 1x28x28, the hand count of test_zoo.cpp
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("1x28x28"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("8,188,672"), std::string::npos) << r.out;
