@@ -310,7 +310,7 @@ int main(int argc, char** argv) {
     if (*sweep) return run_sweep(sweep_name, sweep_config, config.out);
     if (*preview) std::printf("%s\n", mx::viz::write_preview(preview_config).c_str());
     if (*models && !models_config.check.empty()) std::printf("%s\n", mx::app::check_checkpoint(models_config).c_str());
-    else if (*models) std::printf("%s", mx::app::models_table(models_config).c_str());
+    else if (*models) mx::app::print_models_table(models_config, stdout);
     if (*init) std::printf("%s\n", mx::app::write_init(init_config).c_str());
   } catch (const mx::Error& e) {
     return fail(e.what());

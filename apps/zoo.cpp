@@ -49,13 +49,13 @@ Tensor probe_image(const models::ModelSpec& spec) {
 
 }  // namespace
 
-std::string models_table(const ZooConfig& c) {
+void print_models_table(const ZooConfig& c, std::FILE* out) {
   if (!c.model.empty()) check_one_of("--model", c.model, models::model_names(), "model");
   set_num_threads(c.threads);
   char line[256];
   std::snprintf(line, sizeof line, "%-18s %-10s %8s %14s %18s\n", "model", "input", "classes", "parameters",
                 "multiply-adds");
-  std::string table = line;
+  std::fputs(line, out);
   for (const std::string& name : models::model_names()) {
     if (!c.model.empty() && name != c.model) continue;
     models::ModelSpec spec = spec_for(name, c);
@@ -65,9 +65,9 @@ std::string models_table(const ZooConfig& c) {
                               std::to_string(spec.image_size);
     std::snprintf(line, sizeof line, "%-18s %-10s %8d %14s %18s\n", name.c_str(), input.c_str(), spec.num_classes,
                   thousands(models::parameter_count(*m)).c_str(), thousands(models::multiply_adds(*m, spec)).c_str());
-    table += line;
+    std::fputs(line, out);
+    std::fflush(out);
   }
-  return table;
 }
 
 std::string check_checkpoint(const ZooConfig& c) {

@@ -3,6 +3,7 @@
 // PyTorch, say) into a model.
 #pragma once
 #include <cstdint>
+#include <cstdio>
 #include <string>
 
 namespace mx::app {
@@ -19,8 +20,9 @@ struct ZooConfig {
   int threads = 0;    // models: CPU threads of the forward passes (0: all cores)
 };
 
-// One line per model: name, input size, classes, parameters, multiply-adds of one image.
-std::string models_table(const ZooConfig& c);
+// A header and one line per model (each written as soon as it is known): name, input size, classes,
+// parameters, multiply-adds of one image.
+void print_models_table(const ZooConfig& c, std::FILE* out);
 
 // Loads c.check into c.model (every name, shape and dtype must match) and runs the probe image through it
 // in evaluation mode; returns a line with the tensor count and the first logits.
