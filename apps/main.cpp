@@ -1,5 +1,5 @@
-// The `mixup` command line. Subcommands: train, sweep, preview, mixtest, landscape (more arrive with the
-// roadmap: cyclegan, bench). Errors print one line "mixup: error: ..." and exit with status 1.
+// The `mixup` command line. Subcommands: train, sweep, preview, mixtest, landscape, models, init (more
+// arrive with the roadmap: cyclegan, bench). Errors print one line "mixup: error: ..." and exit with status 1.
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
@@ -11,6 +11,7 @@
 #include "analysis/mixtest.h"
 #include "analysis/sweep.h"
 #include "apps/progress.h"
+#include "apps/zoo.h"
 #include "datasets/datasets.h"
 #include "engine/error.h"
 #include "engine/threads.h"
@@ -119,6 +120,34 @@ void add_landscape_flags(CLI::App& cmd, mx::analysis::LandscapeConfig& l) {
   cmd.add_option("--threads", l.threads, "CPU threads (0: all cores)")->capture_default_str();
   cmd.add_option("--out", l.out, "Output prefix (PREFIX.csv, .png, .json) or directory; default "
                                  "<checkpoint dir>/landscape-<method>[-slice]");
+}
+
+// The model flags shared by `models` and `init`.
+void add_zoo_flags(CLI::App& cmd, mx::app::ZooConfig& z) {
+  cmd.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  cmd.add_option("--classes", z.classes, "Classes of the classifier (default: the model's data set)")
+      ->check(CLI::PositiveNumber);
+  cmd.add_option("--in-channels", z.in_channels, "Input channels (default: the model's data set)")
+      ->check(CLI::PositiveNumber);
+}
+
+void add_init_flags(CLI::App& cmd, mx::app::ZooConfig& z) {
+  add_zoo_flags(cmd, z);
+  cmd.add_option("--model", z.model, join_names(mx::models::model_names()))->required();
+  cmd.add_option("--out", z.out, "The .safetensors file to write")->required();
+  cmd.add_option("--seed", z.seed, "Seed of the initialisation")->capture_default_str();
+  cmd.add_flag("--zero-init-residual", z.zero_init_residual,
+               "Start the last batch norm of every residual block at weight 0 (torchvision's zero_init_residual)");
+}
+
+void add_models_flags(CLI::App& cmd, mx::app::ZooConfig& z) {
+  add_zoo_flags(cmd, z);
+  cmd.add_option("--model", z.model, "Only this model: " + join_names(mx::models::model_names()));
+  cmd.add_option("--image-size", z.image_size, "Input side for the multiply-adds (default: the model's data set)")
+      ->check(CLI::PositiveNumber);
+  cmd.add_option("--check", z.check, "Load this checkpoint (.safetensors, PyTorch names) into --model strictly "
+                                     "and print the logits of a probe image");
+  cmd.add_option("--threads", z.threads, "CPU threads (0: all cores)")->capture_default_str();
 }
 
 // Callbacks that drive the progress display of an analysis: `unit` names what is counted.
@@ -261,6 +290,13 @@ int main(int argc, char** argv) {
                                                         "Fig. 3): a grid of loss(W + alpha d1 + beta d2); writes a "
                                                         "CSV, a PNG heat map and a JSON summary; resumes from its CSV");
   add_landscape_flags(*landscape, landscape_config);
+  mx::app::ZooConfig models_config, init_config;
+  CLI::App* models = app.add_subcommand("models", "List the models with their parameters and multiply-adds per "
+                                                  "image at their natural input size; or check a checkpoint loads");
+  add_models_flags(*models, models_config);
+  CLI::App* init = app.add_subcommand("init", "Write freshly initialised weights of a model as a checkpoint "
+                                              "(safetensors with PyTorch names, as train writes)");
+  add_init_flags(*init, init_config);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -273,6 +309,9 @@ int main(int argc, char** argv) {
     if (*landscape) return run_landscape(landscape_config);
     if (*sweep) return run_sweep(sweep_name, sweep_config, config.out);
     if (*preview) std::printf("%s\n", mx::viz::write_preview(preview_config).c_str());
+    if (*models && !models_config.check.empty()) std::printf("%s\n", mx::app::check_checkpoint(models_config).c_str());
+    else if (*models) mx::app::print_models_table(models_config, stdout);
+    if (*init) std::printf("%s\n", mx::app::write_init(init_config).c_str());
   } catch (const mx::Error& e) {
     return fail(e.what());
   }

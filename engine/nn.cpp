@@ -79,16 +79,21 @@ void Module::train(bool on) {
   for (auto& child : children_) child.second->train(on);
 }
 
-Conv2d::Conv2d(int in_ch, int out_ch, int kernel, const ops::Conv2dArgs& conv_args, bool has_bias,
-               std::mt19937& rng)
+Conv2d::Conv2d(int in_ch, int out_ch, int kernel, const ops::Conv2dArgs& conv_args, bool has_bias)
     : args(conv_args) {
   MX_CHECK(in_ch > 0 && out_ch > 0 && kernel > 0 && args.groups > 0 && in_ch % args.groups == 0 &&
                out_ch % args.groups == 0,
            "Conv2d: invalid sizes in ", in_ch, " out ", out_ch, " kernel ", kernel, " groups ", args.groups);
-  int64_t fan_in = static_cast<int64_t>(in_ch / args.groups) * kernel * kernel;
-  float bound = default_init_bound(fan_in);
-  weight = register_parameter("weight", uniform({out_ch, in_ch / args.groups, kernel, kernel}, bound, rng));
-  if (has_bias) bias = register_parameter("bias", uniform({out_ch}, bound, rng));
+  weight = register_parameter("weight", Tensor::zeros({out_ch, in_ch / args.groups, kernel, kernel}));
+  if (has_bias) bias = register_parameter("bias", Tensor::zeros({out_ch}));
+}
+
+Conv2d::Conv2d(int in_ch, int out_ch, int kernel, const ops::Conv2dArgs& conv_args, bool has_bias,
+               std::mt19937& rng)
+    : Conv2d(in_ch, out_ch, kernel, conv_args, has_bias) {
+  const float bound = default_init_bound(static_cast<int64_t>(in_ch / args.groups) * kernel * kernel);
+  weight.copy_from(uniform(weight.shape(), bound, rng));
+  if (has_bias) bias.copy_from(uniform(bias.shape(), bound, rng));
 }
 
 Tensor Conv2d::forward(const Tensor& x) { return ops::conv2d(x, weight, bias, args); }
@@ -130,9 +135,9 @@ Tensor MaxPool2d::forward(const Tensor& x) {
   return ops::max_pool2d(x, kernel_, stride_);
 }
 
-void Sequential::push_back(std::shared_ptr<Module> m) { push_back(std::to_string(layers_.size()), std::move(m)); }
+void Sequential::push_back(std::shared_ptr<Module> m) { add(std::to_string(layers_.size()), std::move(m)); }
 
-void Sequential::push_back(const std::string& name, std::shared_ptr<Module> m) {
+void Sequential::add(const std::string& name, std::shared_ptr<Module> m) {
   register_module(name, m);
   layers_.push_back(std::move(m));
 }

@@ -58,6 +58,8 @@ class Module {
 class Conv2d : public Module {
  public:
   Conv2d(int in_ch, int out_ch, int kernel, const ops::Conv2dArgs& args, bool bias, std::mt19937& rng);
+  // Zero weight and bias, for a caller that initialises them itself (models::reference_init).
+  Conv2d(int in_ch, int out_ch, int kernel, const ops::Conv2dArgs& args, bool bias);
   Tensor forward(const Tensor& x) override;
   Tensor weight, bias;
   ops::Conv2dArgs args;
@@ -104,12 +106,12 @@ class GlobalAvgPool : public Module {
   Tensor forward(const Tensor& x) override { return ops::global_avg_pool(x); }
 };
 
-// Runs children in order; children are named "0", "1", ... like torch.nn.Sequential, or as given (like
-// a Sequential built from an OrderedDict).
+// Runs children in order; children are named "0", "1", ... like torch.nn.Sequential, or as given to add()
+// (torch's add_module).
 class Sequential : public Module {
  public:
   void push_back(std::shared_ptr<Module> m);
-  void push_back(const std::string& name, std::shared_ptr<Module> m);
+  void add(const std::string& name, std::shared_ptr<Module> m);
   Tensor forward(const Tensor& x) override;
   size_t size() const { return layers_.size(); }
 

@@ -27,6 +27,23 @@ struct Conv2dArgs {
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dArgs& args);
 Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias);  // x [N, in] -> [N, out]
 
+// Counts the multiply-adds of the conv2d and linear calls made on this thread while it lives (an enclosing
+// counter counts them too): N * O * OH * OW * (C / groups) * kh * kw per convolution, N * in * out per
+// linear layer; biases and backward passes are not counted. For model summaries (`mixup models`).
+class MacCounter {
+ public:
+  MacCounter();
+  ~MacCounter();
+  MacCounter(const MacCounter&) = delete;
+  MacCounter& operator=(const MacCounter&) = delete;
+  int64_t count() const { return count_; }
+  static void record(int64_t macs);  // called by the op front-ends
+
+ private:
+  int64_t count_ = 0;
+  MacCounter* outer_;
+};
+
 // Batch norm over N,H,W per channel. In training it uses batch statistics and updates the running
 // ones in place (PyTorch semantics: unbiased variance for the running estimate, momentum 0.1);
 // in evaluation it uses the running statistics.

@@ -1,5 +1,5 @@
 // Front-ends of conv2d and linear: check the shapes, then call kernels/conv.h and kernels/linear.h
-// (im2col + Eigen on the CPU, cuDNN and cuBLAS on the GPU).
+// (im2col + Eigen on the CPU, cuDNN and cuBLAS on the GPU); the multiply-add counter they feed.
 #include "engine/autograd.h"
 #include "engine/dispatch.h"
 #include "engine/ops.h"
@@ -14,6 +14,8 @@ using detail::grad_buffer;
 using kernels::ConvShape;
 
 namespace {
+
+thread_local MacCounter* active_counter = nullptr;
 
 ConvShape conv_shape(const Tensor& x, const Tensor& weight, const Conv2dArgs& args) {
   const char* op = "conv2d";
@@ -39,10 +41,18 @@ ConvShape conv_shape(const Tensor& x, const Tensor& weight, const Conv2dArgs& ar
 
 }  // namespace
 
+MacCounter::MacCounter() : outer_(active_counter) { active_counter = this; }
+MacCounter::~MacCounter() { active_counter = outer_; }
+
+void MacCounter::record(int64_t macs) {
+  for (MacCounter* c = active_counter; c; c = c->outer_) c->count_ += macs;
+}
+
 Tensor conv2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const Conv2dArgs& args) {
   ConvShape s = conv_shape(x, weight, args);
   if (bias.defined()) detail::check_vector(bias, s.o, x, "conv2d", "bias");
   Tensor y = Tensor::empty({s.n, s.o, s.oh, s.ow}, DType::F32, x.device());
+  MacCounter::record(s.n * s.o * s.oh * s.ow * (s.c / s.groups) * s.kh * s.kw);
   MX_DISPATCH(x.device(), conv2d_forward, y.data<float>(), x.data<float>(), weight.data<float>(), data_or_null(bias),
               s);
   if (needs_grad({&x, &weight, &bias})) {
@@ -72,6 +82,7 @@ Tensor linear(const Tensor& x, const Tensor& weight, const Tensor& bias) {
            " do not match");
   if (bias.defined()) detail::check_vector(bias, out, x, op, "bias");
   Tensor y = Tensor::empty({n, out}, DType::F32, x.device());
+  MacCounter::record(n * in * out);
   MX_DISPATCH(x.device(), linear_forward, y.data<float>(), x.data<float>(), weight.data<float>(), data_or_null(bias), n,
               in, out);
   if (needs_grad({&x, &weight, &bias})) {

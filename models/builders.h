@@ -30,4 +30,34 @@ std::shared_ptr<nn::Module> quicknet(const ModelSpec& spec);
 std::shared_ptr<nn::Module> densenet_bc100(const ModelSpec& spec);
 std::shared_ptr<nn::Module> densenet_bc190(const ModelSpec& spec);
 
+// torchvision's ImageNet ResNet with Bottleneck blocks (models/resnet.cpp): blocks per layer, groups and
+// width_per_group as torchvision's ResNet arguments.
+struct ResNetConfig {
+  int blocks[4];
+  int groups;
+  int width_per_group;
+};
+std::shared_ptr<nn::Module> resnet(const ResNetConfig& cfg, const ModelSpec& spec);
+std::shared_ptr<nn::Module> resnet50(const ModelSpec& spec);
+std::shared_ptr<nn::Module> resnet101(const ModelSpec& spec);
+std::shared_ptr<nn::Module> resnext101_64x4d(const ModelSpec& spec);
+
+// prlz77/ResNeXt.pytorch's CifarResNeXt (models/resnext_cifar.cpp); depth 9n + 2.
+struct ResNeXtCifarConfig {
+  int depth;
+  int cardinality;
+  int base_width;
+  int widen_factor;
+};
+std::shared_ptr<nn::Module> resnext_cifar(const ResNeXtCifarConfig& cfg, const ModelSpec& spec);
+std::shared_ptr<nn::Module> resnext29_8x64d(const ModelSpec& spec);
+
+// xternalz/WideResNet-pytorch's WideResNet without dropout (models/wide_resnet.cpp); depth 6n + 4.
+struct WideResNetConfig {
+  int depth;
+  int widen_factor;
+};
+std::shared_ptr<nn::Module> wide_resnet(const WideResNetConfig& cfg, const ModelSpec& spec);
+std::shared_ptr<nn::Module> wrn_28_10(const ModelSpec& spec);
+
 }  // namespace mx::models

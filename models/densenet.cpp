@@ -22,11 +22,11 @@ struct DenseNetConfig {
 
 class DenseLayer : public nn::Module {
  public:
-  DenseLayer(int in_features, int growth, bool efficient, std::mt19937& rng) : efficient_(efficient) {
+  DenseLayer(int in_features, int growth, bool efficient) : efficient_(efficient) {
     norm1_ = register_module("norm1", std::make_shared<BatchNorm2d>(in_features));
-    conv1_ = register_module("conv1", std::make_shared<Conv2d>(in_features, 4 * growth, 1, ops::Conv2dArgs{1, 0}, false, rng));
+    conv1_ = register_module("conv1", std::make_shared<Conv2d>(in_features, 4 * growth, 1, ops::Conv2dArgs{1, 0}, false));
     norm2_ = register_module("norm2", std::make_shared<BatchNorm2d>(4 * growth));
-    conv2_ = register_module("conv2", std::make_shared<Conv2d>(4 * growth, growth, 3, ops::Conv2dArgs{1, 1}, false, rng));
+    conv2_ = register_module("conv2", std::make_shared<Conv2d>(4 * growth, growth, 3, ops::Conv2dArgs{1, 1}, false));
   }
 
   // The layer's new feature maps from all the maps before it.
@@ -50,11 +50,11 @@ class DenseLayer : public nn::Module {
 
 class DenseBlock : public nn::Module {
  public:
-  DenseBlock(int in_features, const DenseNetConfig& cfg, bool efficient, std::mt19937& rng) {
+  DenseBlock(int in_features, const DenseNetConfig& cfg, bool efficient) {
     for (int l = 0; l < cfg.layers_per_block; ++l)
       layers_.push_back(register_module("denselayer" + std::to_string(l + 1),
                                         std::make_shared<DenseLayer>(in_features + l * cfg.growth_rate,
-                                                                     cfg.growth_rate, efficient, rng)));
+                                                                     cfg.growth_rate, efficient)));
   }
 
   Tensor forward(const Tensor& x) override {
@@ -69,9 +69,9 @@ class DenseBlock : public nn::Module {
 
 class Transition : public nn::Module {
  public:
-  Transition(int in_features, int out_features, std::mt19937& rng) {
+  Transition(int in_features, int out_features) {
     norm_ = register_module("norm", std::make_shared<BatchNorm2d>(in_features));
-    conv_ = register_module("conv", std::make_shared<Conv2d>(in_features, out_features, 1, ops::Conv2dArgs{1, 0}, false, rng));
+    conv_ = register_module("conv", std::make_shared<Conv2d>(in_features, out_features, 1, ops::Conv2dArgs{1, 0}, false));
   }
 
   Tensor forward(const Tensor& x) override { return ops::avg_pool2d((*conv_)(ops::relu((*norm_)(x))), 2, 2); }
@@ -87,18 +87,18 @@ class DenseNet : public nn::Module {
     std::mt19937 rng = init_rng(spec.seed);
     int features = 2 * cfg.growth_rate;
     features_ = register_module("features", std::make_shared<nn::Sequential>());
-    features_->push_back("conv0", std::make_shared<Conv2d>(spec.in_channels, features, 3, ops::Conv2dArgs{1, 1}, false, rng));
+    features_->add("conv0", std::make_shared<Conv2d>(spec.in_channels, features, 3, ops::Conv2dArgs{1, 1}, false));
     for (int b = 1; b <= 3; ++b) {
-      features_->push_back("denseblock" + std::to_string(b),
-                           std::make_shared<DenseBlock>(features, cfg, spec.memory_efficient, rng));
+      features_->add("denseblock" + std::to_string(b),
+                           std::make_shared<DenseBlock>(features, cfg, spec.memory_efficient));
       features += cfg.layers_per_block * cfg.growth_rate;
       if (b == 3) break;
-      features_->push_back("transition" + std::to_string(b), std::make_shared<Transition>(features, features / 2, rng));
+      features_->add("transition" + std::to_string(b), std::make_shared<Transition>(features, features / 2));
       features /= 2;
     }
-    features_->push_back("norm_final", std::make_shared<BatchNorm2d>(features));
+    features_->add("norm_final", std::make_shared<BatchNorm2d>(features));
     classifier_ = register_module("classifier", std::make_shared<nn::Linear>(features, spec.num_classes, true, rng));
-    reference_init(*this, rng);
+    if (spec.initialise) reference_init(*this, rng);
     classifier_->bias.zero();
   }
 

@@ -8,26 +8,31 @@ namespace mx::models {
 
 namespace {
 
-// A standard normal draw by Marsaglia's polar method on 53-bit uniforms built from two raw draws.
-double standard_normal(std::mt19937& rng) {
-  for (;;) {
-    double u[2];
-    for (double& v : u) {
-      const uint64_t high = rng();  // two statements: the order of the draws is fixed
-      const uint64_t bits = (high << 21) | (rng() >> 11);
-      v = 2.0 * static_cast<double>(bits) / 9007199254740992.0 - 1.0;
-    }
-    const double s = u[0] * u[0] + u[1] * u[1];
-    if (s > 0 && s < 1) return u[0] * std::sqrt(-2.0 * std::log(s) / s);
+// A uniform draw in (-1, 1) with 53 bits built from two raw draws.
+double symmetric_uniform(std::mt19937& rng) {
+  const uint64_t high = rng();  // two statements: the order of the draws is fixed
+  const uint64_t bits = (high << 21) | (rng() >> 11);
+  return 2.0 * static_cast<double>(bits) / 9007199254740992.0 - 1.0;
+}
+
+// Fills p[0, n) with draws of N(0, std_dev^2) by Marsaglia's polar method, using both normals of each
+// accepted pair (the odd last element takes the first of a pair).
+void fill_normal(float* p, int64_t n, double std_dev, std::mt19937& rng) {
+  for (int64_t i = 0; i < n;) {
+    const double u = symmetric_uniform(rng);
+    const double v = symmetric_uniform(rng);
+    const double s = u * u + v * v;
+    if (s <= 0 || s >= 1) continue;
+    const double scale = std_dev * std::sqrt(-2.0 * std::log(s) / s);
+    p[i++] = static_cast<float>(u * scale);
+    if (i < n) p[i++] = static_cast<float>(v * scale);
   }
 }
 
 void kaiming_normal_fan_out(nn::Conv2d& conv, std::mt19937& rng) {
   Tensor& w = conv.weight;
   const double fan_out = static_cast<double>(w.size(0) * w.size(2) * w.size(3));
-  const double std_dev = std::sqrt(2.0 / fan_out);
-  float* p = w.data<float>();
-  for (int64_t i = 0; i < w.numel(); ++i) p[i] = static_cast<float>(std_dev * standard_normal(rng));
+  fill_normal(w.data<float>(), w.numel(), std::sqrt(2.0 / fan_out), rng);
   if (conv.bias.defined()) conv.bias.zero();
 }
 

@@ -19,12 +19,22 @@ struct ModelSpec {
   // DenseNet: recompute each layer's concatenation, batch norm and ReLU in backward instead of storing
   // them (Pleiss et al.); false keeps every intermediate, for comparison.
   bool memory_efficient = true;
+  // false: the zoo's large models skip their weight initialisation (weights stay zero), for summaries that
+  // only need shapes and multiply-adds (`mixup models`).
+  bool initialise = true;
 };
 
 // Names: "preact-resnet18" (pytorch-cifar PreActResNet18), "vgg11" (pytorch-cifar VGG('VGG11'), batch
-// norm), "quicknet" (the small fast network of the quick CPU recipe). Throws mx::Error listing the
-// known names for anything else.
+// norm), "quicknet" (the small fast network of the quick CPU recipe), "resnet50", "resnet101",
+// "resnext101-64x4d" (torchvision's ImageNet models), "resnext29-8x64d" (prlz77/ResNeXt.pytorch's
+// CifarResNeXt), "wrn-28-10" (xternalz/WideResNet-pytorch). Throws mx::Error listing the known names for
+// anything else.
 std::shared_ptr<nn::Module> make_model(const std::string& name, const ModelSpec& spec);
 std::vector<std::string> model_names();
+
+// The input a model was designed for: in_channels, image_size and num_classes of its data set (ImageNet
+// models 3x224x224 and 1000 classes, CIFAR models 3x32x32 and 10, quicknet Fashion-MNIST's 1x28x28 and 10);
+// the other fields keep ModelSpec's defaults. Throws as make_model for an unknown name.
+ModelSpec natural_spec(const std::string& name);
 
 }  // namespace mx::models

@@ -7,6 +7,8 @@
 
 #include <filesystem>
 
+#include "engine/checkpoint.h"
+#include "models/models.h"
 #include "tests/fixtures.h"
 
 using mx::test::run_mixup;
@@ -171,4 +173,57 @@ TEST_F(Cli, SweepWritesATableAndSkipsFinishedRuns) {
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_EQ(r.out.find("epoch 1/1"), std::string::npos) << r.out;
   EXPECT_EQ(mx::test::read_file(out + "/results.csv"), csv);
+}
+
+TEST_F(Cli, ModelsListsEveryModelWithItsSize) {
+  mx::test::RunResult r = run_mixup("models --image-size 8 --threads 1", tmp_);
+  ASSERT_EQ(r.status, 0) << r.err;
+  for (const std::string& name : mx::models::model_names())
+    EXPECT_NE(r.out.find("\n" + name + " "), std::string::npos) << name << "\n" << r.out;
+  const size_t row = r.out.find("\nresnet50 ");
+  ASSERT_NE(row, std::string::npos);
+  std::istringstream fields(r.out.substr(row + 1, r.out.find('\n', row + 1) - row - 1));
+  std::string name, input, classes, params;
+  fields >> name >> input >> classes >> params;
+  EXPECT_EQ(input + " " + classes + " " + params, "3x8x8 1000 25,557,032") << r.out;
+  r = run_mixup("models --model quicknet --threads 1", tmp_);  // 1x28x28, the hand count of test_zoo.cpp
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("1x28x28"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("8,188,672"), std::string::npos) << r.out;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 2) << r.out;
+}
+
+TEST_F(Cli, InitWritesWeightsThatLoadBackIntoTheModel) {
+  const std::string out = tmp_ / "quick.safetensors";
+  mx::test::RunResult r = run_mixup("init --model quicknet --classes 7 --seed 5 --out " + out, tmp_);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("wrote " + out), std::string::npos) << r.out;
+  EXPECT_FALSE(mx::test::has_temporary_files(tmp_.path()));
+  mx::models::ModelSpec spec = mx::models::natural_spec("quicknet");
+  spec.num_classes = 7;
+  spec.seed = 5;
+  auto fresh = mx::models::make_model("quicknet", spec);
+  spec.seed = 6;
+  auto loaded = mx::models::make_model("quicknet", spec);
+  mx::checkpoint::load_into(out, mx::checkpoint::load(out), loaded->state_dict());
+  const auto a = fresh->state_dict(), b = loaded->state_dict();
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].second.dtype() != mx::DType::F32) continue;
+    EXPECT_EQ(a[i].second.to_vector<float>(), b[i].second.to_vector<float>()) << a[i].first;
+  }
+  r = run_mixup("models --model quicknet --classes 7 --check " + out, tmp_);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE(r.out.find("loads into quicknet (26 tensors); probe logits:"), std::string::npos) << r.out;
+  expect_one_line_error("models --model quicknet --check " + out, "classifier.weight");  // 10 classes expected
+}
+
+TEST_F(Cli, InitRejectsBadModelsAndOutputsInOneLine) {
+  expect_one_line_error("init --model resnet9000 --out " + (tmp_ / "w.safetensors"), "resnet9000");
+  expect_one_line_error("init --model quicknet --out " + (tmp_ / "missing/dir/w.safetensors"), "--out");
+  expect_one_line_error("init --model quicknet --classes 0 --out " + (tmp_ / "w.safetensors"), "--classes");
+  expect_one_line_error("init --out " + (tmp_ / "w.safetensors"), "--model");
+  expect_one_line_error("models --check " + (tmp_ / "w.safetensors"), "--model");
+  EXPECT_FALSE(fs::exists(tmp_ / "w.safetensors"));
+  EXPECT_FALSE(mx::test::has_temporary_files(tmp_.path()));
 }
