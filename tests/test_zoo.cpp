@@ -26,7 +26,8 @@ namespace {
 
 using KeyShapes = std::vector<std::pair<std::string, Shape>>;
 
-const std::vector<std::string> kZoo = {"resnet50", "resnet101", "resnext101-64x4d", "resnext29-8x64d", "wrn-28-10"};
+const std::vector<std::string> kZoo = {"resnet50",  "resnet101",       "resnext101-64x4d", "resnext29-8x64d",
+                                       "wrn-28-10", "densenet-bc-100", "densenet-bc-190"};
 
 // Each full-size model of kZoo at its natural spec (seed 0), built once for the whole file; without its
 // weight initialisation (ModelSpec::initialise) unless `initialised`, which costs seconds for them all.
@@ -117,7 +118,9 @@ TEST(Zoo, ParameterCountsArePublished) {
                                                     {"resnet101", 44549160},
                                                     {"resnext101-64x4d", 83455272},
                                                     {"resnext29-8x64d", 34426698},
-                                                    {"wrn-28-10", 36479194}};
+                                                    {"wrn-28-10", 36479194},
+                                                    {"densenet-bc-100", 769162},     // 0.8 M (Huang et al.)
+                                                    {"densenet-bc-190", 25624430}};  // 25.6 M
   for (const std::string& name : kZoo) EXPECT_EQ(models::parameter_count(zoo_model(name)), published.at(name)) << name;
 }
 
