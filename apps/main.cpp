@@ -1,4 +1,4 @@
-// The `mixup` command line. Subcommands: train, sweep, preview, mixtest, landscape (more arrive with the
+// The `mixup` command line. Subcommands: train, sweep, preview, mixtest, landscape, export (more arrive with the
 // roadmap: cyclegan, bench). Errors print one line "mixup: error: ..." and exit with status 1.
 #include <CLI/CLI.hpp>
 #include <unistd.h>
@@ -12,6 +12,7 @@
 #include "analysis/sweep.h"
 #include "apps/progress.h"
 #include "datasets/datasets.h"
+#include "datasets/image_folder.h"
 #include "engine/error.h"
 #include "engine/threads.h"
 #include "models/models.h"
@@ -210,6 +211,19 @@ int run_train(const TrainConfig& c) {
   return 0;
 }
 
+struct ExportConfig {
+  std::string dataset = "fashion-mnist", data_dir, out;
+};
+
+int run_export(const ExportConfig& e) {
+  mx::check_one_of("--dataset", e.dataset, mx::data::dataset_names(), "dataset");
+  const std::string dir = e.data_dir.empty() ? mx::data::default_data_dir(e.dataset) : e.data_dir;
+  const int64_t n = mx::data::export_image_folder(mx::data::load_dataset(e.dataset, dir), e.dataset, e.out);
+  std::printf("wrote %lld images to %s (train/<class>/*.png, val/<class>/*.png)\n", static_cast<long long>(n),
+              e.out.c_str());
+  return 0;
+}
+
 int run_sweep(const std::string& name, TrainConfig c, const std::string& recipe_out) {
   if (c.out == recipe_out) c.out = "runs/sweep-" + name;
   mx::analysis::sweep_runs(name);  // reject an unknown name before anything runs
@@ -261,6 +275,12 @@ int main(int argc, char** argv) {
                                                         "Fig. 3): a grid of loss(W + alpha d1 + beta d2); writes a "
                                                         "CSV, a PNG heat map and a JSON summary; resumes from its CSV");
   add_landscape_flags(*landscape, landscape_config);
+  ExportConfig export_config;
+  CLI::App* exporter = app.add_subcommand("export", "Write a dataset as an image folder for --dataset folder: "
+                                                    "OUT/train/<class>/<index>.png and OUT/val/<class>/<index>.png");
+  exporter->add_option("--dataset", export_config.dataset, join_names(mx::data::dataset_names()))->capture_default_str();
+  exporter->add_option("--data-dir", export_config.data_dir, "Dataset folder (default: the dataset's, as for train)");
+  exporter->add_option("--out", export_config.out, "Folder to create (must not exist)")->required();
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -272,6 +292,7 @@ int main(int argc, char** argv) {
     if (*mixtest) return run_mixtest(mixtest_config);
     if (*landscape) return run_landscape(landscape_config);
     if (*sweep) return run_sweep(sweep_name, sweep_config, config.out);
+    if (*exporter) return run_export(export_config);
     if (*preview) std::printf("%s\n", mx::viz::write_preview(preview_config).c_str());
   } catch (const mx::Error& e) {
     return fail(e.what());

@@ -65,6 +65,8 @@ Check one_of(std::function<std::vector<std::string>()> known) {
 }
 
 std::vector<std::string> device_names() { return {"auto", "cpu", "cuda"}; }
+std::vector<std::string> augment_names() { return {"rrc", "flip-translate", "none"}; }
+std::vector<std::string> norm_names() { return {"compute", "imagenet"}; }
 
 
 
@@ -119,6 +121,21 @@ std::vector<Setting> train_settings(TrainConfig& c) {
        "Dataset folder (default: /usr/share/datasets/fashion-mnist for fashion-mnist; for CIFAR ./data, holding "
        "cifar-10-batches-bin or cifar-100-binary)",
        &c.data_dir, {""}, {}},
+      {"--workers", "workers", "Image-folder decoding threads (0: all cores)", &c.workers, {"0"}, at_least(0)},
+      {"--augment", "augment",
+       "Training transform: rrc (RandomResizedCrop + flip, streamed; --dataset folder only), flip-translate "
+       "(--flip, --translate) or none",
+       &c.augment, {"flip-translate"}, one_of(augment_names)},
+      {"--image-size", "image_size",
+       "Image-folder side length (0: the training images' own size when all are square and of one size, else 224)",
+       &c.image_size, {"0"}, at_least(0)},
+      {"--norm", "norm",
+       "Normalization: compute (per-channel mean and std of the training set; with --augment rrc of a 2000-image "
+       "sample) or imagenet (the standard ImageNet mean and std)",
+       &c.norm, {"compute"}, one_of(norm_names)},
+      {"--strict-images", "strict_images",
+       "Stop at an image that does not decode instead of skipping it with a warning (true|false)", &c.strict_images,
+       {"false"}, {}},
       {"--model", "model", join_names(models::model_names()), &c.model, {"quicknet", "preact-resnet18"},
        one_of(models::model_names)},
   };

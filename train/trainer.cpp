@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "datasets/folder_loader.h"
 #include "engine/device_select.h"
 #include "engine/ops.h"
 #include "engine/threads.h"
@@ -50,18 +51,46 @@ int Trainer::threads() const { return num_threads(); }
 
 void Trainer::load_data() {
   const std::string dir = c_.data_dir.empty() ? data::default_data_dir(c_.dataset) : c_.data_dir;
-  data::Split split = data::load_dataset(c_.dataset, dir);
+  MX_CHECK(c_.augment != "rrc" || c_.dataset == "folder", "--augment rrc: needs --dataset folder (use flip-translate or none for ", c_.dataset, ")");
+  if (c_.dataset == "folder") load_folder(dir);
+  else use_in_memory(data::load_dataset(c_.dataset, dir));
+}
+
+// An image folder: scanned, then decoded into memory (flip-translate, none) or streamed (rrc).
+void Trainer::load_folder(const std::string& dir) {
+  const data::FolderOptions opt{c_.image_size, c_.workers, c_.strict_images, cb_.notice};
+  data::ImageFolder folder = data::scan_image_folder(dir, opt);
+  folder.train = data::spaced_subset(folder.train, c_.train_limit);
+  folder.val = data::spaced_subset(folder.val, c_.test_limit);
+  if (cb_.notice) cb_.notice(folder.summary());
+  if (c_.augment != "rrc") return use_in_memory(data::load_image_folder(folder, opt));
+  constexpr int64_t kNormSample = 2000;
+  norm_ = c_.norm == "imagenet"
+              ? data::imagenet_normalization(folder.channels)
+              : data::compute_normalization(data::load_folder_split(folder, data::spaced_subset(folder.train, kNormSample), opt));
+  train_loader_ = std::make_unique<data::FolderLoader>(
+      folder, folder.train, norm_, data::FolderLoaderOptions{c_.batch_size, true, c_.workers, c_.strict_images, c_.seed, cb_.notice});
+  test_loader_ = std::make_unique<data::FolderLoader>(
+      folder, folder.val, norm_, data::FolderLoaderOptions{c_.batch_size, false, c_.workers, c_.strict_images, c_.seed, cb_.notice});
+  shape_ = {folder.channels, folder.image_size, static_cast<int>(folder.classes.size())};
+}
+
+void Trainer::use_in_memory(const data::Split& split) {
   train_set_ = data::head(split.train, c_.train_limit);
   test_set_ = data::head(split.test, c_.test_limit);
-  norm_ = data::compute_normalization(train_set_);
+  norm_ = c_.norm == "imagenet" ? data::imagenet_normalization(train_set_.channels())
+                                : data::compute_normalization(train_set_);
+  const bool augment = c_.augment == "flip-translate";
   train_loader_ = std::make_unique<data::Loader>(
-      train_set_, norm_, data::LoaderOptions{c_.batch_size, true, false, c_.flip, c_.translate, c_.seed});
+      train_set_, norm_,
+      data::LoaderOptions{c_.batch_size, true, false, augment && c_.flip, augment ? c_.translate : 0, c_.seed});
   test_loader_ = std::make_unique<data::Loader>(test_set_, norm_,
                                                 data::LoaderOptions{c_.batch_size, false, false, false, 0, c_.seed});
+  shape_ = {train_set_.channels(), train_set_.height(), train_set_.num_classes};
 }
 
 void Trainer::build_model() {
-  model_ = models::make_model(c_.model, {train_set_.channels(), train_set_.height(), train_set_.num_classes, c_.seed});
+  model_ = models::make_model(c_.model, {shape_.channels, shape_.image_size, shape_.classes, c_.seed});
   store_ = std::make_unique<ParameterStore>(*model_, dev_);
   opt_ = std::make_unique<optim::Sgd>(*store_, optim::SgdOptions{c_.momentum, c_.wd, c_.nesterov});
   schedule_ = optim::LrSchedule::paper(c_.lr, c_.epochs);
@@ -161,7 +190,7 @@ void Trainer::report_progress(bool force) {
 
 checkpoint::Metadata Trainer::checkpoint_meta() const {
   checkpoint::Metadata meta{{"format", "mixup-engine"}, {"model", c_.model}, {"dataset", c_.dataset},
-                            {"epoch", std::to_string(epoch_)}};
+                            {"epoch", std::to_string(epoch_)}, {"image_size", std::to_string(shape_.image_size)}};
   data::put_normalization(meta, norm_);
   return meta;
 }
