@@ -100,7 +100,7 @@ TEST(ImageFolder, ScansSortedClassesAndFilesAndCountsNonImages) {
   EXPECT_EQ(f.channels, 3) << "two training images are colour";
   EXPECT_EQ(f.image_size, 224) << "mixed sizes fall back to 224";
   EXPECT_NE(f.summary().find("2 non-image files skipped"), std::string::npos) << f.summary();
-  EXPECT_EQ(scan(d, FolderOptions{20}).image_size, 20);
+  EXPECT_EQ(scan(d, FolderOptions{20, 0, false, {}}).image_size, 20);
 }
 
 TEST(ImageFolder, GreyImagesOfOneSizeKeepTheirChannelAndSize) {
@@ -192,7 +192,11 @@ TEST(ImageFolder, ImagesThatFailOnlyInTheFullDecodeAreHandledTheSameWay) {
   FolderLoader loader(f, f.train, {{0.5f}, {0.25f}}, lo);
   const std::vector<Batch> batches = epoch_batches(loader, 0);
   ASSERT_EQ(batches.size(), 1u);
-  EXPECT_EQ(batches[0].images.to_vector<float>()[0], 0.f) << "the cut image (first in order) is blank";
+  const std::vector<float> pixels = batches[0].images.to_vector<float>();
+  EXPECT_EQ(f.train.files[2], cut) << "0.png, 1.png, cut.png";
+  EXPECT_EQ(std::vector<float>(pixels.begin() + 2 * 144, pixels.begin() + 3 * 144), std::vector<float>(144, 0.f))
+      << "the cut image is blank";
+  EXPECT_NE(pixels[0], 0.f);
   EXPECT_NE(warnings.back().find(cut), std::string::npos);
   lo.strict = true;
   FolderLoader stopping(f, f.train, {{0.5f}, {0.25f}}, lo);
@@ -283,7 +287,7 @@ TEST(ImageFolder, StreamedBatchesDependOnTheSeedNotOnTheWorkers) {
   TempDir d;
   write_mixed_tree(d);
   write_image(d / "train/cat/x.png", 50, 20, 3, 7);
-  const ImageFolder f = scan(d, FolderOptions{16});
+  const ImageFolder f = scan(d, FolderOptions{16, 0, false, {}});
   const Normalization norm = imagenet_normalization(3);
   auto loader = [&](int workers, uint64_t seed) {
     return std::make_unique<FolderLoader>(f, f.train, norm, FolderLoaderOptions{2, true, workers, false, seed, {}});
