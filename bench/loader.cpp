@@ -1,7 +1,8 @@
 // Image-folder loader benchmark: the streaming training loader alone (stb_image decode, RandomResizedCrop
 // to --size, flip, normalize into a float batch) on a temporary tree of synthetic JPEGs, in images/s for
 // each worker count (median of --repeats epochs after one warm-up epoch). The first batch is checked
-// (shape, finite values) before anything is timed. With --torch it then runs bench/torch_loader.py on
+// (shape, finite values) before anything is timed; the time of the decode and of the crop and resize on
+// one thread is printed first. With --torch it then runs bench/torch_loader.py on
 // the same tree (torchvision's ImageFolder, RandomResizedCrop, flip, ToTensor, Normalize, DataLoader).
 // Usage: bench_loader [--images 512] [--width 500] [--height 375] [--quality 90] [--size 224]
 //                     [--workers 1,2] [--repeats 3] [--batch-size 32] [--torch]
@@ -42,7 +43,7 @@ void append_bytes(void* context, void* data, int size) {
 std::string synthetic_jpeg(const Options& o, uint64_t seed) {
   mx::random::SplitMix64 g{mx::random::derive_key({seed})};
   std::vector<uint8_t> px(static_cast<size_t>(o.width) * o.height * 3);
-  const double fx = 0.01 + 0.05 * static_cast<double>(g() % 100) / 100, fy = 0.02 + 0.04 * static_cast<double>(g() % 100) / 100;
+  const double fx = 0.01 + 0.0005 * static_cast<double>(g() % 100), fy = 0.02 + 0.0004 * static_cast<double>(g() % 100);
   for (int y = 0; y < o.height; ++y)
     for (int x = 0; x < o.width; ++x)
       for (int c = 0; c < 3; ++c) {
@@ -51,7 +52,8 @@ std::string synthetic_jpeg(const Options& o, uint64_t seed) {
         px[(static_cast<size_t>(y) * o.width + x) * 3 + c] = static_cast<uint8_t>(std::clamp(v, 0.0, 255.0));
       }
   std::string bytes;
-  MX_CHECK(stbi_write_jpg_to_func(append_bytes, &bytes, o.width, o.height, 3, px.data(), o.quality), "JPEG encoding failed");
+  MX_CHECK(stbi_write_jpg_to_func(append_bytes, &bytes, o.width, o.height, 3, px.data(), o.quality),
+           "JPEG encoding failed");
   return bytes;
 }
 
@@ -103,6 +105,27 @@ double measure(const mx::data::ImageFolder& f, int workers, const Options& o) {
   return median(rates);
 }
 
+// Milliseconds per image of each stage on this thread: decode; decode + crop + resize (no flip, no
+// normalization), so the shares of the full loader's time can be read off.
+void stage_times(const mx::data::ImageFolder& f, const Options& o) {
+  std::vector<double> decode, crop;
+  for (int r = 0; r < o.repeats; ++r) {
+    auto start = std::chrono::steady_clock::now();
+    for (const std::string& file : f.train.files) mx::data::decode_image(file, 3);
+    auto mid = std::chrono::steady_clock::now();
+    mx::random::SplitMix64 g{static_cast<uint64_t>(r)};
+    for (const std::string& file : f.train.files) {
+      const mx::data::Image img = mx::data::decode_image(file, 3);
+      mx::data::resize(img, mx::data::random_resized_crop(img.width, img.height, g), o.size, o.size);
+    }
+    auto end = std::chrono::steady_clock::now();
+    decode.push_back(std::chrono::duration<double, std::milli>(mid - start).count() / f.train.size());
+    crop.push_back(std::chrono::duration<double, std::milli>(end - mid).count() / f.train.size());
+  }
+  std::printf("# one thread: decode %.2f ms/image, decode + crop + resize %.2f ms/image\n", median(decode),
+              median(crop));
+}
+
 std::string joined(const std::vector<int>& v) {
   std::string s;
   for (int x : v) s += (s.empty() ? "" : ",") + std::to_string(x);
@@ -110,7 +133,8 @@ std::string joined(const std::vector<int>& v) {
 }
 
 int run(const Options& o) {
-  MX_CHECK(o.images >= o.batch_size && o.repeats >= 1 && !o.workers.empty(), "need --images >= --batch-size, --repeats >= 1");
+  MX_CHECK(o.images >= o.batch_size && o.repeats >= 1 && !o.workers.empty(),
+           "need --images >= --batch-size, --repeats >= 1 and a worker count");
   const fs::path dir = fs::temp_directory_path() / ("mixup-bench-loader-" + std::to_string(getpid()));
   const uintmax_t bytes = write_tree(o, dir);
   std::printf("# %d synthetic %dx%d JPEGs (quality %d, mean %.0f KB), RandomResizedCrop to %d, flip, normalize; "
@@ -118,6 +142,7 @@ int run(const Options& o) {
               o.images, o.width, o.height, o.quality, static_cast<double>(bytes) / o.images / 1024, o.size,
               o.batch_size, o.repeats);
   const mx::data::ImageFolder f = mx::data::scan_image_folder(dir.string(), {o.size, 0, true, {}});
+  stage_times(f, o);
   std::printf("%-10s %8s %12s %20s\n", "loader", "workers", "images/s", "images/s per worker");
   for (int w : o.workers) {
     const double rate = measure(f, w, o);

@@ -1,14 +1,14 @@
 // Image folders: the scan, header probe and decode on worker threads (stb_image), the crop and resize
-// transforms (stb_image_resize), the in-memory load and the PNG export (stb_image_write).
+// transforms (our own separable triangle-filter resize), the in-memory load and the PNG export (stb_image_write).
 #include "datasets/image_folder.h"
 
 #include <stb_image.h>
-#include <stb_image_resize.h>
 #include <stb_image_write.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -55,7 +55,8 @@ std::vector<std::string> class_folders(const fs::path& dir, int64_t& non_images)
 // The images under a class folder (subfolders included), sorted by path; other files are counted.
 std::vector<std::string> class_images(const fs::path& dir, int64_t& non_images) {
   std::vector<std::string> files;
-  for (const fs::directory_entry& e : fs::recursive_directory_iterator(dir, fs::directory_options::follow_directory_symlink)) {
+  const auto options = fs::directory_options::follow_directory_symlink;
+  for (const fs::directory_entry& e : fs::recursive_directory_iterator(dir, options)) {
     if (is_dir(e.path())) continue;
     if (is_image_file(e.path())) files.push_back(e.path().string());
     else ++non_images;
@@ -86,8 +87,8 @@ struct Header {
   std::string error;  // empty when stb_image can read the header
 };
 
-// Calls keep(i) for the files whose `failed` line is empty; the others are warned about and counted, or
-// stop everything with `strict`.
+// Calls keep(i) for the files whose `failed` line is empty; the others are warned about and counted in
+// `dropped`, or stop everything with `strict`.
 template <typename Keep>
 void drop_failures(const FolderOptions& opt, const std::vector<std::string>& files,
                    const std::vector<std::string>& failed, int64_t& dropped, Keep keep) {
@@ -133,7 +134,8 @@ int resolve_image_size(int requested, const std::vector<Header>& train) {
 }
 
 Image crop(const Image& src, const Box& b) {
-  Image out{b.width, b.height, src.channels, std::vector<uint8_t>(static_cast<size_t>(b.width) * b.height * src.channels)};
+  Image out{b.width, b.height, src.channels,
+            std::vector<uint8_t>(static_cast<size_t>(b.width) * b.height * src.channels)};
   const size_t row = static_cast<size_t>(b.width) * src.channels;
   for (int y = 0; y < b.height; ++y)
     std::memcpy(out.pixels.data() + y * row,
@@ -149,6 +151,37 @@ void put_planar(const Image& img, uint8_t* dst) {
 }
 
 double unit_interval(random::SplitMix64& g) { return static_cast<double>(g() >> 11) * 0x1.0p-53; }
+
+// Triangle-filter taps along one axis from `in` to `out` samples (Pillow's bilinear): the filter is
+// widened by the shrink factor, so that shrinking averages every source sample; weights sum to 1.
+struct AxisFilter {
+  int taps = 0;                // weights stored per output sample
+  std::vector<int> first;      // first source sample of each output sample
+  std::vector<int> count;      // source samples used
+  std::vector<float> weights;  // [out][taps]
+};
+
+AxisFilter axis_filter(int in, int out) {
+  const double scale = static_cast<double>(in) / out, widen = std::max(scale, 1.0);
+  AxisFilter f;
+  f.taps = static_cast<int>(std::ceil(widen)) * 2 + 1;
+  f.weights.assign(static_cast<size_t>(out) * f.taps, 0.f);
+  for (int i = 0; i < out; ++i) {
+    const double centre = (i + 0.5) * scale;
+    const int lo = std::max(0, static_cast<int>(centre - widen + 0.5));
+    const int hi = std::min(in, static_cast<int>(centre + widen + 0.5));
+    float* w = f.weights.data() + static_cast<size_t>(i) * f.taps;
+    double sum = 0;
+    for (int k = lo; k < hi; ++k) {
+      w[k - lo] = static_cast<float>(std::max(0.0, 1 - std::abs((k + 0.5 - centre) / widen)));
+      sum += w[k - lo];
+    }
+    for (int k = 0; k < hi - lo; ++k) w[k] = static_cast<float>(w[k] / sum);
+    f.first.push_back(lo);
+    f.count.push_back(hi - lo);
+  }
+  return f;
+}
 
 void append_bytes(void* context, void* data, int size) {
   auto* out = static_cast<std::string*>(context);
@@ -170,7 +203,8 @@ void write_png(const Dataset& d, int64_t index, const std::string& path) {
   for (size_t k = 0; k < plane; ++k)
     for (int ch = 0; ch < c; ++ch) hwc[k * c + ch] = src[ch * plane + k];
   std::string bytes;
-  MX_CHECK(stbi_write_png_to_func(append_bytes, &bytes, w, h, c, hwc.data(), w * c) != 0, path, ": PNG encoding failed");
+  MX_CHECK(stbi_write_png_to_func(append_bytes, &bytes, w, h, c, hwc.data(), w * c) != 0, path,
+           ": PNG encoding failed");
   std::ofstream out(path, std::ios::binary);
   out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   MX_CHECK(out.good(), path, ": cannot write the file (", std::strerror(errno), ")");
@@ -307,14 +341,37 @@ Image resize(const Image& src, const Box& box, int out_width, int out_height) {
                box.y + box.height <= src.height && out_width > 0 && out_height > 0,
            "resize: box ", box.width, "x", box.height, "+", box.x, "+", box.y, " is not inside a ", src.width, "x",
            src.height, " image");
-  Image out{out_width, out_height, src.channels,
-            std::vector<uint8_t>(static_cast<size_t>(out_width) * out_height * src.channels)};
-  const uint8_t* start = src.pixels.data() + (static_cast<size_t>(box.y) * src.width + box.x) * src.channels;
-  const int ok = stbir_resize_uint8_generic(start, box.width, box.height, src.width * src.channels, out.pixels.data(),
-                                            out_width, out_height, out_width * src.channels, src.channels,
-                                            STBIR_ALPHA_CHANNEL_NONE, 0, STBIR_EDGE_CLAMP, STBIR_FILTER_TRIANGLE,
-                                            STBIR_COLORSPACE_LINEAR, nullptr);
-  MX_CHECK(ok, "resize: stb_image_resize failed on a ", box.width, "x", box.height, " box");
+  constexpr int kMaxChannels = 4;
+  const int c = src.channels;
+  MX_CHECK(c >= 1 && c <= kMaxChannels, "resize: ", c, " channels, expected 1 to 4");
+  const AxisFilter fx = axis_filter(box.width, out_width), fy = axis_filter(box.height, out_height);
+  // Rows of the box filtered horizontally (sums kept in registers), then columns vertically.
+  std::vector<float> rows(static_cast<size_t>(box.height) * out_width * c);
+  for (int y = 0; y < box.height; ++y) {
+    const uint8_t* in = src.pixels.data() + (static_cast<size_t>(box.y + y) * src.width + box.x) * c;
+    float* row = rows.data() + static_cast<size_t>(y) * out_width * c;
+    for (int x = 0; x < out_width; ++x) {
+      const float* w = fx.weights.data() + static_cast<size_t>(x) * fx.taps;
+      const uint8_t* p = in + static_cast<size_t>(fx.first[x]) * c;
+      float sum[kMaxChannels] = {};
+      for (int k = 0; k < fx.count[x]; ++k, p += c)
+        for (int ch = 0; ch < c; ++ch) sum[ch] += w[k] * p[ch];
+      for (int ch = 0; ch < c; ++ch) row[x * c + ch] = sum[ch];
+    }
+  }
+  Image out{out_width, out_height, c, std::vector<uint8_t>(static_cast<size_t>(out_width) * out_height * c)};
+  const size_t line = static_cast<size_t>(out_width) * c;
+  std::vector<float> acc(line);
+  for (int y = 0; y < out_height; ++y) {
+    std::fill(acc.begin(), acc.end(), 0.f);
+    const float* w = fy.weights.data() + static_cast<size_t>(y) * fy.taps;
+    for (int k = 0; k < fy.count[y]; ++k) {
+      const float* row = rows.data() + static_cast<size_t>(fy.first[y] + k) * line;
+      for (size_t i = 0; i < line; ++i) acc[i] += w[k] * row[i];
+    }
+    uint8_t* dst = out.pixels.data() + y * line;
+    for (size_t i = 0; i < line; ++i) dst[i] = static_cast<uint8_t>(std::clamp(acc[i] + 0.5f, 0.f, 255.f));
+  }
   return out;
 }
 

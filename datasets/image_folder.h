@@ -69,12 +69,13 @@ struct Box {
   int x = 0, y = 0, width = 0, height = 0;
 };
 
-// torchvision's RandomResizedCrop box for an image of width x height, drawn from `g`: up to 10 tries of area share in [0.08, 1] and log-uniform aspect ratio in [3/4, 4/3];
-// when none fits, the largest centred box whose ratio is inside the range.
+// torchvision's RandomResizedCrop box for an image of width x height, drawn from `g`: up to 10 tries of
+// area share in [0.08, 1] and log-uniform aspect ratio in [3/4, 4/3]; when none fits, the largest
+// centred box whose ratio is inside the range.
 Box random_resized_crop(int width, int height, random::SplitMix64& g);
 
-// The box of src resized to out_width x out_height (triangle filter, which is bilinear when enlarging
-// and averages like Pillow's bilinear when shrinking).
+// The box of src resized to out_width x out_height by a separable triangle filter: bilinear
+// interpolation when enlarging, and when shrinking a filter widened by the factor, as Pillow's bilinear.
 Image resize(const Image& src, const Box& box, int out_width, int out_height);
 
 // Evaluation: the shorter side resized to round(size * 256 / 224), the longer in proportion

@@ -249,6 +249,22 @@ TEST(ImageFolder, EvaluationResizesTheShorterSideThenCropsTheCentre) {
   EXPECT_EQ(eval_transform(at_size, 28).pixels, at_size.pixels);
 }
 
+TEST(ImageFolder, ResizeInterpolatesWhenEnlargingAndAveragesWhenShrinking) {
+  const Image pair{2, 1, 1, {0, 200}};
+  EXPECT_EQ(resize(pair, {0, 0, 2, 1}, 4, 1).pixels, (std::vector<uint8_t>{0, 50, 150, 200}));
+  Image board{30, 30, 1, std::vector<uint8_t>(900)};
+  for (int y = 0; y < 30; ++y)
+    for (int x = 0; x < 30; ++x) board.pixels[static_cast<size_t>(y) * 30 + x] = (x + y) % 2 ? 200 : 0;
+  const Image small = resize(board, {0, 0, 30, 30}, 10, 10);  // every output centre lies on a source pixel
+  for (int y = 1; y < 9; ++y)
+    for (int x = 1; x < 9; ++x) {
+      const int v = small.pixels[static_cast<size_t>(y) * 10 + x];
+      EXPECT_TRUE(v > 60 && v < 140) << "a 1:3 checkerboard averages to grey, got " << v;
+    }
+  const Image box = resize(board, {3, 5, 2, 1}, 2, 1);  // a box the size of its output is copied
+  EXPECT_EQ(box.pixels, (std::vector<uint8_t>{0, 200}));
+}
+
 TEST(ImageFolder, ExportReloadsToIdenticalImagesAndLabels) {
   EXPECT_EQ(class_folder_name("fashion-mnist", 0, 10), "0-t-shirt");
   EXPECT_EQ(class_folder_name("cifar100", 7, 100), "07");

@@ -51,7 +51,8 @@ int Trainer::threads() const { return num_threads(); }
 
 void Trainer::load_data() {
   const std::string dir = c_.data_dir.empty() ? data::default_data_dir(c_.dataset) : c_.data_dir;
-  MX_CHECK(c_.augment != "rrc" || c_.dataset == "folder", "--augment rrc: needs --dataset folder (use flip-translate or none for ", c_.dataset, ")");
+  MX_CHECK(c_.augment != "rrc" || c_.dataset == "folder",
+           "--augment rrc: needs --dataset folder (use flip-translate or none for ", c_.dataset, ")");
   if (c_.dataset == "folder") load_folder(dir);
   else use_in_memory(data::load_dataset(c_.dataset, dir));
 }
@@ -65,13 +66,15 @@ void Trainer::load_folder(const std::string& dir) {
   if (cb_.notice) cb_.notice(folder.summary());
   if (c_.augment != "rrc") return use_in_memory(data::load_image_folder(folder, opt));
   constexpr int64_t kNormSample = 2000;
-  norm_ = c_.norm == "imagenet"
-              ? data::imagenet_normalization(folder.channels)
-              : data::compute_normalization(data::load_folder_split(folder, data::spaced_subset(folder.train, kNormSample), opt));
-  train_loader_ = std::make_unique<data::FolderLoader>(
-      folder, folder.train, norm_, data::FolderLoaderOptions{c_.batch_size, true, c_.workers, c_.strict_images, c_.seed, cb_.notice});
-  test_loader_ = std::make_unique<data::FolderLoader>(
-      folder, folder.val, norm_, data::FolderLoaderOptions{c_.batch_size, false, c_.workers, c_.strict_images, c_.seed, cb_.notice});
+  const data::FolderSplit sample = data::spaced_subset(folder.train, kNormSample);
+  norm_ = c_.norm == "imagenet" ? data::imagenet_normalization(folder.channels)
+                                : data::compute_normalization(data::load_folder_split(folder, sample, opt));
+  auto streamed = [&](const data::FolderSplit& split, bool train) {
+    const data::FolderLoaderOptions lo{c_.batch_size, train, c_.workers, c_.strict_images, c_.seed, cb_.notice};
+    return std::make_unique<data::FolderLoader>(folder, split, norm_, lo);
+  };
+  train_loader_ = streamed(folder.train, true);
+  test_loader_ = streamed(folder.val, false);
   shape_ = {folder.channels, folder.image_size, static_cast<int>(folder.classes.size())};
 }
 
