@@ -1,10 +1,9 @@
 // Dataset readers: Fashion-MNIST from gzip-compressed IDX files, CIFAR-10/100 from their binary record
-// files (image folders: image_folder.cpp), and the per-channel statistics used to normalize them. Every error is one line naming the file.
+// files (image folders: image_folder.cpp), and the per-channel statistics used to normalize them. Every
+// error is one line naming the file.
 #include "datasets/datasets.h"
 
 #include <zlib.h>
-
-#include "datasets/image_folder.h"
 
 #include <algorithm>
 #include <array>
@@ -14,6 +13,8 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+
+#include "datasets/image_folder.h"
 
 namespace mx::data {
 namespace {

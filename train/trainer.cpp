@@ -79,17 +79,14 @@ void Trainer::load_folder(const std::string& dir) {
 }
 
 void Trainer::use_in_memory(const data::Split& split) {
-  train_set_ = data::head(split.train, c_.train_limit);
-  test_set_ = data::head(split.test, c_.test_limit);
-  norm_ = c_.norm == "imagenet" ? data::imagenet_normalization(train_set_.channels())
-                                : data::compute_normalization(train_set_);
+  const data::Dataset train = data::head(split.train, c_.train_limit), test = data::head(split.test, c_.test_limit);
+  norm_ = c_.norm == "imagenet" ? data::imagenet_normalization(train.channels()) : data::compute_normalization(train);
   const bool augment = c_.augment == "flip-translate";
-  train_loader_ = std::make_unique<data::Loader>(
-      train_set_, norm_,
-      data::LoaderOptions{c_.batch_size, true, false, augment && c_.flip, augment ? c_.translate : 0, c_.seed});
-  test_loader_ = std::make_unique<data::Loader>(test_set_, norm_,
-                                                data::LoaderOptions{c_.batch_size, false, false, false, 0, c_.seed});
-  shape_ = {train_set_.channels(), train_set_.height(), train_set_.num_classes};
+  const data::LoaderOptions opt{c_.batch_size, true, false, augment && c_.flip, augment ? c_.translate : 0, c_.seed};
+  train_loader_ = std::make_unique<data::Loader>(train, norm_, opt);
+  test_loader_ =
+      std::make_unique<data::Loader>(test, norm_, data::LoaderOptions{c_.batch_size, false, false, false, 0, c_.seed});
+  shape_ = {train.channels(), train.height(), train.num_classes};
 }
 
 void Trainer::build_model() {

@@ -76,7 +76,6 @@ class Trainer {
   mixup::Mixer mixer_, no_mixing_;
   RunDir run_dir_;
   Device dev_ = Device::CPU;
-  data::Dataset train_set_, test_set_;  // empty when an image folder is streamed (--augment rrc)
   struct DataShape {
     int channels = 0, image_size = 0, classes = 0;
   } shape_;  // what the model is built for
