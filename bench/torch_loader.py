@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The PyTorch peer of bench_loader: torchvision's ImageFolder with RandomResizedCrop, a horizontal flip,
 ToTensor and Normalize (ImageNet mean and std) through a DataLoader, in images/s for each worker count
-(median of --repeats epochs after a warm-up epoch), on the tree bench_loader writes.
+(median of --repeats epochs after a warm-up epoch), on the tree bench_loader writes; first the time per
+image of the same pipeline in one process, without the DataLoader.
 Usage: python3 bench/torch_loader.py --dir TREE [--size 224] [--workers 1,2] [--repeats 3] [--batch-size 32]"""
 import argparse
 import statistics
@@ -28,6 +29,15 @@ def measure(dataset, workers, batch_size, repeats):
     return statistics.median(rates)
 
 
+def in_process_ms(dataset):
+    """Milliseconds per image of dataset[i] in this process on one thread, without a DataLoader."""
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    for i in range(len(dataset)):
+        dataset[i]
+    return (time.perf_counter() - start) / len(dataset) * 1000
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--dir", required=True)
@@ -41,7 +51,7 @@ def main():
         transforms.Normalize([0.485, 0.456, 0.406], [0.229, 0.224, 0.225])])
     dataset = torchvision.datasets.ImageFolder(a.dir + "/train", transform=transform)
     print(f"# torch {torch.__version__}, torchvision {torchvision.__version__}, Pillow "
-          f"{__import__('PIL').__version__}")
+          f"{__import__('PIL').__version__}; in this process, one thread: {in_process_ms(dataset):.2f} ms/image")
     for w in (int(x) for x in a.workers.split(",")):
         rate = measure(dataset, w, a.batch_size, a.repeats)
         print(f"{'torchvision':<10} {w:>8} {rate:>12.1f} {rate / w:>20.1f}", flush=True)
