@@ -43,10 +43,15 @@ std::string find_recipe(int argc, char** argv) {
 }
 
 // Binds the rows of a settings table (train/config.h) to flags of `cmd`, showing their current values
-// (the recipe's) as defaults.
+// (the recipe's) as defaults. A true/false setting also works as a bare flag (`--strict-images`).
 void add_settings(CLI::App& cmd, const std::vector<mx::train::Setting>& rows) {
   for (const mx::train::Setting& s : rows)
-    std::visit([&](auto* value) { cmd.add_option(s.flag, *value, s.help)->capture_default_str(); }, s.value);
+    std::visit(
+        [&](auto* value) {
+          CLI::Option* opt = cmd.add_option(s.flag, *value, s.help)->capture_default_str();
+          if constexpr (std::is_same_v<std::decay_t<decltype(*value)>, bool>) opt->expected(0)->expected(0, 1);
+        },
+        s.value);
 }
 
 void add_train_flags(CLI::App& cmd, TrainConfig& c) {

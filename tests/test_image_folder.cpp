@@ -332,7 +332,7 @@ TEST(ImageFolder, ExportedDatasetTrainsFromTheCommandLine) {
   r = test::run_mixup(run + tmp / "mem", tmp);
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("1-channel 28x28; 0 non-image files skipped"), std::string::npos) << r.out;
-  r = test::run_mixup(run + tmp / "rrc" + " --augment rrc --image-size 20 --norm imagenet", tmp);
+  r = test::run_mixup(run + tmp / "rrc" + " --augment rrc --image-size 20 --norm imagenet --strict-images", tmp);
   ASSERT_EQ(r.status, 0) << r.err;
   EXPECT_NE(r.out.find("1-channel 20x20"), std::string::npos) << r.out;
   test::expect_one_line_error("train --augment rrc --data-dir " + tmp / "idx" + " --out " + tmp / "x",
