@@ -47,6 +47,10 @@ TrainedModel load_trained(const ModelSource& src) {
   const std::optional<data::Normalization> norm = data::get_normalization(f.meta, path, t.data.train.channels());
   t.norm = norm ? *norm : data::compute_normalization(t.data.train);
   const data::Dataset& d = t.data.train;
+  const auto size = f.meta.find("image_size");
+  MX_CHECK(size == f.meta.end() || size->second == std::to_string(d.height()), "--checkpoint ", path, ": trained on ",
+           size->second, "-pixel images, but the data loads at ", d.height(), " (the analyses load an image folder at "
+           "its images' own size, else 224)");
   t.net = models::make_model(t.model, {d.channels(), d.height(), d.num_classes, 0});
   checkpoint::load_into(path, f, t.net->state_dict());
   t.net->eval();

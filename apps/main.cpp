@@ -1,5 +1,5 @@
-// The `mixup` command line. Subcommands: train, sweep, preview, mixtest, landscape, models, init (more
-// arrive with the roadmap: cyclegan, bench). Errors print one line "mixup: error: ..." and exit with status 1.
+// The `mixup` command line. Subcommands: train, sweep, preview, mixtest, landscape, export, models, init
+// (more arrive with the roadmap: cyclegan, bench). Errors print one line "mixup: error: ..." and exit with status 1.
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
@@ -13,6 +13,7 @@
 #include "apps/progress.h"
 #include "apps/zoo.h"
 #include "datasets/datasets.h"
+#include "datasets/image_folder.h"
 #include "engine/error.h"
 #include "engine/threads.h"
 #include "models/models.h"
@@ -43,10 +44,15 @@ std::string find_recipe(int argc, char** argv) {
 }
 
 // Binds the rows of a settings table (train/config.h) to flags of `cmd`, showing their current values
-// (the recipe's) as defaults.
+// (the recipe's) as defaults. A true/false setting also works as a bare flag (`--strict-images`).
 void add_settings(CLI::App& cmd, const std::vector<mx::train::Setting>& rows) {
   for (const mx::train::Setting& s : rows)
-    std::visit([&](auto* value) { cmd.add_option(s.flag, *value, s.help)->capture_default_str(); }, s.value);
+    std::visit(
+        [&](auto* value) {
+          CLI::Option* opt = cmd.add_option(s.flag, *value, s.help)->capture_default_str();
+          if constexpr (std::is_same_v<std::decay_t<decltype(*value)>, bool>) opt->expected(0)->expected(0, 1);
+        },
+        s.value);
 }
 
 void add_train_flags(CLI::App& cmd, TrainConfig& c) {
@@ -239,6 +245,19 @@ int run_train(const TrainConfig& c) {
   return 0;
 }
 
+struct ExportConfig {
+  std::string dataset = "fashion-mnist", data_dir, out;
+};
+
+int run_export(const ExportConfig& e) {
+  mx::check_one_of("--dataset", e.dataset, mx::data::dataset_names(), "dataset");
+  const std::string dir = e.data_dir.empty() ? mx::data::default_data_dir(e.dataset) : e.data_dir;
+  const int64_t n = mx::data::export_image_folder(mx::data::load_dataset(e.dataset, dir), e.dataset, e.out);
+  std::printf("wrote %lld images to %s (train/<class>/*.png, val/<class>/*.png)\n", static_cast<long long>(n),
+              e.out.c_str());
+  return 0;
+}
+
 int run_sweep(const std::string& name, TrainConfig c, const std::string& recipe_out) {
   if (c.out == recipe_out) c.out = "runs/sweep-" + name;
   mx::analysis::sweep_runs(name);  // reject an unknown name before anything runs
@@ -290,6 +309,12 @@ int main(int argc, char** argv) {
                                                         "Fig. 3): a grid of loss(W + alpha d1 + beta d2); writes a "
                                                         "CSV, a PNG heat map and a JSON summary; resumes from its CSV");
   add_landscape_flags(*landscape, landscape_config);
+  ExportConfig export_config;
+  CLI::App* exporter = app.add_subcommand("export", "Write a dataset as an image folder for --dataset folder: "
+                                                    "OUT/train/<class>/<index>.png and OUT/val/<class>/<index>.png");
+  exporter->add_option("--dataset", export_config.dataset, join_names(mx::data::dataset_names()))->capture_default_str();
+  exporter->add_option("--data-dir", export_config.data_dir, "Dataset folder (default: the dataset's, as for train)");
+  exporter->add_option("--out", export_config.out, "Folder to create (must not exist)")->required();
   mx::app::ZooConfig models_config, init_config;
   CLI::App* models = app.add_subcommand("models", "List the models with their parameters and multiply-adds per "
                                                   "image at their natural input size; or check a checkpoint loads");
@@ -308,6 +333,7 @@ int main(int argc, char** argv) {
     if (*mixtest) return run_mixtest(mixtest_config);
     if (*landscape) return run_landscape(landscape_config);
     if (*sweep) return run_sweep(sweep_name, sweep_config, config.out);
+    if (*exporter) return run_export(export_config);
     if (*preview) std::printf("%s\n", mx::viz::write_preview(preview_config).c_str());
     if (*models && !models_config.check.empty()) std::printf("%s\n", mx::app::check_checkpoint(models_config).c_str());
     else if (*models) mx::app::print_models_table(models_config, stdout);

@@ -1,5 +1,6 @@
 // Dataset readers: Fashion-MNIST from gzip-compressed IDX files, CIFAR-10/100 from their binary record
-// files, and the per-channel statistics used to normalize them. Every error is one line naming the file.
+// files (image folders: image_folder.cpp), and the per-channel statistics used to normalize them. Every
+// error is one line naming the file.
 #include "datasets/datasets.h"
 
 #include <zlib.h>
@@ -12,6 +13,8 @@
 #include <filesystem>
 #include <fstream>
 #include <memory>
+
+#include "datasets/image_folder.h"
 
 namespace mx::data {
 namespace {
@@ -204,7 +207,7 @@ std::string cifar_dir(const std::string& dir, const CifarFormat& f) {
 
 }  // namespace
 
-std::vector<std::string> dataset_names() { return {"fashion-mnist", "cifar10", "cifar100"}; }
+std::vector<std::string> dataset_names() { return {"fashion-mnist", "cifar10", "cifar100", "folder"}; }
 
 std::string class_name(const std::string& dataset, int label) {
   static const std::vector<std::string> fashion = {"T-shirt", "Trouser", "Pullover", "Dress", "Coat",
@@ -224,7 +227,11 @@ Split load_dataset(const std::string& name, const std::string& dir) {
   if (name == "fashion-mnist") return load_fashion_mnist(dir);
   if (name == "cifar10") return load_cifar10(dir);
   if (name == "cifar100") return load_cifar100(dir);
-  MX_FAIL("unknown dataset '", name, "' (known: fashion-mnist, cifar10, cifar100)");
+  if (name == "folder") {
+    const FolderOptions opt;
+    return load_image_folder(scan_image_folder(dir, opt), opt);
+  }
+  MX_FAIL("unknown dataset '", name, "' (known: fashion-mnist, cifar10, cifar100, folder)");
 }
 
 Split load_fashion_mnist(const std::string& dir) {

@@ -1,5 +1,5 @@
 // Datasets held in memory as uint8 images [N, C, H, W] and int32 labels [N]: Fashion-MNIST (IDX .gz),
-// CIFAR-10 and CIFAR-100 (binary versions). Every load error names the file and what is wrong.
+// CIFAR-10 and CIFAR-100 (binary versions), image folders (image_folder.h; here with its defaults). Every load error names the file and what is wrong.
 #pragma once
 #include <optional>
 #include <string>
@@ -24,7 +24,7 @@ struct Split {
   Dataset train, test;
 };
 
-std::vector<std::string> dataset_names();  // fashion-mnist, cifar10, cifar100
+std::vector<std::string> dataset_names();  // fashion-mnist, cifar10, cifar100, folder
 std::string class_name(const std::string& dataset, int label);  // short name, or the number
 std::string default_data_dir(const std::string& name);  // /usr/share/datasets/fashion-mnist for Fashion-MNIST
 Split load_dataset(const std::string& name, const std::string& dir);  // throws on unknown name

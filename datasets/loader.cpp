@@ -38,6 +38,18 @@ Augment draw_augment(const LoaderOptions& opt, int epoch, int64_t position) {
 
 }  // namespace
 
+std::vector<float> normalization_table(const Normalization& norm, int channels) {
+  const auto c = static_cast<size_t>(channels);
+  MX_CHECK(norm.mean.size() == c && norm.std.size() == c, "Loader: normalization has ", norm.mean.size(),
+           " means and ", norm.std.size(), " stds for ", c, " channels");
+  std::vector<float> table;
+  for (size_t ch = 0; ch < c; ++ch) {
+    MX_CHECK(norm.std[ch] > 0, "Loader: the std of channel ", ch, " is ", norm.std[ch], ", must be positive");
+    for (int v = 0; v < 256; ++v) table.push_back(static_cast<float>((v / 255.0 - norm.mean[ch]) / norm.std[ch]));
+  }
+  return table;
+}
+
 std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int epoch) {
   random::Rng rng = random::make_rng({seed, kShuffleStream, static_cast<uint64_t>(epoch)});
   return random::permutation(rng, n);
@@ -146,17 +158,10 @@ Loader::Loader(const Dataset& data, const Normalization& norm, const LoaderOptio
            " images need as many I32 labels");
   MX_CHECK(opt.batch_size >= 1, "Loader: batch size must be at least 1, got ", opt.batch_size);
   MX_CHECK(opt.translate >= 0, "Loader: translation must not be negative, got ", opt.translate);
-  const auto channels = static_cast<size_t>(data.channels());
-  MX_CHECK(norm.mean.size() == channels && norm.std.size() == channels, "Loader: normalization has ",
-           norm.mean.size(), " means and ", norm.std.size(), " stds for ", channels, " channels");
   State& s = *state_;
   s.data = data;
   s.opt = opt;
-  for (size_t c = 0; c < channels; ++c) {
-    MX_CHECK(norm.std[c] > 0, "Loader: the std of channel ", c, " is ", norm.std[c], ", must be positive");
-    for (int v = 0; v < 256; ++v)
-      s.table.push_back(static_cast<float>((v / 255.0 - norm.mean[c]) / norm.std[c]));
-  }
+  s.table = normalization_table(norm, data.channels());
   s.batches = opt.drop_last ? data.size() / opt.batch_size : (data.size() + opt.batch_size - 1) / opt.batch_size;
   s.worker = std::thread([&s] { s.run(); });
 }

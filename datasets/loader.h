@@ -1,5 +1,6 @@
 // Batch loader: shuffles, augments (random translation with zero padding, horizontal flip), normalizes
-// to F32 and prepares the next batch on a background thread. The order and augmentation of epoch e
+// to F32 and prepares the next batch on a background thread. BatchSource is what training and
+// evaluation read batches from: this in-memory Loader or the streaming FolderLoader (folder_loader.h). The order and augmentation of epoch e
 // depend only on (seed, e), so a resumed run sees the same batches as an uninterrupted one.
 #pragma once
 #include <cstdint>
@@ -24,21 +25,33 @@ struct Batch {
   Tensor labels;  // [B] I32, CPU
 };
 
-class Loader {
+class BatchSource {
+ public:
+  virtual ~BatchSource() = default;
+  virtual void start_epoch(int epoch) = 0;  // begins preparing the first batches of this epoch
+  virtual bool next(Batch& out) = 0;        // false at the end of the epoch
+  virtual int64_t batches_per_epoch() const = 0;
+};
+
+class Loader : public BatchSource {
  public:
   Loader(const Dataset& data, const Normalization& norm, const LoaderOptions& opt);
-  ~Loader();
+  ~Loader() override;
   Loader(const Loader&) = delete;
   Loader& operator=(const Loader&) = delete;
 
-  void start_epoch(int epoch);  // begins preparing the first batch of this epoch
-  bool next(Batch& out);        // false at the end of the epoch
-  int64_t batches_per_epoch() const;
+  void start_epoch(int epoch) override;
+  bool next(Batch& out) override;
+  int64_t batches_per_epoch() const override;
 
  private:
   struct State;  // the dataset, options and the background worker's shared state
   std::unique_ptr<State> state_;
 };
+
+// The lookup table [channel * 256 + pixel] -> (pixel / 255 - mean) / std; throws unless `norm` has
+// `channels` entries with positive stds.
+std::vector<float> normalization_table(const Normalization& norm, int channels);
 
 // The sample order of one epoch: 0..n-1 shuffled by Fisher-Yates with a std::mt19937_64 seeded from
 // (seed, epoch), so every standard library yields the same order.

@@ -90,6 +90,12 @@ TEST(TrainConfig, PaperAndImageNetRecipesFollowSectionVA) {
   EXPECT_EQ(i.mixing.mix, "c");
   EXPECT_DOUBLE_EQ(i.mixing.alpha, 0.2);
   EXPECT_EQ(train::lr_milestone_epochs(i.lr_milestones, i.epochs), (std::vector<double>{30, 60, 80}));
+  EXPECT_EQ(i.dataset, "folder");
+  EXPECT_EQ(i.augment, "rrc");
+  EXPECT_EQ(i.image_size, 224);
+  EXPECT_EQ(i.norm, "imagenet");
+  EXPECT_FALSE(i.nesterov);
+  for (const std::string& name : train::recipe_names()) EXPECT_NO_THROW(train::validate(train::recipe(name))) << name;
 }
 
 TEST(TrainConfig, LrMilestonesAreFractionsOrEpochs) {

@@ -65,11 +65,12 @@ Check one_of(std::function<std::vector<std::string>()> known) {
 }
 
 std::vector<std::string> device_names() { return {"auto", "cpu", "cuda"}; }
+std::vector<std::string> augment_names() { return {"rrc", "flip-translate", "none"}; }
+std::vector<std::string> norm_names() { return {"compute", "imagenet"}; }
 
 Check milestones() {
   return [](const Setting& s) { lr_milestone_epochs(*std::get<std::string*>(s.value), 1); };
 }
-
 
 
 template <typename T, typename Parse>
@@ -118,12 +119,28 @@ std::vector<Setting> train_settings(TrainConfig& c) {
   std::vector<Setting> rows = {
       {"--recipe", "recipe", "Preset for every default below: " + join_names(recipe_names()), &c.recipe,
        {"quick", "paper", "paper-densenet", "paper-resnext", "imagenet"}, one_of(recipe_names)},
-      {"--dataset", "dataset", join_names(data::dataset_names()), &c.dataset, {"fashion-mnist"},
+      {"--dataset", "dataset", join_names(data::dataset_names()), &c.dataset,
+       {"fashion-mnist", nullptr, nullptr, nullptr, "folder"},
        one_of(data::dataset_names)},
       {"--data-dir", "data_dir",
        "Dataset folder (default: /usr/share/datasets/fashion-mnist for fashion-mnist; for CIFAR ./data, holding "
        "cifar-10-batches-bin or cifar-100-binary)",
        &c.data_dir, {""}, {}},
+      {"--workers", "workers", "Image-folder decoding threads (0: all cores)", &c.workers, {"0"}, at_least(0)},
+      {"--augment", "augment",
+       "Training transform: rrc (RandomResizedCrop + flip, streamed; --dataset folder only), flip-translate "
+       "(--flip, --translate) or none",
+       &c.augment, {"flip-translate", nullptr, nullptr, nullptr, "rrc"}, one_of(augment_names)},
+      {"--image-size", "image_size",
+       "Image-folder side length (0: the training images' own size when all are square and of one size, else 224)",
+       &c.image_size, {"0", nullptr, nullptr, nullptr, "224"}, at_least(0)},
+      {"--norm", "norm",
+       "Normalization: compute (per-channel mean and std of the training set; with --augment rrc of a 2000-image "
+       "sample) or imagenet (the standard ImageNet mean and std)",
+       &c.norm, {"compute", nullptr, nullptr, nullptr, "imagenet"}, one_of(norm_names)},
+      {"--strict-images", "strict_images",
+       "Stop at an image that does not decode instead of skipping it with a warning (true|false)", &c.strict_images,
+       {"false"}, {}},
       {"--model", "model", join_names(models::model_names()), &c.model,
        {"quicknet", "preact-resnet18", "densenet-bc-190", "resnext29-8x64d", "resnet50"}, one_of(models::model_names)},
       {"--init", "init", "Start from these weights (.safetensors of the same model; a classifier of another class "
@@ -155,7 +172,7 @@ std::vector<Setting> train_settings(TrainConfig& c) {
        {"true", nullptr, nullptr, nullptr, "false"}, {}},
       {"--flip", "flip", "Random horizontal flips (true|false)", &c.flip, {"true"}, {}},
       {"--translate", "translate", "Random translation by up to this many pixels, zero padded", &c.translate,
-       {"0", "4"}, at_least(0)},
+       {"0", "4", nullptr, nullptr, "0"}, at_least(0)},
       {"--seed", "seed", "Seed for initialisation, order, augmentation and mixing", &c.seed, {"0"}, {}},
       {"--threads", "threads", "CPU threads (0: all cores)", &c.threads, {"0"}, at_least(0)},
       {"--device", "device", join_names(device_names()), &c.device, {"auto"}, one_of(device_names)},

@@ -22,7 +22,13 @@ namespace mx::train {
 
 // Values come from the table (recipe(name)), never from member initialisers.
 struct TrainConfig {
-  std::string recipe, dataset, data_dir, model;
+  std::string recipe, dataset, data_dir;
+  int workers;                   // image folders: decoding threads
+  std::string augment;           // rrc | flip-translate | none
+  int image_size;                // image folders: side length (0: the images' own, else 224)
+  std::string norm;              // compute | imagenet
+  bool strict_images;
+  std::string model;
   mixup::MixerOptions mixing;
   int mix_off_epoch, epochs, batch_size;
   float lr, momentum, wd;

@@ -44,7 +44,7 @@ const ScoreTotals& RunningScores::read(const std::string& where) {
   return totals_;
 }
 
-EvalResult evaluate(nn::Module& model, data::Loader& loader, Device dev) {
+EvalResult evaluate(nn::Module& model, data::BatchSource& loader, Device dev) {
   NoGradGuard no_grad;
   const bool was_training = model.is_training();
   model.eval();

@@ -41,6 +41,6 @@ struct EvalResult {
   double loss = 0, acc = 0;  // mean cross-entropy, top-1 accuracy
 };
 // One pass of `loader` in evaluation mode without gradients; the model's mode is restored afterwards.
-EvalResult evaluate(nn::Module& model, data::Loader& loader, Device dev);
+EvalResult evaluate(nn::Module& model, data::BatchSource& loader, Device dev);
 
 }  // namespace mx::train

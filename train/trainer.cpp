@@ -3,6 +3,7 @@
 
 #include <algorithm>
 
+#include "datasets/folder_loader.h"
 #include "engine/device_select.h"
 #include "engine/ops.h"
 #include "engine/threads.h"
@@ -51,18 +52,46 @@ int Trainer::threads() const { return num_threads(); }
 
 void Trainer::load_data() {
   const std::string dir = c_.data_dir.empty() ? data::default_data_dir(c_.dataset) : c_.data_dir;
-  data::Split split = data::load_dataset(c_.dataset, dir);
-  train_set_ = data::head(split.train, c_.train_limit);
-  test_set_ = data::head(split.test, c_.test_limit);
-  norm_ = data::compute_normalization(train_set_);
-  train_loader_ = std::make_unique<data::Loader>(
-      train_set_, norm_, data::LoaderOptions{c_.batch_size, true, false, c_.flip, c_.translate, c_.seed});
-  test_loader_ = std::make_unique<data::Loader>(test_set_, norm_,
-                                                data::LoaderOptions{c_.batch_size, false, false, false, 0, c_.seed});
+  MX_CHECK(c_.augment != "rrc" || c_.dataset == "folder",
+           "--augment rrc: needs --dataset folder (use flip-translate or none for ", c_.dataset, ")");
+  if (c_.dataset == "folder") load_folder(dir);
+  else use_in_memory(data::load_dataset(c_.dataset, dir));
+}
+
+// An image folder: scanned, then decoded into memory (flip-translate, none) or streamed (rrc).
+void Trainer::load_folder(const std::string& dir) {
+  const data::FolderOptions opt{c_.image_size, c_.workers, c_.strict_images, cb_.notice};
+  data::ImageFolder folder = data::scan_image_folder(dir, opt);
+  folder.train = data::spaced_subset(folder.train, c_.train_limit);
+  folder.val = data::spaced_subset(folder.val, c_.test_limit);
+  if (cb_.notice) cb_.notice(folder.summary());
+  if (c_.augment != "rrc") return use_in_memory(data::load_image_folder(folder, opt));
+  constexpr int64_t kNormSample = 2000;
+  const data::FolderSplit sample = data::spaced_subset(folder.train, kNormSample);
+  norm_ = c_.norm == "imagenet" ? data::imagenet_normalization(folder.channels)
+                                : data::compute_normalization(data::load_folder_split(folder, sample, opt));
+  auto streamed = [&](const data::FolderSplit& split, bool train) {
+    const data::FolderLoaderOptions lo{c_.batch_size, train, c_.workers, c_.strict_images, c_.seed, cb_.notice};
+    return std::make_unique<data::FolderLoader>(folder, split, norm_, lo);
+  };
+  train_loader_ = streamed(folder.train, true);
+  test_loader_ = streamed(folder.val, false);
+  shape_ = {folder.channels, folder.image_size, static_cast<int>(folder.classes.size())};
+}
+
+void Trainer::use_in_memory(const data::Split& split) {
+  const data::Dataset train = data::head(split.train, c_.train_limit), test = data::head(split.test, c_.test_limit);
+  norm_ = c_.norm == "imagenet" ? data::imagenet_normalization(train.channels()) : data::compute_normalization(train);
+  const bool augment = c_.augment == "flip-translate";
+  const data::LoaderOptions opt{c_.batch_size, true, false, augment && c_.flip, augment ? c_.translate : 0, c_.seed};
+  train_loader_ = std::make_unique<data::Loader>(train, norm_, opt);
+  test_loader_ =
+      std::make_unique<data::Loader>(test, norm_, data::LoaderOptions{c_.batch_size, false, false, false, 0, c_.seed});
+  shape_ = {train.channels(), train.height(), train.num_classes};
 }
 
 void Trainer::build_model() {
-  models::ModelSpec spec{train_set_.channels(), train_set_.height(), train_set_.num_classes, c_.seed};
+  models::ModelSpec spec{shape_.channels, shape_.image_size, shape_.classes, c_.seed};
   spec.zero_init_residual = c_.zero_init_residual;
   spec.memory_efficient = c_.memory_efficient;
   model_ = models::make_model(c_.model, spec);
@@ -169,7 +198,7 @@ void Trainer::report_progress(bool force) {
 
 checkpoint::Metadata Trainer::checkpoint_meta() const {
   checkpoint::Metadata meta{{"format", "mixup-engine"}, {"model", c_.model}, {"dataset", c_.dataset},
-                            {"epoch", std::to_string(epoch_)}};
+                            {"epoch", std::to_string(epoch_)}, {"image_size", std::to_string(shape_.image_size)}};
   data::put_normalization(meta, norm_);
   return meta;
 }

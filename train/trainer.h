@@ -9,6 +9,7 @@
 #include <string>
 
 #include "datasets/datasets.h"
+#include "datasets/image_folder.h"
 #include "datasets/loader.h"
 #include "engine/optim.h"
 #include "engine/parameters.h"
@@ -60,6 +61,8 @@ class Trainer {
  private:
   using Clock = std::chrono::steady_clock;
   void load_data();
+  void load_folder(const std::string& dir);
+  void use_in_memory(const data::Split& split);
   void build_model();
   void resume();
   void start_epoch();
@@ -73,9 +76,11 @@ class Trainer {
   mixup::Mixer mixer_, no_mixing_;
   RunDir run_dir_;
   Device dev_ = Device::CPU;
-  data::Dataset train_set_, test_set_;
+  struct DataShape {
+    int channels = 0, image_size = 0, classes = 0;
+  } shape_;  // what the model is built for
   data::Normalization norm_;
-  std::unique_ptr<data::Loader> train_loader_, test_loader_;
+  std::unique_ptr<data::BatchSource> train_loader_, test_loader_;
   std::shared_ptr<nn::Module> model_;
   std::unique_ptr<ParameterStore> store_;
   std::unique_ptr<optim::Sgd> opt_;

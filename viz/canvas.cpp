@@ -7,9 +7,7 @@
 #include "engine/error.h"
 #include "engine/files.h"
 
-#define STB_IMAGE_WRITE_IMPLEMENTATION
-#define STBI_WRITE_NO_STDIO
-#include <stb_image_write.h>
+#include <stb_image_write.h>  // implemented in datasets/stb.cpp
 #include <stb_easy_font.h>
 
 namespace mx::viz {

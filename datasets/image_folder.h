@@ -1,0 +1,102 @@
+// Image-folder datasets in torchvision's ImageFolder layout (D/train/<class>/*, D/val/<class>/*, JPEG or
+// PNG of any size, grey or colour): the scan, stb_image decoding, the transforms (torchvision's
+// RandomResizedCrop for training; shorter side to size*256/224 and a centre crop for evaluation), the
+// whole folder decoded into an in-memory Dataset, and the export of an in-memory dataset to folders.
+// Every error is one line naming the path at fault.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "datasets/datasets.h"
+#include "engine/random.h"
+
+namespace mx::data {
+
+// A decoded image, interleaved: `height` rows of `width` pixels of `channels` bytes (HWC).
+struct Image {
+  int width = 0, height = 0, channels = 0;
+  std::vector<uint8_t> pixels;
+};
+
+struct FolderOptions {
+  int image_size = 0;   // 0: the training images' own size when all are square and of one size, else 224
+  int workers = 0;      // decoding threads; 0: one per core
+  bool strict = false;  // an undecodable image stops the load instead of being skipped with a warning
+  std::function<void(const std::string&)> warn;  // one line per skipped image, on the calling thread
+};
+
+struct FolderSplit {
+  std::vector<std::string> files;  // by class, then by path
+  std::vector<int32_t> labels;     // index into ImageFolder::classes
+  int64_t size() const { return static_cast<int64_t>(files.size()); }
+};
+
+// A scanned folder: sorted class names, each split's images, what was left out, and the channels and
+// image size that every image is brought to.
+struct ImageFolder {
+  std::string dir;
+  std::vector<std::string> classes;
+  FolderSplit train, val;
+  int channels = 0;    // 3 when any training image is colour, else 1 (an alpha channel is dropped)
+  int image_size = 0;  // FolderOptions::image_size resolved
+  int64_t non_images = 0, undecodable = 0;
+  // "D: 10 classes, 60000 train and 10000 val images, 1-channel 28x28; 2 non-image files skipped"
+  std::string summary() const;
+};
+
+// Scans D/train and D/val (extensions .jpg, .jpeg, .png in any case are images; other files are counted
+// and skipped) and reads every image's header on the workers; undecodable headers are warned about and
+// skipped, or stop the scan with `strict`. Throws naming the path for a missing train/ or val/, an
+// empty class folder, a val/ class absent from train/, or a split without images.
+ImageFolder scan_image_folder(const std::string& dir, const FolderOptions& opt);
+
+// The whole folder decoded on the workers, each image brought to image_size by eval_transform:
+// U8 [N, C, S, S] per split, in the folder's order. An image that fails to decode is handled as in
+// the scan (skipped with a warning, or an error with `strict`).
+Split load_image_folder(const ImageFolder& folder, const FolderOptions& opt);
+// One split (or part of one, see spaced_subset) decoded the same way.
+Dataset load_folder_split(const ImageFolder& folder, const FolderSplit& split, const FolderOptions& opt);
+// `count` files spread evenly through the split (all of them when count <= 0 or beyond its size), so
+// that every class keeps its share: the --train-limit / --test-limit of a folder, a normalization sample.
+FolderSplit spaced_subset(const FolderSplit& split, int64_t count);
+
+// The file decoded to `channels` channels (1: grey by luma, 3: RGB); throws naming the path.
+Image decode_image(const std::string& path, int channels);
+
+struct Box {
+  int x = 0, y = 0, width = 0, height = 0;
+};
+
+// torchvision's RandomResizedCrop box for an image of width x height, drawn from `g`: up to 10 tries of
+// area share in [0.08, 1] and log-uniform aspect ratio in [3/4, 4/3]; when none fits, the largest
+// centred box whose ratio is inside the range.
+Box random_resized_crop(int width, int height, random::SplitMix64& g);
+
+// The box of src resized to out_width x out_height by a separable triangle filter: bilinear
+// interpolation when enlarging, and when shrinking a filter widened by the factor, as Pillow's bilinear.
+Image resize(const Image& src, const Box& box, int out_width, int out_height);
+
+// Evaluation: the shorter side resized to round(size * 256 / 224), the longer in proportion
+// (truncated, as torchvision's Resize), then the centred size x size crop (offsets rounded).
+struct EvalGeometry {
+  int resized_width = 0, resized_height = 0;
+  Box crop;  // in the resized image
+};
+EvalGeometry eval_geometry(int width, int height, int size);
+// src through eval_geometry; an image already size x size passes through untouched.
+Image eval_transform(const Image& src, int size);
+
+// The standard ImageNet mean and std (for one channel: the means of the three).
+Normalization imagenet_normalization(int channels);
+
+// The folder name of class `label` among `classes`, sorting in label order: the label zero-padded,
+// then the dataset's class name in lower case ("0-t-shirt", "07-7").
+std::string class_folder_name(const std::string& dataset, int label, int classes);
+// Writes `split` as PNG files DIR/train/<class>/<index>.png and DIR/val/<class>/<index>.png (index
+// zero-padded, so the files sort in dataset order). Everything goes to DIR.tmp.<pid> first, which is
+// renamed to DIR at the end; DIR must not exist. Returns the number of images written.
+int64_t export_image_folder(const Split& split, const std::string& dataset, const std::string& dir);
+
+}  // namespace mx::data
