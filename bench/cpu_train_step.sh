@@ -23,8 +23,9 @@ case $group in
     run --model vgg11 --channels 3 --size 32 --batch 128 --steps 3 --warmup 1 --threads 2
     ;;
   zoo)
-    for m in densenet-bc-100 densenet-bc-190 resnext29-8x64d wrn-28-10; do
-      run --model "$m" --channels 3 --size 32 --batch 32 --steps 3 --warmup 1 --threads 2
+    run --model densenet-bc-100 --channels 3 --size 32 --batch 32 --steps 3 --warmup 1 --threads 2
+    for m in densenet-bc-190 resnext29-8x64d wrn-28-10; do
+      run --model "$m" --channels 3 --size 32 --batch 32 --steps 2 --warmup 1 --threads 2
     done
     for m in resnet50 resnet101 resnext101-64x4d; do
       run --model "$m" --channels 3 --size 224 --classes 1000 --batch 32 --steps 2 --warmup 1 --threads 2
@@ -33,7 +34,7 @@ case $group in
   densenet-memory)
     for m in densenet-bc-100 densenet-bc-190; do
       for mode in "" --naive-densenet; do
-        "$build/bench_train_step" --model "$m" --channels 3 --size 32 --batch 64 --steps 1 --warmup 1 --threads 2 $mode
+        "$build/bench_train_step" --model "$m" --channels 3 --size 32 --batch 64 --steps 1 --warmup 0 --threads 2 $mode
       done
     done
     ;;
