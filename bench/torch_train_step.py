@@ -58,7 +58,7 @@ def main():
     naive = " (naive)" if a.naive_densenet and a.model.startswith("densenet") else ""
     print(f"pytorch {torch.__version__} model {a.model}{naive} batch {a.batch} input {a.channels}x{a.size}x{a.size} "
           f"threads {torch.get_num_threads()}: median step {1e3 * med:.1f} ms (min {1e3 * t[0]:.1f}, "
-          f"max {1e3 * t[-1]:.1f}), {a.batch / med:.0f} images/s")
+          f"max {1e3 * t[-1]:.1f}), {a.batch / med:.1f} images/s")
 
 
 if __name__ == "__main__":

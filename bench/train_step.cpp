@@ -122,7 +122,7 @@ int main(int argc, char** argv) {
     const double median = t[t.size() / 2];
     const std::string where = dev == mx::Device::CPU ? "threads " + std::to_string(mx::num_threads())
                                                      : "on " + mx::cuda::device_summary();
-    std::printf("model %s%s batch %d input %dx%dx%d %s: median step %.2f ms (min %.2f, max %.2f), %.0f images/s, "
+    std::printf("model %s%s batch %d input %dx%dx%d %s: median step %.2f ms (min %.2f, max %.2f), %.1f images/s, "
                 "peak step memory %.1f MiB\n",
                 o.model.c_str(), o.naive_densenet ? " (naive)" : "", o.batch, o.channels, o.size, o.size,
                 where.c_str(), 1e3 * median, 1e3 * t.front(), 1e3 * t.back(), o.batch / median, peak_mib);

@@ -11,19 +11,12 @@
 #include "engine/parameters.h"
 #include "models/models.h"
 #include "tests/cuda_fixtures.h"
+#include "tests/ops/op_inputs.h"
 
 using namespace mx;
 using mx::test::CudaTest;
 
 namespace {
-
-Tensor random_images(const Shape& shape, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> normal;
-  std::vector<float> v(static_cast<size_t>(shape_numel(shape)));
-  for (float& x : v) x = normal(rng);
-  return Tensor::from_vector(v, shape);
-}
 
 struct StepResult {
   std::vector<float> logits;
@@ -66,7 +59,7 @@ StepResult train_step(nn::Module& model, const Tensor& x, Device dev) {
 
 // The efficient mode against the naive one on `dev`: see the tests below.
 void expect_efficient_equals_naive(Device dev) {
-  const Tensor x = random_images({2, 1, 8, 8}, 11);
+  const Tensor x = test::random_images(2, 1, 8, 11);
   auto naive = densenet("densenet-bc-100", false, 1), efficient = densenet("densenet-bc-100", true, 1);
   const StepResult a = train_step(*naive, x, dev), b = train_step(*efficient, x, dev);
   EXPECT_EQ(a.logits, b.logits);
@@ -108,10 +101,11 @@ TEST(DenseNet, MemoryEfficientModeGivesTheNaiveGradientsInHalfTheMemory) { expec
 TEST_F(CudaTest, DenseNetMemoryEfficientModeMatchesTheNaiveOneOnTheGpu) { expect_efficient_equals_naive(Device::CUDA); }
 
 TEST(Recompute, KeepsNoIntermediateAndGivesTheDirectGradients) {
-  Tensor a = random_images({2, 3, 4, 5}, 1), b = random_images({2, 2, 4, 5}, 2);
+  std::mt19937 rng(1);
+  Tensor a = test::random_tensor({2, 3, 4, 5}, rng), b = test::random_tensor({2, 2, 4, 5}, rng);
   a.set_requires_grad(true), b.set_requires_grad(true);
   const auto f = [](const std::vector<Tensor>& xs) { return ops::relu(ops::concat_channels(xs)); };
-  const Tensor seed = random_images({2, 5, 4, 5}, 3);
+  const Tensor seed = test::random_tensor({2, 5, 4, 5}, rng);
   run_backward(f({a, b}), seed);
   const std::vector<float> ga = a.grad().to_vector<float>(), gb = b.grad().to_vector<float>();
   a.set_grad(Tensor()), b.set_grad(Tensor());
@@ -124,13 +118,13 @@ TEST(Recompute, KeepsNoIntermediateAndGivesTheDirectGradients) {
 }
 
 TEST(Recompute, BatchNormUpdatesItsRunningStatisticsOnce) {
-  std::mt19937 rng(1);
+  std::mt19937 rng(4);
   nn::BatchNorm2d bn(3);
-  Tensor x = random_images({4, 3, 2, 2}, 4);
+  Tensor x = test::random_tensor({4, 3, 2, 2}, rng);
   x.set_requires_grad(true);
   const Tensor y = recompute_in_backward([&bn](const std::vector<Tensor>& xs) { return bn(xs[0]); }, {x});
   const std::vector<float> mean = bn.running_mean.to_vector<float>();
-  run_backward(y, random_images({4, 3, 2, 2}, 5));
+  run_backward(y, test::random_tensor({4, 3, 2, 2}, rng));
   EXPECT_EQ(bn.running_mean.to_vector<float>(), mean);
   EXPECT_EQ(bn.num_batches_tracked.to_vector<int64_t>(), std::vector<int64_t>{1});
   EXPECT_TRUE(bn.weight.grad().defined());

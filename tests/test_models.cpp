@@ -7,9 +7,11 @@
 
 #include "engine/autograd.h"
 #include "models/models.h"
+#include "tests/ops/op_inputs.h"
 #include "tests/expect_error.h"
 
 using namespace mx;
+using mx::test::random_images;
 
 namespace {
 
@@ -192,14 +194,6 @@ const KeyShapes kVgg11 = {
 // The models whose full size is cheap to build and run; tests/test_zoo.cpp covers the large ones (built once,
 // forward and backward passes on reduced configurations).
 const std::vector<std::string> kSmallModels = {"preact-resnet18", "vgg11", "quicknet"};
-
-Tensor random_images(int64_t n, int64_t c, int64_t hw, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.f, 1.f);
-  std::vector<float> v(static_cast<size_t>(n * c * hw * hw));
-  for (float& x : v) x = d(rng);
-  return Tensor::from_vector(v, {n, c, hw, hw});
-}
 
 // pytorch-cifar's PreActResNet.forward in eval mode, written with the ops on the state_dict tensors.
 Tensor preact_reference_forward(const nn::Module& m, const Tensor& x) {

@@ -18,9 +18,11 @@
 #include "engine/autograd.h"
 #include "models/builders.h"
 #include "models/models.h"
+#include "tests/ops/op_inputs.h"
 #include "models/summary.h"
 
 using namespace mx;
+using mx::test::random_images;
 
 namespace {
 
@@ -72,14 +74,6 @@ Tensor state(const nn::Module& m, const std::string& key) {
     if (name == key) return t;
   ADD_FAILURE() << "no " << key;
   return Tensor();
-}
-
-Tensor random_images(int64_t n, int64_t c, int64_t hw, uint32_t seed) {
-  std::mt19937 rng(seed);
-  std::normal_distribution<float> d(0.f, 1.f);
-  std::vector<float> v(static_cast<size_t>(n * c * hw * hw));
-  for (float& x : v) x = d(rng);
-  return Tensor::from_vector(v, {n, c, hw, hw});
 }
 
 // Small versions of the three families, with more than one block per stage where it costs little, so

@@ -17,6 +17,14 @@ Tensor random_tensor(const Shape& shape, std::mt19937& rng, float lo, float hi) 
   return Tensor::from_vector(random_floats(shape_numel(shape), rng, lo, hi), shape);
 }
 
+Tensor random_images(int64_t n, int64_t c, int64_t hw, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> d(0.f, 1.f);
+  std::vector<float> v(static_cast<size_t>(n * c * hw * hw));
+  for (float& x : v) x = d(rng);
+  return Tensor::from_vector(v, {n, c, hw, hw});
+}
+
 Tensor distinct_tensor(const Shape& shape, std::mt19937& rng, float gap) {
   std::vector<float> v(static_cast<size_t>(shape_numel(shape)));
   std::iota(v.begin(), v.end(), 0.f);

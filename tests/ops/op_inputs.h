@@ -17,6 +17,9 @@ Tensor random_tensor(const Shape& shape, std::mt19937& rng, float lo = -1.f, flo
 // crosses a ReLU kink or changes which element of a max-pool window is largest.
 Tensor distinct_tensor(const Shape& shape, std::mt19937& rng, float gap = 0.05f);
 
+// Images [n, c, hw, hw] of standard normal values from std::mt19937(seed): inputs of whole-model tests.
+Tensor random_images(int64_t n, int64_t c, int64_t hw, uint32_t seed);
+
 // n I32 labels drawn uniformly from [0, classes).
 Tensor random_labels(int64_t n, int64_t classes, std::mt19937& rng);
 
