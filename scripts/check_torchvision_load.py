@@ -2,8 +2,8 @@
 """Weights move both ways between the engine and PyTorch, for the model zoo's PyTorch-layout models.
 
 engine -> PyTorch: `mixup init --model M` writes fresh weights; they load into torchvision.models.X() (or,
-for the CIFAR models, into the re-implementations of tests/data/make_state_dicts.py, which mirror the
-reference repositories' modules) with load_state_dict(strict=True), every shape equal.
+for the CIFAR models, into the re-implementations of bench/torch_models.py, which mirror the reference
+repositories' modules) with load_state_dict(strict=True), every shape equal.
 PyTorch -> engine: the PyTorch model's own initialisation, with random batch-norm statistics and affine
 terms, is saved as safetensors (written here by hand: 8-byte header length, JSON header, raw data) and
 `mixup models --model M --check FILE` loads it strictly into ours.
@@ -24,23 +24,15 @@ import tempfile
 
 import numpy as np
 import torch
-import torchvision
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "data"))
-import make_state_dicts  # noqa: E402
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "bench"))
+import torch_models  # noqa: E402
 
 DTYPES = {"F32": (torch.float32, np.float32), "I64": (torch.int64, np.int64)}
 
 
 def torch_model(name):
-    builders = {
-        "resnet50": torchvision.models.resnet50,
-        "resnet101": torchvision.models.resnet101,
-        "resnext101-64x4d": torchvision.models.resnext101_64x4d,
-        "resnext29-8x64d": make_state_dicts.CifarResNeXt,
-        "wrn-28-10": make_state_dicts.WideResNet,
-    }
-    return builders[name]()
+    return torch_models.make(name, 3, 1000 if natural_size(name) == 224 else 10)
 
 
 def natural_size(name):
@@ -134,7 +126,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--mixup", default="build/mixup")
     ap.add_argument("--models", nargs="+",
-                    default=["resnet50", "resnet101", "resnext101-64x4d", "resnext29-8x64d", "wrn-28-10"])
+                    default=["resnet50", "resnet101", "resnext101-64x4d", "resnext29-8x64d", "wrn-28-10",
+                             "densenet-bc-100", "densenet-bc-190"])
     ap.add_argument("--tmp", default=None, help="folder for the weight files (default: a temporary one)")
     args = ap.parse_args()
     ok = True
