@@ -227,3 +227,14 @@ TEST_F(Cli, InitRejectsBadModelsAndOutputsInOneLine) {
   EXPECT_FALSE(fs::exists(tmp_ / "w.safetensors"));
   EXPECT_FALSE(mx::test::has_temporary_files(tmp_.path()));
 }
+
+// Fine-tuning: `init` weights for 7 classes start a 10-class run; the classifier starts afresh, with a notice.
+TEST_F(Cli, TrainStartsFromInitWeights) {
+  const std::string weights = tmp_ / "w7.safetensors", out = tmp_ / "finetune";
+  ASSERT_EQ(run_mixup("init --model quicknet --classes 7 --in-channels 1 --out " + weights, tmp_).status, 0);
+  mx::test::RunResult r = run_mixup(tiny_run(tmp_, out, "--epochs 1 --init " + weights), tmp_);
+  ASSERT_EQ(r.status, 0) << r.err;
+  EXPECT_NE((r.out + r.err).find("written for 7 classes, this model has 10"), std::string::npos) << r.out << r.err;
+  expect_one_line_error(tiny_run(tmp_, tmp_ / "both", "--init " + weights + " --resume " + weights), "--init");
+  expect_one_line_error(tiny_run(tmp_, tmp_ / "none", "--init " + tmp_ / "missing.safetensors"), "--init");
+}
