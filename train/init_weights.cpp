@@ -25,14 +25,16 @@ std::string load_initial_weights(const std::string& path, nn::Module& model) {
     MX_FAIL("--init: ", e.what());
   }
   const nn::NamedTensors params = model.named_parameters();
-  MX_CHECK(params.size() >= 2, "--init: the model has no classifier");
-  const std::string weight = params[params.size() - 2].first, bias = params.back().first;
+  const bool has_classifier =
+      params.size() >= 2 && params[params.size() - 2].second.dim() == 2 && params.back().second.dim() == 1;
+  const std::string weight = has_classifier ? params[params.size() - 2].first : "",
+                    bias = has_classifier ? params.back().first : "";
   std::map<std::string, Tensor> in_file(file.tensors.begin(), file.tensors.end());
   nn::NamedTensors state, kept;
   std::string notice;
   for (const auto& [name, t] : model.state_dict()) {
     const auto it = in_file.find(name);
-    const bool classifier = name == weight || name == bias;
+    const bool classifier = has_classifier && (name == weight || name == bias);
     if (classifier && it != in_file.end() && it->second.shape() != t.shape() &&
         same_but_classes(it->second.shape(), t.shape())) {
       notice = "--init " + path + ": the classifier was written for " + std::to_string(it->second.size(0)) +
