@@ -7,7 +7,6 @@
 #include <exception>
 #include <map>
 #include <mutex>
-#include <numeric>
 #include <optional>
 #include <thread>
 
@@ -145,9 +144,7 @@ FolderLoader::~FolderLoader() {
 void FolderLoader::start_epoch(int epoch) {
   MX_CHECK(epoch >= 0, "FolderLoader: epoch must not be negative, got ", epoch);
   State& s = *state_;
-  std::vector<int64_t> order(static_cast<size_t>(s.split.size()));
-  if (s.opt.train) order = epoch_order(s.split.size(), s.opt.seed, epoch);
-  else std::iota(order.begin(), order.end(), 0);
+  std::vector<int64_t> order = sample_order(s.split.size(), s.opt.train, s.opt.seed, epoch);
   {
     std::lock_guard<std::mutex> lock(s.mu);
     s.epoch = epoch;

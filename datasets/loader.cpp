@@ -9,6 +9,7 @@
 #include <cstring>
 #include <exception>
 #include <mutex>
+#include <numeric>
 #include <optional>
 #include <thread>
 
@@ -53,6 +54,13 @@ std::vector<float> normalization_table(const Normalization& norm, int channels) 
 std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int epoch) {
   random::Rng rng = random::make_rng({seed, kShuffleStream, static_cast<uint64_t>(epoch)});
   return random::permutation(rng, n);
+}
+
+std::vector<int64_t> sample_order(int64_t n, bool shuffle, uint64_t seed, int epoch) {
+  if (shuffle) return epoch_order(n, seed, epoch);
+  std::vector<int64_t> order(static_cast<size_t>(n));
+  std::iota(order.begin(), order.end(), 0);
+  return order;
 }
 
 void shift_and_flip(const uint8_t* src, uint8_t* dst, int channels, int height, int width, int dx, int dy,
@@ -178,9 +186,7 @@ Loader::~Loader() {
 void Loader::start_epoch(int epoch) {
   MX_CHECK(epoch >= 0, "Loader: epoch must not be negative, got ", epoch);
   State& s = *state_;
-  std::vector<int64_t> order(static_cast<size_t>(s.data.size()));
-  if (s.opt.shuffle) order = epoch_order(s.data.size(), s.opt.seed, epoch);
-  else std::iota(order.begin(), order.end(), 0);
+  std::vector<int64_t> order = sample_order(s.data.size(), s.opt.shuffle, s.opt.seed, epoch);
   {
     std::lock_guard<std::mutex> lock(s.mu);
     s.epoch = epoch;

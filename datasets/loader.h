@@ -56,6 +56,8 @@ std::vector<float> normalization_table(const Normalization& norm, int channels);
 // The sample order of one epoch: 0..n-1 shuffled by Fisher-Yates with a std::mt19937_64 seeded from
 // (seed, epoch), so every standard library yields the same order.
 std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int epoch);
+// What a loader visits in an epoch: epoch_order when `shuffle`, else 0..n-1 in order.
+std::vector<int64_t> sample_order(int64_t n, bool shuffle, uint64_t seed, int epoch);
 
 // One image [channels, height, width] moved by (dx, dy) pixels (content goes right and down for positive
 // values) with zero fill, then mirrored left-right when `flip` is set. src and dst must not overlap.
