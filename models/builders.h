@@ -12,6 +12,10 @@ namespace mx::models {
 // The generator that initialises a model's weights, seeded from all 64 bits of spec.seed.
 std::mt19937 init_rng(uint64_t seed);
 
+// Fills p[0, n) with draws of N(0, std_dev^2) by Marsaglia's polar method, using both normals of each
+// accepted pair (the odd last element takes the first of a pair); only the generator's raw output is used.
+void fill_normal(float* p, int64_t n, double std_dev, std::mt19937& rng);
+
 // The initialisation of the reference code of the ResNet, ResNeXt, WRN and DenseNet families, applied to
 // every module of `m`: convolution weights ~ N(0, 2 / fan_out) with fan_out = out_channels * kh * kw
 // (kaiming_normal_, mode fan_out), convolution biases 0; batch norms keep weight 1 and bias 0, and linear

@@ -1,5 +1,5 @@
-// reference_init: Kaiming-normal (fan-out) convolution weights, as the reference code of the residual and
-// dense families initialises them.
+// Weight initialisation shared by the zoo: normal draws from the generator's raw output (fill_normal) and
+// reference_init, the Kaiming-normal (fan-out) convolution weights of the residual and dense families.
 #include <cmath>
 
 #include "models/builders.h"
@@ -15,8 +15,8 @@ double symmetric_uniform(std::mt19937& rng) {
   return 2.0 * static_cast<double>(bits) / 9007199254740992.0 - 1.0;
 }
 
-// Fills p[0, n) with draws of N(0, std_dev^2) by Marsaglia's polar method, using both normals of each
-// accepted pair (the odd last element takes the first of a pair).
+}  // namespace
+
 void fill_normal(float* p, int64_t n, double std_dev, std::mt19937& rng) {
   for (int64_t i = 0; i < n;) {
     const double u = symmetric_uniform(rng);
@@ -28,6 +28,8 @@ void fill_normal(float* p, int64_t n, double std_dev, std::mt19937& rng) {
     if (i < n) p[i++] = static_cast<float>(v * scale);
   }
 }
+
+namespace {
 
 void kaiming_normal_fan_out(nn::Conv2d& conv, std::mt19937& rng) {
   Tensor& w = conv.weight;

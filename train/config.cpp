@@ -1,4 +1,4 @@
-// The settings table of `mixup train` and what it drives: recipes, text assignment, checks, JSON.
+// The settings table of `mixup train` and what it drives: recipes, checks, JSON (train/settings.h).
 #include "train/config.h"
 
 #include <algorithm>
@@ -12,58 +12,6 @@ namespace mx::train {
 
 namespace {
 
-using Check = std::function<void(const Setting&)>;
-
-std::string text_of(const ValueRef& v) {
-  return std::visit(
-      [](auto* p) -> std::string {
-        using T = std::decay_t<decltype(*p)>;
-        if constexpr (std::is_same_v<T, std::string>) return *p;
-        else if constexpr (std::is_same_v<T, bool>) return *p ? "true" : "false";
-        else {
-          std::ostringstream s;
-          s << *p;
-          return s.str();
-        }
-      },
-      v);
-}
-
-// The numeric value of a row; floats must be finite.
-double number(const Setting& s) {
-  return std::visit(
-      [&](auto* p) -> double {
-        using T = std::decay_t<decltype(*p)>;
-        if constexpr (std::is_same_v<T, std::string>) {
-          MX_FAIL(s.flag, ": expected a number");
-        } else {
-          const auto v = static_cast<double>(*p);
-          MX_CHECK(std::isfinite(v), s.flag, ": must be a finite number, got ", text_of(s.value));
-          return v;
-        }
-      },
-      s.value);
-}
-
-Check above(double lo) {
-  return [lo](const Setting& s) { MX_CHECK(number(s) > lo, s.flag, ": must be > ", lo, ", got ", text_of(s.value)); };
-}
-Check at_least(double lo) {
-  return [lo](const Setting& s) { MX_CHECK(number(s) >= lo, s.flag, ": must be >= ", lo, ", got ", text_of(s.value)); };
-}
-Check fraction() {  // [0, 1)
-  return [](const Setting& s) {
-    const double v = number(s);
-    MX_CHECK(v >= 0 && v < 1, s.flag, ": must be in [0, 1), got ", text_of(s.value));
-  };
-}
-Check required() {
-  return [](const Setting& s) { MX_CHECK(!text_of(s.value).empty(), s.flag, ": a value is required"); };
-}
-Check one_of(std::function<std::vector<std::string>()> known) {
-  return [known](const Setting& s) { check_one_of(s.flag, text_of(s.value), known()); };
-}
-
 std::vector<std::string> device_names() { return {"auto", "cpu", "cuda"}; }
 std::vector<std::string> augment_names() { return {"rrc", "flip-translate", "none"}; }
 std::vector<std::string> norm_names() { return {"compute", "imagenet"}; }
@@ -72,27 +20,9 @@ Check milestones() {
   return [](const Setting& s) { lr_milestone_epochs(*std::get<std::string*>(s.value), 1); };
 }
 
-
-template <typename T, typename Parse>
-void parse_into(T* p, const std::string& text, const Setting& s, Parse parse) {
-  size_t used = 0;
-  try {
-    *p = static_cast<T>(parse(text, &used));
-  } catch (const std::exception&) {
-    used = 0;
-  }
-  MX_CHECK(!text.empty() && used == text.size(), s.flag, ": '", text, "' is not a valid value");
-}
-
 }  // namespace
 
 std::vector<std::string> recipe_names() { return {"quick", "paper", "paper-densenet", "paper-resnext", "imagenet"}; }
-
-std::string join_names(const std::vector<std::string>& names) {
-  std::string s;
-  for (const auto& n : names) s += (s.empty() ? "" : "|") + n;
-  return s;
-}
 
 std::vector<Setting> mixing_settings(mixup::MixerOptions& m) {
   return {
@@ -190,36 +120,13 @@ std::vector<Setting> train_settings(TrainConfig& c) {
   return rows;
 }
 
-void assign(const Setting& s, const std::string& text) {
-  std::visit(
-      [&](auto* p) {
-        using T = std::decay_t<decltype(*p)>;
-        if constexpr (std::is_same_v<T, std::string>) *p = text;
-        else if constexpr (std::is_same_v<T, bool>) {
-          MX_CHECK(text == "true" || text == "false", s.flag, ": '", text, "' is not true or false");
-          *p = text == "true";
-        } else if constexpr (std::is_same_v<T, float>) parse_into(p, text, s, [](auto& t, size_t* u) { return std::stof(t, u); });
-        else if constexpr (std::is_same_v<T, double>) parse_into(p, text, s, [](auto& t, size_t* u) { return std::stod(t, u); });
-        else if constexpr (std::is_same_v<T, uint64_t>) {
-          MX_CHECK(text.find('-') == std::string::npos, s.flag, ": '", text, "' is not a valid value");
-          parse_into(p, text, s, [](auto& t, size_t* u) { return std::stoull(t, u); });
-        } else parse_into(p, text, s, [](auto& t, size_t* u) { return std::stoll(t, u); });
-      },
-      s.value);
-}
-
 TrainConfig recipe(const std::string& name) {
   const std::vector<std::string> names = recipe_names();
   const auto it = std::find(names.begin(), names.end(), name);
   MX_CHECK(it != names.end(), "--recipe: unknown recipe '", name, "' (known: ", join_names(names), ")");
   const auto column = static_cast<size_t>(it - names.begin());
   TrainConfig c{};
-  for (const Setting& s : train_settings(c)) {
-    const char* text = nullptr;
-    for (size_t k = 0; k <= column && k < s.defaults.size(); ++k)
-      if (s.defaults[k]) text = s.defaults[k];
-    if (text) assign(s, text);
-  }
+  apply_defaults(train_settings(c), column);
   return c;
 }
 
@@ -244,17 +151,12 @@ std::vector<double> lr_milestone_epochs(const std::string& text, int epochs) {
 
 void validate(const TrainConfig& config) {
   TrainConfig c = config;
-  for (const Setting& s : train_settings(c)) {
-    if (!std::holds_alternative<std::string*>(s.value)) number(s);
-    if (s.check) s.check(s);
-  }
+  check_rows(train_settings(c));
 }
 
 nlohmann::json to_json(const TrainConfig& config) {
   TrainConfig c = config;
-  nlohmann::json j = nlohmann::json::object();
-  for (const Setting& s : train_settings(c)) std::visit([&](auto* p) { j[s.key] = *p; }, s.value);
-  return j;
+  return rows_json(train_settings(c));
 }
 
 }  // namespace mx::train

@@ -17,6 +17,7 @@
 #include <nlohmann/json.hpp>
 
 #include "mixup/mixer.h"
+#include "train/settings.h"
 
 namespace mx::train {
 
@@ -45,22 +46,7 @@ struct TrainConfig {
   int64_t train_limit, test_limit;
 };
 
-// A reference to the value a setting controls.
-using ValueRef = std::variant<int*, int64_t*, uint64_t*, float*, double*, bool*, std::string*>;
-
-struct Setting {
-  const char* flag;        // "--batch-size"
-  const char* key;         // "batch_size" in config.json
-  std::string help;
-  ValueRef value;
-  // Default text per recipe, in recipe_names() order; nullptr: as the previous recipe (for the
-  // first: leave the value as it is, e.g. a MixerOptions default).
-  std::vector<const char*> defaults;
-  std::function<void(const Setting&)> check;  // throws naming the flag; may be empty
-};
-
 std::vector<std::string> recipe_names();  // quick, paper, paper-densenet, paper-resnext, imagenet
-std::string join_names(const std::vector<std::string>& names);  // "a|b|c", for help texts
 
 // The rows bound to `c`: the mixing rows (shared with `preview`) and the training rows.
 std::vector<Setting> mixing_settings(mixup::MixerOptions& m);
@@ -68,9 +54,6 @@ std::vector<Setting> train_settings(TrainConfig& c);
 
 // A complete configuration: every row at its `name` default. Throws naming --recipe.
 TrainConfig recipe(const std::string& name);
-// Sets a setting from text as the command line would; throws naming the flag.
-void assign(const Setting& s, const std::string& text);
-
 // The epochs at which the learning rate is divided by 10: --lr-milestones read as fractions of `epochs`
 // (values below 1) or as epochs, ascending. Throws naming --lr-milestones.
 std::vector<double> lr_milestone_epochs(const std::string& text, int epochs);
