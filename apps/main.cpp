@@ -10,6 +10,7 @@
 #include "analysis/landscape.h"
 #include "analysis/mixtest.h"
 #include "analysis/sweep.h"
+#include "apps/cyclegan.h"
 #include "apps/progress.h"
 #include "apps/zoo.h"
 #include "datasets/datasets.h"
@@ -70,6 +71,24 @@ void add_preview_flags(CLI::App& cmd, mx::viz::PreviewConfig& p) {
   cmd.add_option("--scale", p.scale, "Screen pixels per image pixel")->capture_default_str();
   cmd.add_option("--seed", p.seed, "Seed for the images picked and the mixing")->capture_default_str();
   cmd.add_option("--out", p.out, "PNG file to write")->capture_default_str();
+}
+
+void add_cyclegan_flags(CLI::App& cmd, mx::gan::CycleGanConfig& c) {
+  cmd.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  add_settings(cmd, mx::gan::cyclegan_settings(c));
+}
+
+void add_cyclegan_test_flags(CLI::App& cmd, mx::gan::CycleGanTestConfig& t) {
+  cmd.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
+  cmd.add_option("--checkpoint", t.checkpoint, "The cyclegan run directory (config.json, latest_net_G_*.safetensors)")
+      ->required();
+  cmd.add_option("--data-dir", t.data_dir, "Data folder (default: the run's)");
+  cmd.add_option("--out", t.out, "Output folder (default: CHECKPOINT/test; replaced when it exists)");
+  cmd.add_option("--limit", t.limit, "Test images per domain at most (0: all)")->capture_default_str();
+  cmd.add_option("--grid-rows", t.grid_rows, "Rows of the grid")->capture_default_str();
+  cmd.add_option("--batch-size", t.batch_size, "Images per forward pass")->capture_default_str();
+  cmd.add_option("--device", t.device, "auto|cpu|cuda")->capture_default_str();
+  cmd.add_option("--threads", t.threads, "CPU threads (0: all cores)")->capture_default_str();
 }
 
 // The flags that say which trained model an analysis reads: checkpoint, overrides, data, device.
@@ -315,6 +334,16 @@ int main(int argc, char** argv) {
   exporter->add_option("--dataset", export_config.dataset, join_names(mx::data::dataset_names()))->capture_default_str();
   exporter->add_option("--data-dir", export_config.data_dir, "Dataset folder (default: the dataset's, as for train)");
   exporter->add_option("--out", export_config.out, "Folder to create (must not exist)")->required();
+  mx::gan::CycleGanConfig gan_config = mx::gan::default_cyclegan_config();
+  CLI::App* cyclegan = app.add_subcommand("cyclegan", "Train CycleGAN (--mode plain) or MixCycleGAN (--mode mix: "
+                                                      "stitched generator inputs, mixup-C discriminators; paper V-B) "
+                                                      "on unaligned or aligned image folders");
+  add_cyclegan_flags(*cyclegan, gan_config);
+  mx::gan::CycleGanTestConfig gan_test_config;
+  CLI::App* cyclegan_test = app.add_subcommand("cyclegan-test", "Translate the test images of both domains with a "
+                                                                "trained cyclegan run; writes the images, a grid and "
+                                                                "the cycle L1");
+  add_cyclegan_test_flags(*cyclegan_test, gan_test_config);
   mx::app::ZooConfig models_config, init_config;
   CLI::App* models = app.add_subcommand("models", "List the models with their parameters and multiply-adds per "
                                                   "image at their natural input size; or check a checkpoint loads");
@@ -334,6 +363,8 @@ int main(int argc, char** argv) {
     if (*landscape) return run_landscape(landscape_config);
     if (*sweep) return run_sweep(sweep_name, sweep_config, config.out);
     if (*exporter) return run_export(export_config);
+    if (*cyclegan) return mx::app::run_cyclegan(gan_config);
+    if (*cyclegan_test) return mx::app::run_cyclegan_test(gan_test_config);
     if (*preview) std::printf("%s\n", mx::viz::write_preview(preview_config).c_str());
     if (*models && !models_config.check.empty()) std::printf("%s\n", mx::app::check_checkpoint(models_config).c_str());
     else if (*models) mx::app::print_models_table(models_config, stdout);

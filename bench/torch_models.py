@@ -212,6 +212,59 @@ class WideResNet(nn.Module):
         return self.fc(torch.flatten(F.adaptive_avg_pool2d(F.relu(self.bn1(x)), 1), 1))
 
 
+class ResnetBlock(nn.Module):
+    """CycleGAN's residual block with reflection padding and instance norm (the layout of
+    junyanz/pytorch-CycleGAN-and-pix2pix, models/networks.py)."""
+
+    def __init__(self, dim):
+        super().__init__()
+        def half():
+            return [nn.ReflectionPad2d(1), nn.Conv2d(dim, dim, 3, bias=True), nn.InstanceNorm2d(dim)]
+        self.conv_block = nn.Sequential(*half(), nn.ReLU(True), *half())
+
+    def forward(self, x):
+        return x + self.conv_block(x)
+
+
+class ResnetGenerator(nn.Module):
+    """The ResNet generator of CycleGAN: c7s1-ngf, two stride-2 convolutions, `blocks` residual blocks, two
+    transposed convolutions, c7s1-out with tanh; instance norm, so every convolution has a bias."""
+
+    def __init__(self, in_ch=3, out_ch=3, ngf=64, blocks=9):
+        super().__init__()
+        layers = [nn.ReflectionPad2d(3), nn.Conv2d(in_ch, ngf, 7, bias=True), nn.InstanceNorm2d(ngf), nn.ReLU(True)]
+        for mult in (1, 2):
+            layers += [nn.Conv2d(ngf * mult, ngf * mult * 2, 3, stride=2, padding=1, bias=True),
+                       nn.InstanceNorm2d(ngf * mult * 2), nn.ReLU(True)]
+        layers += [ResnetBlock(ngf * 4) for _ in range(blocks)]
+        for mult in (4, 2):
+            layers += [nn.ConvTranspose2d(ngf * mult, ngf * mult // 2, 3, stride=2, padding=1, output_padding=1,
+                                          bias=True), nn.InstanceNorm2d(ngf * mult // 2), nn.ReLU(True)]
+        layers += [nn.ReflectionPad2d(3), nn.Conv2d(ngf, out_ch, 7), nn.Tanh()]
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.model(x)
+
+
+class PatchDiscriminator(nn.Module):
+    """CycleGAN's PatchGAN discriminator (NLayerDiscriminator, 4x4 kernels, leaky ReLU 0.2, instance norm)."""
+
+    def __init__(self, in_ch=3, ndf=64, n_layers=3):
+        super().__init__()
+        layers = [nn.Conv2d(in_ch, ndf, 4, stride=2, padding=1), nn.LeakyReLU(0.2, True)]
+        mult = 1
+        for n in range(1, n_layers + 1):
+            prev, mult = mult, min(2 ** n, 8)
+            layers += [nn.Conv2d(ndf * prev, ndf * mult, 4, stride=2 if n < n_layers else 1, padding=1, bias=True),
+                       nn.InstanceNorm2d(ndf * mult), nn.LeakyReLU(0.2, True)]
+        layers += [nn.Conv2d(ndf * mult, 1, 4, stride=1, padding=1)]
+        self.model = nn.Sequential(*layers)
+
+    def forward(self, x):
+        return self.model(x)
+
+
 def make(name, in_ch, classes, efficient=True):
     """The twin of models::make_model(name); `efficient` is DenseNet's memory-efficient mode."""
     if name == "quicknet":

@@ -18,15 +18,18 @@
 #include "engine/autograd.h"
 #include "models/builders.h"
 #include "models/models.h"
+#include "tests/layouts.h"
 #include "tests/ops/op_inputs.h"
 #include "models/summary.h"
 
 using namespace mx;
+using mx::test::key_shapes;
+using mx::test::KeyShapes;
 using mx::test::random_images;
+using mx::test::reference_layout;
 
 namespace {
 
-using KeyShapes = std::vector<std::pair<std::string, Shape>>;
 
 const std::vector<std::string> kZoo = {"resnet50",  "resnet101",       "resnext101-64x4d", "resnext29-8x64d",
                                        "wrn-28-10", "densenet-bc-100", "densenet-bc-190"};
@@ -42,31 +45,6 @@ nn::Module& zoo_model(const std::string& name, bool initialised = false) {
     m = models::make_model(name, spec);
   }
   return *m;
-}
-
-// tests/data/NAME.state_dict.txt: "name dim dim ..." per line after a '#' comment line.
-KeyShapes reference_layout(const std::string& name) {
-  const std::string path = std::string(MIXUP_SOURCE_DIR) + "/tests/data/" + name + ".state_dict.txt";
-  std::ifstream in(path);
-  EXPECT_TRUE(in) << path;
-  KeyShapes out;
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.empty() || line[0] == '#') continue;
-    std::istringstream fields(line);
-    std::string key;
-    fields >> key;
-    Shape shape;
-    for (int64_t d; fields >> d;) shape.push_back(d);
-    out.emplace_back(key, shape);
-  }
-  return out;
-}
-
-KeyShapes key_shapes(const nn::Module& m) {
-  KeyShapes out;
-  for (const auto& [name, t] : m.state_dict()) out.emplace_back(name, t.shape());
-  return out;
 }
 
 Tensor state(const nn::Module& m, const std::string& key) {

@@ -1,0 +1,379 @@
+// The CycleGAN / MixCycleGAN trainer (gan/cyclegan.h): one step, one epoch, checkpoints and resume.
+#include "gan/cyclegan.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <sstream>
+
+#include "engine/checkpoint.h"
+#include "engine/device_select.h"
+#include "engine/files.h"
+#include "engine/ops.h"
+#include "engine/threads.h"
+#include "gan/grid.h"
+#include "models/cyclegan_nets.h"
+
+namespace mx::gan {
+
+namespace {
+
+constexpr uint64_t kStepStream = 11;  // stitching draws and pool choices; the loader keys its own streams
+constexpr double kReportSeconds = 2;
+const char* const kNetNames[] = {"G_A", "G_B", "D_A", "D_B"};
+
+// Two networks under one module, so that one ParameterStore and one Adam serve both (the reference
+// optimizes G_A with G_B and D_A with D_B).
+class Pair : public nn::Module {
+ public:
+  Pair(const char* a, std::shared_ptr<nn::Module> first, const char* b, std::shared_ptr<nn::Module> second) {
+    register_module(a, std::move(first));
+    register_module(b, std::move(second));
+  }
+  Tensor forward(const Tensor&) override { MX_FAIL("a network pair has no forward pass of its own"); }
+};
+
+// The reference's set_requires_grad(netD, False) during the generator step: no gradient for them then.
+void set_trainable(ParameterStore& store, bool on) {
+  for (const auto& named : store.named()) {
+    Tensor t = named.second;
+    t.set_requires_grad(on);
+  }
+}
+
+template <typename Clock>
+double seconds_since(typename Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+const CycleGanConfig& validated(const CycleGanConfig& c) {
+  validate(c);
+  return c;
+}
+
+std::string meta_value(const checkpoint::Metadata& m, const std::string& key) {
+  const auto it = m.find(key);
+  return it == m.end() ? "?" : it->second;
+}
+
+}  // namespace
+
+const std::vector<std::string>& loss_names() {
+  static const std::vector<std::string> names{"G", "D_A", "D_B", "G_A", "G_B", "cycle_A", "cycle_B", "idt_A", "idt_B"};
+  return names;
+}
+
+CycleGanNets make_cyclegan_nets(const CycleGanConfig& c, int channels) {
+  const int blocks = c.g_blocks > 0 ? c.g_blocks : models::default_generator_blocks(c.crop_size);
+  auto generator = [&](uint64_t k) {
+    return models::resnet_generator({channels, channels, c.ngf, blocks, random::derive_key({c.seed, k})});
+  };
+  auto discriminator = [&](uint64_t k) {
+    return models::patch_discriminator({channels, c.ndf, c.d_layers, random::derive_key({c.seed, k})});
+  };
+  return {generator(1), generator(2), discriminator(3), discriminator(4)};
+}
+
+std::string net_path(const std::string& dir, const std::string& name) {
+  return dir + "/latest_net_" + name + ".safetensors";
+}
+
+CycleGan::CycleGan(const CycleGanConfig& config, GanCallbacks cb)
+    : c_(validated(config)), cb_(std::move(cb)), pool_a_(c_.pool_size), pool_b_(c_.pool_size) {
+  std::string notice;
+  dev_ = select_device(c_.device, notice);
+  if (!notice.empty() && cb_.notice) cb_.notice(notice);
+  set_num_threads(c_.threads);
+  data_opt_.layout = c_.layout;
+  data_opt_.direction = c_.direction;
+  data_opt_.load_size = c_.load_size;
+  data_opt_.crop_size = c_.crop_size;
+  data_opt_.flip = c_.flip;
+  data_opt_.partners = c_.mode == "mix";
+  data_opt_.workers = c_.workers;
+  data_opt_.warn = cb_.notice;
+  train_folder_ = data::scan_translation_folder(c_.data_dir, "train", data_opt_);
+  if (c_.max_images > 0) {
+    for (auto* files : {&train_folder_.a, &train_folder_.b})
+      if (static_cast<int64_t>(files->size()) > c_.max_images) files->resize(static_cast<size_t>(c_.max_images));
+  }
+  if (cb_.notice) cb_.notice(train_folder_.summary());
+  loader_ = std::make_unique<data::TranslationLoader>(train_folder_, data_opt_, true, c_.batch_size, c_.seed);
+  nets_ = make_cyclegan_nets(c_, train_folder_.channels);
+  generators_ = std::make_shared<Pair>("G_A", nets_.g_a, "G_B", nets_.g_b);
+  discriminators_ = std::make_shared<Pair>("D_A", nets_.d_a, "D_B", nets_.d_b);
+  g_store_ = std::make_unique<ParameterStore>(*generators_, dev_);
+  d_store_ = std::make_unique<ParameterStore>(*discriminators_, dev_);
+  const optim::AdamOptions adam{c_.beta1, c_.beta2, 1e-8f, 0.f};
+  g_opt_ = std::make_unique<optim::Adam>(*g_store_, adam);
+  d_opt_ = std::make_unique<optim::Adam>(*d_store_, adam);
+  schedule_ = {c_.lr, c_.epochs, c_.epochs_decay};
+  files::ensure_writable_dir(c_.out, "--out");
+  if (!c_.resume.empty()) resume();
+  files::write_atomic(c_.out + "/config.json", to_json(c_).dump(2) + "\n");
+}
+
+CycleGan::~CycleGan() = default;
+
+// A domain's batch on the device; in mix mode stitched with its partners (eq. 3).
+Tensor CycleGan::input(const Tensor& images, const Tensor& partners, const StitchDraw& d) const {
+  const Tensor x = images.to(dev_);
+  return d.mode == mixup::Mode::N ? x : stitch(x, partners.to(dev_), d);
+}
+
+Tensor CycleGan::target(int64_t n, float value) const { return Tensor::full({n}, value, dev_); }
+
+// LSGAN: mean (D(x) - t)^2; bce: binary cross-entropy of the logits against t.
+Tensor CycleGan::gan_loss(const Tensor& logits, const Tensor& t) const {
+  return c_.gan_loss == "lsgan" ? ops::mse_to_target(logits, t) : ops::bce_with_logits_to_target(logits, t);
+}
+
+// A discriminator's loss on the step's images. fake: its generator's output (detached), source: that
+// generator's input, real: a real image of the discriminator's own domain.
+//   plain:            0.5 * (L(D(real), 1) + L(D(pool(fake)), 0))          (the reference's backward_D_basic)
+//   mix, --d-mix paper:     L(D(lam * source + (1 - lam) * fake), lam)      (eq. 3 read literally)
+//   mix, --d-mix real-fake: L(D(lam * real + (1 - lam) * pool(fake)), lam)  (the mixup paper's GAN form)
+Tensor CycleGan::discriminator_loss(nn::Module& d, const Tensor& source, const Tensor& fake, const Tensor& real,
+                                    ImagePool& pool, double lam) {
+  const int64_t n = fake.size(0);
+  if (c_.mode == "plain") {
+    const Tensor on_real = gan_loss(d(real), target(n, 1.f));
+    const Tensor on_fake = gan_loss(d(pool.query(fake, rng_)), target(n, 0.f));
+    return ops::scale(ops::add(on_real, on_fake), 0.5f);
+  }
+  const Tensor w = target(n, static_cast<float>(lam));
+  const Tensor mixed = c_.d_mix == "paper" ? ops::blend(source, fake, w) : ops::blend(real, pool.query(fake, rng_), w);
+  return gan_loss(d(mixed), w);
+}
+
+void CycleGan::record(int column, const Tensor& loss) {
+  losses_.slice(step_, step_ + 1).view({kLossColumns}).slice(column, column + 1).copy_from(loss);
+}
+
+// The data path of one step. Everything stays on the device; nothing is read back here.
+void CycleGan::step(const data::TranslationBatch& batch) {
+  nn::Module &g_a = *nets_.g_a, &g_b = *nets_.g_b, &d_a = *nets_.d_a, &d_b = *nets_.d_b;
+  const bool mix = c_.mode == "mix";
+  const StitchDraw da = mix ? draw_stitch(c_.clean_share, c_.alpha, rng_) : StitchDraw{};
+  const StitchDraw db = mix ? draw_stitch(c_.clean_share, c_.alpha, rng_) : StitchDraw{};
+  const Tensor real_a = input(batch.a, batch.a_partner, da), real_b = input(batch.b, batch.b_partner, db);
+  const int64_t n = real_a.size(0);
+
+  // Generators: translations and reconstructions.
+  const Tensor fake_b = g_a(real_a), rec_a = g_b(fake_b);
+  const Tensor fake_a = g_b(real_b), rec_b = g_a(fake_a);
+
+  // Generator step with the discriminators frozen: adversarial, cycle and identity losses (the same in mix mode).
+  set_trainable(*d_store_, false);
+  g_store_->zero_grad();
+  const Tensor adv_a = gan_loss(d_a(fake_b), target(n, 1.f)), adv_b = gan_loss(d_b(fake_a), target(n, 1.f));
+  const Tensor cycle_a = ops::scale(ops::l1_loss(rec_a, real_a), c_.lambda_cycle);
+  const Tensor cycle_b = ops::scale(ops::l1_loss(rec_b, real_b), c_.lambda_cycle);
+  Tensor loss_g = ops::add(ops::add(adv_a, adv_b), ops::add(cycle_a, cycle_b));
+  Tensor idt_a = Tensor::zeros({1}, DType::F32, dev_), idt_b = Tensor::zeros({1}, DType::F32, dev_);
+  if (c_.lambda_identity > 0) {
+    const float w = c_.lambda_cycle * c_.lambda_identity;
+    idt_a = ops::scale(ops::l1_loss(g_a(real_b), real_b), w);
+    idt_b = ops::scale(ops::l1_loss(g_b(real_a), real_a), w);
+    loss_g = ops::add(loss_g, ops::add(idt_a, idt_b));
+  }
+  loss_g.backward();
+  g_opt_->step(lr_);
+  set_trainable(*d_store_, true);
+
+  // Discriminator step on detached fakes: D_A judges domain B, D_B domain A.
+  d_store_->zero_grad();
+  const Tensor loss_d_a = discriminator_loss(d_a, real_a, fake_b.detach(), real_b, pool_b_, da.lam);
+  const Tensor loss_d_b = discriminator_loss(d_b, real_b, fake_a.detach(), real_a, pool_a_, db.lam);
+  loss_d_a.backward();
+  loss_d_b.backward();
+  d_opt_->step(lr_);
+
+  const Tensor* row[kLossColumns] = {&loss_g, &loss_d_a, &loss_d_b, &adv_a, &adv_b, &cycle_a, &cycle_b, &idt_a, &idt_b};
+  for (int k = 0; k < kLossColumns; ++k) record(k, *row[k]);
+  images_ += static_cast<double>(n);
+  ++step_;
+}
+
+GanEpoch CycleGan::epoch() {
+  const int epoch = epoch_ + 1;
+  rng_ = random::make_rng({c_.seed, kStepStream, static_cast<uint64_t>(epoch)});
+  lr_ = schedule_.at(epoch_);
+  loader_->start_epoch(epoch);
+  losses_ = Tensor::zeros({std::max<int64_t>(loader_->batches_per_epoch(), 1), kLossColumns}, DType::F32, dev_);
+  step_ = 0;
+  images_ = 0;
+  epoch_start_ = last_report_ = Clock::now();
+  data::TranslationBatch batch;
+  while (loader_->next(batch)) {
+    step(batch);
+    report(false);
+  }
+  report(true);
+  GanEpoch e;
+  e.epoch = epoch;
+  e.lr = lr_;
+  const std::vector<float> sums = losses_.slice(0, step_).to(Device::CPU).to_vector<float>();
+  for (int64_t s = 0; s < step_; ++s)
+    for (int k = 0; k < kLossColumns; ++k) e.loss[k] += sums[static_cast<size_t>(s * kLossColumns + k)];
+  for (double& v : e.loss) v /= static_cast<double>(std::max<int64_t>(step_, 1));
+  MX_CHECK(std::isfinite(e.loss[kLossG]) && std::isfinite(e.loss[kLossD_A] + e.loss[kLossD_B]), "epoch ", epoch,
+           ": the losses are not finite (G ", e.loss[kLossG], ", D_A ", e.loss[kLossD_A], ", D_B ", e.loss[kLossD_B],
+           "); the last good checkpoint is kept");
+  e.seconds = seconds_since<Clock>(epoch_start_);
+  e.images_per_s = images_ / std::max(e.seconds, 1e-9);
+  train_seconds_ += e.seconds;
+  epoch_ = epoch;
+  rows_.push_back(e);
+  write_grid(epoch);
+  write_metrics();
+  save(epoch);
+  if (cb_.epoch) cb_.epoch(e);
+  return e;
+}
+
+// Progress at most every kReportSeconds (and at the epoch's end): reads the loss rows back, one sync.
+void CycleGan::report(bool force) {
+  if (!cb_.step || (!force && seconds_since<Clock>(last_report_) < kReportSeconds)) return;
+  last_report_ = Clock::now();
+  GanStepInfo info;
+  info.epoch = epoch_ + 1;
+  info.epochs = total_epochs();
+  info.step = step_;
+  info.steps = loader_->batches_per_epoch();
+  if (step_ > 0) {
+    const std::vector<float> v = losses_.slice(0, step_).to(Device::CPU).to_vector<float>();
+    for (int64_t s = 0; s < step_; ++s) {
+      info.loss_g += v[static_cast<size_t>(s * kLossColumns + kLossG)];
+      info.loss_d += v[static_cast<size_t>(s * kLossColumns + kLossD_A)] + v[static_cast<size_t>(s * kLossColumns + kLossD_B)];
+    }
+    info.loss_g /= static_cast<double>(step_);
+    info.loss_d /= static_cast<double>(step_);
+  }
+  const double elapsed = seconds_since<Clock>(epoch_start_);
+  info.images_per_s = images_ / std::max(elapsed, 1e-9);
+  const double per_step = step_ > 0 ? elapsed / static_cast<double>(step_) : 0;
+  info.eta_s = per_step * static_cast<double>((total_epochs() - epoch_) * info.steps - step_);
+  cb_.step(info);
+}
+
+void CycleGan::write_grid(int epoch) {
+  char name[32];
+  std::snprintf(name, sizeof name, "epoch_%03d.png", epoch);
+  files::ensure_writable_dir(c_.out + "/samples", "--out");
+  write_training_grid(c_.out + "/samples/" + name, nets_, dev_, train_folder_, data_opt_, c_);
+}
+
+void CycleGan::write_metrics() {
+  std::ostringstream csv;
+  csv << "epoch,lr";
+  for (const std::string& n : loss_names()) csv << "," << n;
+  csv << ",seconds,images_per_s\n";
+  for (const GanEpoch& e : rows_) {
+    csv << e.epoch << "," << e.lr;
+    for (double v : e.loss) csv << "," << v;
+    csv << "," << e.seconds << "," << e.images_per_s << "\n";
+  }
+  files::write_atomic(c_.out + "/metrics.csv", csv.str());
+}
+
+// The four networks, then the state file last: a state file names the epoch its networks must carry.
+void CycleGan::save(int epoch) {
+  const checkpoint::Metadata meta{{"epoch", std::to_string(epoch)}, {"seed", std::to_string(c_.seed)},
+                                  {"mode", c_.mode}, {"format", "mixup cyclegan 1"}};
+  const std::shared_ptr<nn::Module> nets[] = {nets_.g_a, nets_.g_b, nets_.d_a, nets_.d_b};
+  for (int k = 0; k < 4; ++k) checkpoint::save(net_path(c_.out, kNetNames[k]), nets[k]->state_dict(), meta);
+  checkpoint::Metadata gm, dm;
+  nn::NamedTensors state;
+  for (auto& [name, t] : g_opt_->state(gm)) state.emplace_back("G." + name, t);
+  for (auto& [name, t] : d_opt_->state(dm)) state.emplace_back("D." + name, t);
+  if (pool_a_.size() > 0) state.emplace_back("pool_A", pool_a_.contents());
+  if (pool_b_.size() > 0) state.emplace_back("pool_B", pool_b_.contents());
+  checkpoint::Metadata all = meta;
+  for (auto& [k, v] : gm) all["G." + k] = v;
+  for (auto& [k, v] : dm) all["D." + k] = v;
+  checkpoint::save(c_.out + "/latest.state.safetensors", state, all);
+}
+
+void CycleGan::resume() {
+  const std::string& dir = c_.resume;
+  const std::string state_file = dir + "/latest.state.safetensors";
+  MX_CHECK(files::exists(state_file), "--resume ", dir, ": no latest.state.safetensors there");
+  const checkpoint::File state = checkpoint::load(state_file);
+  const std::string epoch = meta_value(state.meta, "epoch");
+  MX_CHECK(meta_value(state.meta, "seed") == std::to_string(c_.seed) && meta_value(state.meta, "mode") == c_.mode,
+           "--resume ", state_file, ": written by a run with --seed ", meta_value(state.meta, "seed"), " and --mode ",
+           meta_value(state.meta, "mode"), ", this run has --seed ", c_.seed, " and --mode ", c_.mode);
+  const std::shared_ptr<nn::Module> nets[] = {nets_.g_a, nets_.g_b, nets_.d_a, nets_.d_b};
+  for (int k = 0; k < 4; ++k) {
+    const std::string path = net_path(dir, kNetNames[k]);
+    const checkpoint::File f = checkpoint::load(path);
+    MX_CHECK(meta_value(f.meta, "epoch") == epoch, "--resume ", path, ": holds epoch ", meta_value(f.meta, "epoch"),
+             " but ", state_file, " epoch ", epoch, " (an interrupted save); resume from a complete one");
+    checkpoint::load_into(path, f, nets[k]->state_dict());
+  }
+  // Each optimizer reads its own entries, as a file of its own.
+  auto part = [&](const std::string& prefix) {
+    checkpoint::File f;
+    for (const auto& [name, t] : state.tensors)
+      if (name.rfind(prefix, 0) == 0) f.tensors.emplace_back(name.substr(prefix.size()), t);
+    for (const auto& [k, v] : state.meta)
+      if (k.rfind(prefix, 0) == 0) f.meta[k.substr(prefix.size())] = v;
+    return f;
+  };
+  g_opt_->load_state(part("G."), state_file);
+  d_opt_->load_state(part("D."), state_file);
+  for (const auto& [name, t] : state.tensors) {
+    if (name == "pool_A") pool_a_.restore(t, dev_);
+    if (name == "pool_B") pool_b_.restore(t, dev_);
+  }
+  try {
+    epoch_ = std::stoi(epoch);
+  } catch (const std::exception&) {
+    MX_FAIL("--resume ", state_file, ": metadata lacks the epoch");
+  }
+  MX_CHECK(epoch_ <= total_epochs(), "--resume ", dir, ": at epoch ", epoch_, ", beyond --epochs + --epochs-decay ",
+           total_epochs());
+  // Keep the metrics rows up to the resumed epoch.
+  const std::string csv_path = dir + "/metrics.csv";
+  if (files::exists(csv_path)) {
+    std::istringstream in(files::read_all(csv_path));
+    std::string line;
+    std::getline(in, line);  // header
+    while (std::getline(in, line)) {
+      std::istringstream fields(line);
+      std::string cell;
+      GanEpoch e;
+      std::vector<double> v;
+      try {
+        while (std::getline(fields, cell, ',')) v.push_back(std::stod(cell));
+      } catch (const std::exception&) {
+        continue;  // a damaged row is dropped; the epoch's checkpoint is what counts
+      }
+      if (v.size() != 2 + kLossColumns + 2 || static_cast<int>(v[0]) > epoch_) continue;
+      e.epoch = static_cast<int>(v[0]);
+      e.lr = v[1];
+      for (int k = 0; k < kLossColumns; ++k) e.loss[k] = v[2 + k];
+      e.seconds = v[2 + kLossColumns];
+      e.images_per_s = v[3 + kLossColumns];
+      rows_.push_back(e);
+    }
+  }
+  if (cb_.notice) cb_.notice("resumed from " + dir + " at epoch " + std::to_string(epoch_));
+}
+
+void CycleGan::run() {
+  while (epoch_ < total_epochs()) epoch();
+  nlohmann::json s;
+  s["epochs"] = epoch_;
+  s["mode"] = c_.mode;
+  s["device"] = device_name(dev_);
+  s["seconds"] = train_seconds_;
+  if (!rows_.empty()) {
+    for (int k = 0; k < kLossColumns; ++k) s["final_" + loss_names()[static_cast<size_t>(k)]] = rows_.back().loss[k];
+    s["images_per_s"] = rows_.back().images_per_s;
+  }
+  files::write_atomic(c_.out + "/summary.json", s.dump(2) + "\n");
+}
+
+}  // namespace mx::gan
