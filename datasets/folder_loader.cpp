@@ -50,15 +50,13 @@ struct FolderLoader::State {
 void FolderLoader::State::sample(int64_t file, int sample_epoch, int64_t position, float* out,
                                  std::vector<std::string>& lines) const {
   const size_t plane = static_cast<size_t>(size) * size;
-  Image img;
-  try {
-    img = decode_image(split.files[static_cast<size_t>(file)], channels);
-  } catch (const Error& e) {
-    MX_CHECK(!opt.strict, e.what(), "; without --strict-images it would be replaced by a blank image");
-    lines.push_back(std::string("warning: ") + e.what() + "; replaced by a blank image");
+  std::optional<Image> decoded =
+      decode_or_warn(split.files[static_cast<size_t>(file)], channels, opt.strict, "--strict-images", lines);
+  if (!decoded) {
     std::fill(out, out + plane * channels, 0.f);
     return;
   }
+  Image img = std::move(*decoded);
   bool flip = false;
   if (opt.train) {
     random::SplitMix64 g{random::derive_key(
@@ -68,11 +66,7 @@ void FolderLoader::State::sample(int64_t file, int sample_epoch, int64_t positio
   } else {
     img = eval_transform(img, size);
   }
-  for (int y = 0; y < size; ++y)
-    for (int x = 0; x < size; ++x) {
-      const uint8_t* px = img.pixels.data() + (static_cast<size_t>(y) * size + (flip ? size - 1 - x : x)) * channels;
-      for (int c = 0; c < channels; ++c) out[c * plane + static_cast<size_t>(y) * size + x] = table[c * 256 + px[c]];
-    }
+  normalize_planar(img, flip, table, out);
 }
 
 Batch FolderLoader::State::make_batch(const std::vector<int64_t>& ids, int batch_epoch, int64_t first,
