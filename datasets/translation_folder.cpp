@@ -52,9 +52,9 @@ bool resolve_layout(const fs::path& dir, const std::string& phase, const std::st
   if (layout != "auto") return layout == "aligned";
   const bool unaligned = is_dir(dir / (phase + "A")) || is_dir(dir / (phase + "B"));
   const bool aligned = is_dir(aligned_dir(dir, phase));
-  MX_CHECK(unaligned != aligned, dir.string(), ": ", unaligned ? "both" : "neither", " the unaligned ", phase, "A/ ",
-           phase, "B/ and the aligned ", aligned_dir(dir, phase).filename().string(), "/ layout found (the folder holds ",
-           folders_in(dir), ")", unaligned ? "; choose one with --layout unaligned or --layout aligned" : "");
+  MX_CHECK(unaligned != aligned, dir.string(), ": ", unaligned ? "both" : "neither", " the unaligned layout (", phase,
+           "A/, ", phase, "B/) ", unaligned ? "and" : "nor", " the aligned one (", aligned_dir(dir, phase).filename().string(),
+           "/) found; the folder holds ", folders_in(dir), unaligned ? "; choose one with --layout unaligned or aligned" : "");
   return aligned;
 }
 
