@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
+#include <future>
 #include <optional>
 #include <utility>
 
@@ -104,6 +105,20 @@ int64_t other_index(random::SplitMix64& g, int64_t n, int64_t self) {
   return k >= self ? k + 1 : k;
 }
 
+// One decode job: a file into `left` (the whole image, or with `right` its left half, the right half
+// going to `right`), cut as `view` says.
+struct Job {
+  const std::string* path;
+  View view;
+  float *left, *right;
+};
+
+// A batch made ahead of the consumer, with the warnings of its decodes in job order.
+struct Prepared {
+  TranslationBatch batch;
+  std::vector<std::vector<std::string>> lines;
+};
+
 }  // namespace
 
 int64_t TranslationFolder::size() const {
@@ -162,11 +177,16 @@ struct TranslationLoader::State {
   int epoch = -1;
   int64_t consumed = 0;
   std::vector<int64_t> order;
+  // The next batch, made on another thread while the consumer uses the last one; it reads the epoch and
+  // the order above, so start_epoch waits for it (a std::async future blocks when replaced) first.
+  std::future<Prepared> pending;
 
   View draw_view(random::SplitMix64& g, int64_t file) const;
   SamplePlan plan(int64_t position) const;
+  std::vector<Job> jobs(int64_t first, TranslationBatch& b) const;
+  Prepared make_batch(int64_t index) const;
   void put(const Image& img, const View& v, float* out) const;
-  void decode(const std::string& path, const View& v, float* left, float* right, std::vector<std::string>& lines) const;
+  void decode(const Job& job, std::vector<std::string>& lines) const;
 };
 
 View TranslationLoader::State::draw_view(random::SplitMix64& g, int64_t file) const {
@@ -210,21 +230,63 @@ void TranslationLoader::State::put(const Image& img, const View& v, float* out) 
   normalize_planar(crop(resize(img, {0, 0, img.width, img.height}, load, load), v.crop), v.flip, table, out);
 }
 
-// Decodes one file into `left` (the whole image when `right` is null, else the left half, and the
-// right half into `right`); an undecodable file gives blank (zero) images, or throws with `strict`.
-void TranslationLoader::State::decode(const std::string& path, const View& v, float* left, float* right,
-                                      std::vector<std::string>& lines) const {
-  const std::optional<Image> img = decode_or_warn(path, folder.channels, opt.strict, "--strict-images", lines);
+// Decodes one file; an undecodable file gives blank (zero) images, or throws with `strict`.
+void TranslationLoader::State::decode(const Job& job, std::vector<std::string>& lines) const {
+  const std::optional<Image> img = decode_or_warn(*job.path, folder.channels, opt.strict, "--strict-images", lines);
   if (!img) {
     const size_t n = static_cast<size_t>(folder.channels) * opt.crop_size * opt.crop_size;
-    for (float* out : {left, right})
+    for (float* out : {job.left, job.right})
       if (out) std::fill(out, out + n, 0.f);
     return;
   }
-  if (!right) return put(*img, v, left);
+  if (!job.right) return put(*img, job.view, job.left);
   const int half = img->width / 2;
-  put(crop(*img, {0, 0, half, img->height}), v, left);
-  put(crop(*img, {half, 0, img->width - half, img->height}), v, right);
+  put(crop(*img, {0, 0, half, img->height}), job.view, job.left);
+  put(crop(*img, {half, 0, img->width - half, img->height}), job.view, job.right);
+}
+
+// The paths of batch b's samples from `first` on, and one decode job per file into b's tensors: an
+// aligned file fills both sides at once (its left half is A, or B when swapped).
+std::vector<Job> TranslationLoader::State::jobs(int64_t first, TranslationBatch& b) const {
+  const size_t sample = static_cast<size_t>(folder.channels) * opt.crop_size * opt.crop_size;
+  std::vector<Job> out;
+  const auto add = [&](const std::vector<std::string>& files, const View& v, Tensor& t, Tensor* right, int64_t i) {
+    float* dst = t.data<float>() + static_cast<size_t>(i) * sample;
+    float* dst_right = right ? right->data<float>() + static_cast<size_t>(i) * sample : nullptr;
+    if (right && folder.swapped) std::swap(dst, dst_right);
+    out.push_back({&files[static_cast<size_t>(v.file)], v, dst, dst_right});
+  };
+  const std::vector<std::string>& files_b = folder.aligned ? folder.a : folder.b;
+  for (int64_t i = 0; i < b.a.size(0); ++i) {
+    const SamplePlan p = plan(first + i);
+    b.a_paths.push_back(folder.a[static_cast<size_t>(p.a.file)]);
+    b.b_paths.push_back(files_b[static_cast<size_t>(p.b.file)]);
+    if (folder.aligned) {
+      add(folder.a, p.a, b.a, &b.b, i);
+      if (opt.partners) add(folder.a, p.a_partner, b.a_partner, &b.b_partner, i);
+      continue;
+    }
+    add(folder.a, p.a, b.a, nullptr, i);
+    add(folder.b, p.b, b.b, nullptr, i);
+    if (opt.partners) {
+      add(folder.a, p.a_partner, b.a_partner, nullptr, i);
+      add(folder.b, p.b_partner, b.b_partner, nullptr, i);
+    }
+  }
+  return out;
+}
+
+Prepared TranslationLoader::State::make_batch(int64_t index) const {
+  const int64_t first = index * batch_size, n = std::min(batch_size, folder.size() - first);
+  const int c = folder.channels, size = opt.crop_size;
+  Prepared p;
+  for (Tensor* t : {&p.batch.a, &p.batch.b, &p.batch.a_partner, &p.batch.b_partner})
+    if (opt.partners || t == &p.batch.a || t == &p.batch.b) *t = Tensor::empty({n, c, size, size});
+  const std::vector<Job> todo = jobs(first, p.batch);
+  p.lines.resize(todo.size());
+  parallel_for(static_cast<int64_t>(todo.size()), opt.workers,
+               [&](int64_t k) { decode(todo[static_cast<size_t>(k)], p.lines[static_cast<size_t>(k)]); });
+  return p;
 }
 
 TranslationLoader::TranslationLoader(const TranslationFolder& f, const TranslationOptions& opt, bool train,
@@ -254,6 +316,7 @@ int64_t TranslationLoader::batches_per_epoch() const { return state_->batches; }
 void TranslationLoader::start_epoch(int epoch) {
   MX_CHECK(epoch >= 0, "TranslationLoader: epoch must not be negative, got ", epoch);
   State& s = *state_;
+  s.pending = {};  // waits for a batch still being made for the last epoch
   s.epoch = epoch;
   s.consumed = 0;
   s.order = sample_order(s.folder.size(), s.train, s.seed, epoch);
@@ -263,56 +326,14 @@ bool TranslationLoader::next(TranslationBatch& out) {
   State& s = *state_;
   MX_CHECK(s.epoch >= 0, "TranslationLoader: call start_epoch before next");
   if (s.consumed == s.batches) return false;
-  const int64_t first = s.consumed * s.batch_size, n = std::min(s.batch_size, s.folder.size() - first);
-  const int c = s.folder.channels, size = s.opt.crop_size;
-  const size_t sample = static_cast<size_t>(c) * size * size;
-  TranslationBatch b;
-  b.a = Tensor::empty({n, c, size, size});
-  b.b = Tensor::empty({n, c, size, size});
-  if (s.opt.partners) {
-    b.a_partner = Tensor::empty({n, c, size, size});
-    b.b_partner = Tensor::empty({n, c, size, size});
-  }
-  // One decode job per file: aligned files fill both sides at once (left half A, or B when swapped).
-  struct Job {
-    const std::string* path;
-    View view;
-    float *left, *right;
-  };
-  std::vector<Job> jobs;
-  const auto job = [&](const std::vector<std::string>& files, const View& v, Tensor& t, Tensor* other, int64_t i) {
-    float* dst = t.data<float>() + static_cast<size_t>(i) * sample;
-    float* dst_other = other ? other->data<float>() + static_cast<size_t>(i) * sample : nullptr;
-    if (other && s.folder.swapped) std::swap(dst, dst_other);
-    jobs.push_back({&files[static_cast<size_t>(v.file)], v, dst, dst_other});
-  };
-  for (int64_t i = 0; i < n; ++i) {
-    const SamplePlan p = s.plan(first + i);
-    const std::vector<std::string>& bs = s.folder.aligned ? s.folder.a : s.folder.b;
-    b.a_paths.push_back(s.folder.a[static_cast<size_t>(p.a.file)]);
-    b.b_paths.push_back(bs[static_cast<size_t>(p.b.file)]);
-    if (s.folder.aligned) {
-      job(s.folder.a, p.a, b.a, &b.b, i);
-      if (s.opt.partners) job(s.folder.a, p.a_partner, b.a_partner, &b.b_partner, i);
-      continue;
-    }
-    job(s.folder.a, p.a, b.a, nullptr, i);
-    job(s.folder.b, p.b, b.b, nullptr, i);
-    if (s.opt.partners) {
-      job(s.folder.a, p.a_partner, b.a_partner, nullptr, i);
-      job(s.folder.b, p.b_partner, b.b_partner, nullptr, i);
-    }
-  }
-  std::vector<std::vector<std::string>> lines(jobs.size());
-  parallel_for(static_cast<int64_t>(jobs.size()), s.opt.workers, [&](int64_t k) {
-    const Job& j = jobs[static_cast<size_t>(k)];
-    s.decode(*j.path, j.view, j.left, j.right, lines[static_cast<size_t>(k)]);
-  });
+  Prepared p = s.pending.valid() ? s.pending.get() : s.make_batch(s.consumed);
   ++s.consumed;
-  out = std::move(b);
+  if (s.consumed < s.batches)
+    s.pending = std::async(std::launch::async, [&s, index = s.consumed] { return s.make_batch(index); });
+  out = std::move(p.batch);
   if (s.opt.warn)
-    for (const std::vector<std::string>& job_lines : lines)
-      for (const std::string& line : job_lines) s.opt.warn(line);
+    for (const std::vector<std::string>& lines : p.lines)
+      for (const std::string& line : lines) s.opt.warn(line);
   return true;
 }
 

@@ -331,6 +331,10 @@ TEST(TranslationFolder, SameSeedAndEpochReplayOtherEpochsDiffer) {
   epoch(two, 0);  // a resumed run starts at epoch 1 with a fresh loader; an earlier epoch changes nothing
   expect_same(e1, epoch(two, 1));
   expect_same(e1, epoch(one, 1));
+  TranslationBatch part;
+  one.start_epoch(2);
+  ASSERT_TRUE(one.next(part));  // the next batch is being made ahead when the epoch restarts
+  expect_same(epoch(one, 1), e1);
   EXPECT_NE(all_values(e1, &TranslationBatch::a), all_values(epoch(one, 2), &TranslationBatch::a));
   EXPECT_NE(all_values(e1, &TranslationBatch::a), all_values(epoch(other_seed, 1), &TranslationBatch::a));
 }
@@ -468,8 +472,10 @@ TEST(TranslationFolder, UndecodableImagesAreSkippedBlankedOrStopWithStrict) {
   const std::vector<TranslationBatch> batches = epoch(loader, 0);
   EXPECT_EQ(sample(batches[0].a, 1), std::vector<float>(300, 0.f));
   EXPECT_NE(warnings.back().find(cut), std::string::npos) << warnings.back();
-  TranslationLoader stopping(f, strict, false, 2, 0);
-  expect_error([&] { epoch(stopping, 0); }, {cut, "cannot decode"});
+  for (int64_t batch : {2, 1}) {  // the cut file in the first batch, or in the second (made ahead)
+    TranslationLoader stopping(f, strict, false, batch, 0);
+    expect_error([&] { epoch(stopping, 0); }, {cut, "cannot decode"});
+  }
 }
 
 TEST(ClassDomains, WritesTwoClassesPaddedAsTheFourFoldersOfAnUnalignedTree) {
