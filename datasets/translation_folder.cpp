@@ -1,15 +1,15 @@
-// Image-translation folders: the layout detection and scan (headers probed on the workers), and the loader
-// that plans every sample's files, crop and flip on the caller's thread and decodes the batch's files on
-// the workers (one job per file, so an aligned A|B file is decoded once for both halves).
+// Image-translation folders: the layout detection and scan (headers probed on the workers), and the loader:
+// a BatchPipeline whose workers each make whole batches, planning every sample's files, crop and flip from
+// its (seed, epoch, position) stream and decoding one file per job (an aligned A|B file once for both halves).
 #include "datasets/translation_folder.h"
 
 #include <algorithm>
 #include <cmath>
 #include <filesystem>
-#include <future>
 #include <optional>
 #include <utility>
 
+#include "datasets/batch_pipeline.h"
 #include "datasets/image_folder.h"
 #include "datasets/loader.h"
 #include "datasets/workers.h"
@@ -113,10 +113,10 @@ struct Job {
   float *left, *right;
 };
 
-// A batch made ahead of the consumer, with the warnings of its decodes in job order.
-struct Prepared {
-  TranslationBatch batch;
-  std::vector<std::vector<std::string>> lines;
+// What a batch is made from: the epoch and its sample order.
+struct EpochPlan {
+  int epoch = 0;
+  std::vector<int64_t> order;
 };
 
 }  // namespace
@@ -174,17 +174,13 @@ struct TranslationLoader::State {
   int64_t batch_size = 1, batches = 0;
   uint64_t seed = 0;
   std::vector<float> table;  // [channel * 256 + pixel] -> (pixel / 255 - 0.5) / 0.5
-  int epoch = -1;
-  int64_t consumed = 0;
-  std::vector<int64_t> order;
-  // The next batch, made on another thread while the consumer uses the last one; it reads the epoch and
-  // the order above, so start_epoch waits for it (a std::async future blocks when replaced) first.
-  std::future<Prepared> pending;
+  bool started = false;
+  std::unique_ptr<BatchPipeline<TranslationBatch>> pipeline;  // last, so that its workers stop first
 
   View draw_view(random::SplitMix64& g, int64_t file) const;
-  SamplePlan plan(int64_t position) const;
-  std::vector<Job> jobs(int64_t first, TranslationBatch& b) const;
-  Prepared make_batch(int64_t index) const;
+  SamplePlan plan(const EpochPlan& e, int64_t position) const;
+  std::vector<Job> jobs(const EpochPlan& e, int64_t first, TranslationBatch& b) const;
+  TranslationBatch make_batch(const EpochPlan& e, int64_t index, std::vector<std::string>& lines) const;
   void put(const Image& img, const View& v, float* out) const;
   void decode(const Job& job, std::vector<std::string>& lines) const;
 };
@@ -202,10 +198,10 @@ View TranslationLoader::State::draw_view(random::SplitMix64& g, int64_t file) co
   return v;
 }
 
-SamplePlan TranslationLoader::State::plan(int64_t position) const {
+SamplePlan TranslationLoader::State::plan(const EpochPlan& e, int64_t position) const {
   random::SplitMix64 g{random::derive_key(
-      {seed, kTranslationStream, static_cast<uint64_t>(epoch), static_cast<uint64_t>(position)})};
-  const int64_t idx = order[static_cast<size_t>(position)];
+      {seed, kTranslationStream, static_cast<uint64_t>(e.epoch), static_cast<uint64_t>(position)})};
+  const int64_t idx = e.order[static_cast<size_t>(position)];
   const auto na = static_cast<int64_t>(folder.a.size()), nb = static_cast<int64_t>(folder.b.size());
   SamplePlan p;
   if (folder.aligned) {
@@ -247,7 +243,7 @@ void TranslationLoader::State::decode(const Job& job, std::vector<std::string>& 
 
 // The paths of batch b's samples from `first` on, and one decode job per file into b's tensors: an
 // aligned file fills both sides at once (its left half is A, or B when swapped).
-std::vector<Job> TranslationLoader::State::jobs(int64_t first, TranslationBatch& b) const {
+std::vector<Job> TranslationLoader::State::jobs(const EpochPlan& e, int64_t first, TranslationBatch& b) const {
   const size_t sample = static_cast<size_t>(folder.channels) * opt.crop_size * opt.crop_size;
   std::vector<Job> out;
   const auto add = [&](const std::vector<std::string>& files, const View& v, Tensor& t, Tensor* right, int64_t i) {
@@ -258,7 +254,7 @@ std::vector<Job> TranslationLoader::State::jobs(int64_t first, TranslationBatch&
   };
   const std::vector<std::string>& files_b = folder.aligned ? folder.a : folder.b;
   for (int64_t i = 0; i < b.a.size(0); ++i) {
-    const SamplePlan p = plan(first + i);
+    const SamplePlan p = plan(e, first + i);
     b.a_paths.push_back(folder.a[static_cast<size_t>(p.a.file)]);
     b.b_paths.push_back(files_b[static_cast<size_t>(p.b.file)]);
     if (folder.aligned) {
@@ -276,17 +272,16 @@ std::vector<Job> TranslationLoader::State::jobs(int64_t first, TranslationBatch&
   return out;
 }
 
-Prepared TranslationLoader::State::make_batch(int64_t index) const {
+// Batch `index` of the epoch; its files are decoded one after the other (the workers make whole batches).
+TranslationBatch TranslationLoader::State::make_batch(const EpochPlan& e, int64_t index,
+                                                      std::vector<std::string>& lines) const {
   const int64_t first = index * batch_size, n = std::min(batch_size, folder.size() - first);
   const int c = folder.channels, size = opt.crop_size;
-  Prepared p;
-  for (Tensor* t : {&p.batch.a, &p.batch.b, &p.batch.a_partner, &p.batch.b_partner})
-    if (opt.partners || t == &p.batch.a || t == &p.batch.b) *t = Tensor::empty({n, c, size, size});
-  const std::vector<Job> todo = jobs(first, p.batch);
-  p.lines.resize(todo.size());
-  parallel_for(static_cast<int64_t>(todo.size()), opt.workers,
-               [&](int64_t k) { decode(todo[static_cast<size_t>(k)], p.lines[static_cast<size_t>(k)]); });
-  return p;
+  TranslationBatch b;
+  for (Tensor* t : {&b.a, &b.b, &b.a_partner, &b.b_partner})
+    if (opt.partners || t == &b.a || t == &b.b) *t = Tensor::empty({n, c, size, size});
+  for (const Job& job : jobs(e, first, b)) decode(job, lines);
+  return b;
 }
 
 TranslationLoader::TranslationLoader(const TranslationFolder& f, const TranslationOptions& opt, bool train,
@@ -307,6 +302,8 @@ TranslationLoader::TranslationLoader(const TranslationFolder& f, const Translati
   s.table = normalization_table(Normalization{std::vector<float>(static_cast<size_t>(f.channels), 0.5f),
                                               std::vector<float>(static_cast<size_t>(f.channels), 0.5f)},
                                 f.channels);
+  const int workers = worker_count(opt.workers);
+  s.pipeline = std::make_unique<BatchPipeline<TranslationBatch>>(workers, 2 * workers);
 }
 
 TranslationLoader::~TranslationLoader() = default;
@@ -316,24 +313,20 @@ int64_t TranslationLoader::batches_per_epoch() const { return state_->batches; }
 void TranslationLoader::start_epoch(int epoch) {
   MX_CHECK(epoch >= 0, "TranslationLoader: epoch must not be negative, got ", epoch);
   State& s = *state_;
-  s.pending = {};  // waits for a batch still being made for the last epoch
-  s.epoch = epoch;
-  s.consumed = 0;
-  s.order = sample_order(s.folder.size(), s.train, s.seed, epoch);
+  s.started = true;
+  const auto e = std::make_shared<const EpochPlan>(EpochPlan{epoch, sample_order(s.folder.size(), s.train, s.seed, epoch)});
+  s.pipeline->start(s.batches, [&s, e](int64_t index, std::vector<std::string>& lines) {
+    return s.make_batch(*e, index, lines);
+  });
 }
 
 bool TranslationLoader::next(TranslationBatch& out) {
   State& s = *state_;
-  MX_CHECK(s.epoch >= 0, "TranslationLoader: call start_epoch before next");
-  if (s.consumed == s.batches) return false;
-  Prepared p = s.pending.valid() ? s.pending.get() : s.make_batch(s.consumed);
-  ++s.consumed;
-  if (s.consumed < s.batches)
-    s.pending = std::async(std::launch::async, [&s, index = s.consumed] { return s.make_batch(index); });
-  out = std::move(p.batch);
+  MX_CHECK(s.started, "TranslationLoader: call start_epoch before next");
+  std::vector<std::string> lines;
+  if (!s.pipeline->next(out, lines)) return false;
   if (s.opt.warn)
-    for (const std::vector<std::string>& lines : p.lines)
-      for (const std::string& line : lines) s.opt.warn(line);
+    for (const std::string& line : lines) s.opt.warn(line);
   return true;
 }
 
