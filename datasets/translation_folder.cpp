@@ -35,7 +35,7 @@ fs::path aligned_dir(const fs::path& dir, const std::string& phase) {
   return dir / phase;
 }
 
-// "trainA, trainB, val" or "nothing": the folders in `dir`, sorted.
+// "trainA/, trainB/, val/" or "no folders": the folders in `dir`, sorted.
 std::string folders_in(const fs::path& dir) {
   std::vector<std::string> names;
   for (const fs::directory_entry& e : fs::directory_iterator(dir))
@@ -292,6 +292,8 @@ TranslationLoader::TranslationLoader(const TranslationFolder& f, const Translati
            opt.crop_size, "; the crop is cut from the image resized to --load-size");
   MX_CHECK(batch_size >= 1, "--batch-size must be at least 1, got ", batch_size);
   MX_CHECK(f.size() > 0 && (f.aligned || !f.b.empty()), "TranslationLoader: ", f.dir, " has an empty domain");
+  MX_CHECK(f.channels == 1 || f.channels == 3, "TranslationLoader: ", f.dir, " has ", f.channels,
+           " channels, expected 1 or 3 (scan it with scan_translation_folder)");
   State& s = *state_;
   s.folder = f;
   s.opt = opt;
