@@ -74,7 +74,8 @@ class BatchPipeline {
   void run() {
     std::unique_lock<std::mutex> lock(mu_);
     for (;;) {
-      cv_.wait(lock, [&] { return stop_ || (make_ && !error_ && claimed_ < batches_ && claimed_ < consumed_ + ahead_); });
+      cv_.wait(lock,
+               [&] { return stop_ || (make_ && !error_ && claimed_ < batches_ && claimed_ < consumed_ + ahead_); });
       if (stop_) return;
       const uint64_t job = generation_;
       const int64_t index = claimed_++;

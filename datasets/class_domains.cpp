@@ -15,14 +15,13 @@ Image padded(const Image& img, int pad) {
   Image out{w, h, c, std::vector<uint8_t>(static_cast<size_t>(w) * h * c, 0)};
   const size_t row = static_cast<size_t>(img.width) * c;
   for (int y = 0; y < img.height; ++y)
-    std::copy_n(img.pixels.data() + y * row, row,
-                out.pixels.data() + (static_cast<size_t>(y + pad) * w + pad) * c);
+    std::copy_n(img.pixels.data() + y * row, row, out.pixels.data() + (static_cast<size_t>(y + pad) * w + pad) * c);
   return out;
 }
 
 // The images of class `label` in `d` as DIR/<index>.png; returns how many.
-int64_t write_domain(const Dataset& d, int label, const ClassDomainsOptions& opt, const char* flag,
-                     const char* split, const std::string& dir) {
+int64_t write_domain(const Dataset& d, int label, const ClassDomainsOptions& opt, const char* flag, const char* split,
+                     const std::string& dir) {
   std::vector<int64_t> picked;
   const int32_t* labels = d.labels.data<int32_t>();
   for (int64_t i = 0; i < d.size() && (opt.limit == 0 || static_cast<int64_t>(picked.size()) < opt.limit); ++i)

@@ -87,7 +87,8 @@ void FolderLoader::start_epoch(int epoch) {
   MX_CHECK(epoch >= 0, "FolderLoader: epoch must not be negative, got ", epoch);
   State& s = *state_;
   s.epoch = epoch;
-  const auto order = std::make_shared<const std::vector<int64_t>>(sample_order(s.split.size(), s.opt.train, s.opt.seed, epoch));
+  const auto order =
+      std::make_shared<const std::vector<int64_t>>(sample_order(s.split.size(), s.opt.train, s.opt.seed, epoch));
   s.pipeline->start(s.batches, [&s, order, epoch](int64_t index, std::vector<std::string>& lines) {
     const int64_t first = index * s.opt.batch_size;
     const int64_t count = std::min<int64_t>(s.opt.batch_size, s.split.size() - first);

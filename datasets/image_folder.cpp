@@ -35,7 +35,6 @@ std::string lower(std::string s) {
   return s;
 }
 
-
 // The sorted names of the folders in `dir`; any other entry counts as a non-image file.
 std::vector<std::string> class_folders(const fs::path& dir, int64_t& non_images) {
   std::vector<std::string> names;
@@ -159,7 +158,6 @@ std::string zero_padded(int64_t value, int64_t largest) {
   return std::string(width > s.size() ? width - s.size() : 0, '0') + s;
 }
 
-
 void create_dir(const std::string& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -215,10 +213,10 @@ std::vector<ImageHeader> probe_images(const std::vector<std::string>& files, con
 }
 
 Image crop(const Image& src, const Box& b) {
-  MX_CHECK(b.x >= 0 && b.y >= 0 && b.width > 0 && b.height > 0 && b.x + b.width <= src.width &&
-               b.y + b.height <= src.height,
-           "crop: box ", b.width, "x", b.height, "+", b.x, "+", b.y, " is not inside a ", src.width, "x", src.height,
-           " image");
+  MX_CHECK(
+      b.x >= 0 && b.y >= 0 && b.width > 0 && b.height > 0 && b.x + b.width <= src.width && b.y + b.height <= src.height,
+      "crop: box ", b.width, "x", b.height, "+", b.x, "+", b.y, " is not inside a ", src.width, "x", src.height,
+      " image");
   Image out{b.width, b.height, src.channels,
             std::vector<uint8_t>(static_cast<size_t>(b.width) * b.height * src.channels)};
   const size_t row = static_cast<size_t>(b.width) * src.channels;

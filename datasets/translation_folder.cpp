@@ -22,7 +22,8 @@ namespace fs = std::filesystem;
 
 constexpr uint64_t kTranslationStream = 5;  // loader.cpp uses streams 1 and 2, the trainer 3, folder_loader 4
 const char* const kUnaligned = "the unaligned layout holds DIR/trainA/, DIR/trainB/, DIR/testA/, DIR/testB/";
-const char* const kAligned = "the aligned layout holds DIR/train/ and DIR/test/ (or DIR/val/), each image A|B side by side";
+const char* const kAligned =
+    "the aligned layout holds DIR/train/ and DIR/test/ (or DIR/val/), each image A|B side by side";
 
 bool is_dir(const fs::path& p) {
   std::error_code ec;
@@ -48,14 +49,15 @@ std::string folders_in(const fs::path& dir) {
 
 // --layout resolved: true for aligned.
 bool resolve_layout(const fs::path& dir, const std::string& phase, const std::string& layout) {
-  MX_CHECK(layout == "auto" || layout == "unaligned" || layout == "aligned", "--layout: expected auto, unaligned or aligned, got '",
-           layout, "'");
+  MX_CHECK(layout == "auto" || layout == "unaligned" || layout == "aligned",
+           "--layout: expected auto, unaligned or aligned, got '", layout, "'");
   if (layout != "auto") return layout == "aligned";
   const bool unaligned = is_dir(dir / (phase + "A")) || is_dir(dir / (phase + "B"));
   const bool aligned = is_dir(aligned_dir(dir, phase));
   MX_CHECK(unaligned != aligned, dir.string(), ": ", unaligned ? "both" : "neither", " the unaligned layout (", phase,
-           "A/, ", phase, "B/) ", unaligned ? "and" : "nor", " the aligned one (", aligned_dir(dir, phase).filename().string(),
-           "/) found; the folder holds ", folders_in(dir), unaligned ? "; choose one with --layout unaligned or aligned" : "");
+           "A/, ", phase, "B/) ", unaligned ? "and" : "nor", " the aligned one (",
+           aligned_dir(dir, phase).filename().string(), "/) found; the folder holds ", folders_in(dir),
+           unaligned ? "; choose one with --layout unaligned or aligned" : "");
   return aligned;
 }
 
@@ -70,7 +72,8 @@ std::vector<std::string> domain_images(const fs::path& dir, const char* layout, 
 // Drops the undecodable files of one domain; returns the headers of those kept.
 std::vector<ImageHeader> probe_domain(std::vector<std::string>& files, const fs::path& dir,
                                       const TranslationOptions& opt, int64_t& undecodable) {
-  const std::vector<ImageHeader> headers = probe_images(files, FolderOptions{0, opt.workers, opt.strict, opt.warn}, undecodable);
+  const std::vector<ImageHeader> headers =
+      probe_images(files, FolderOptions{0, opt.workers, opt.strict, opt.warn}, undecodable);
   MX_CHECK(!headers.empty(), dir.string(), ": no decodable images");
   std::vector<std::string> kept;
   for (const ImageHeader& h : headers) kept.push_back(files[h.index]);
@@ -138,7 +141,8 @@ std::string TranslationFolder::summary() const {
 
 TranslationFolder scan_translation_folder(const std::string& dir, const std::string& phase,
                                           const TranslationOptions& opt) {
-  MX_CHECK(phase == "train" || phase == "test", "scan_translation_folder: phase must be train or test, got '", phase, "'");
+  MX_CHECK(phase == "train" || phase == "test", "scan_translation_folder: phase must be train or test, got '", phase,
+           "'");
   MX_CHECK(opt.direction == "AtoB" || opt.direction == "BtoA", "--direction: expected AtoB or BtoA, got '",
            opt.direction, "'");
   MX_CHECK(is_dir(dir), dir, ": translation data folder not found (--data-dir); ", kUnaligned, "; or ", kAligned);
@@ -199,8 +203,8 @@ View TranslationLoader::State::draw_view(random::SplitMix64& g, int64_t file) co
 }
 
 SamplePlan TranslationLoader::State::plan(const EpochPlan& e, int64_t position) const {
-  random::SplitMix64 g{random::derive_key(
-      {seed, kTranslationStream, static_cast<uint64_t>(e.epoch), static_cast<uint64_t>(position)})};
+  random::SplitMix64 g{
+      random::derive_key({seed, kTranslationStream, static_cast<uint64_t>(e.epoch), static_cast<uint64_t>(position)})};
   const int64_t idx = e.order[static_cast<size_t>(position)];
   const auto na = static_cast<int64_t>(folder.a.size()), nb = static_cast<int64_t>(folder.b.size());
   SamplePlan p;
@@ -316,10 +320,10 @@ void TranslationLoader::start_epoch(int epoch) {
   MX_CHECK(epoch >= 0, "TranslationLoader: epoch must not be negative, got ", epoch);
   State& s = *state_;
   s.started = true;
-  const auto e = std::make_shared<const EpochPlan>(EpochPlan{epoch, sample_order(s.folder.size(), s.train, s.seed, epoch)});
-  s.pipeline->start(s.batches, [&s, e](int64_t index, std::vector<std::string>& lines) {
-    return s.make_batch(*e, index, lines);
-  });
+  const auto e =
+      std::make_shared<const EpochPlan>(EpochPlan{epoch, sample_order(s.folder.size(), s.train, s.seed, epoch)});
+  s.pipeline->start(s.batches,
+                    [&s, e](int64_t index, std::vector<std::string>& lines) { return s.make_batch(*e, index, lines); });
 }
 
 bool TranslationLoader::next(TranslationBatch& out) {

@@ -30,13 +30,13 @@
 namespace mx::data {
 
 struct TranslationOptions {
-  std::string layout = "auto";     // auto | unaligned | aligned (--layout)
-  std::string direction = "AtoB";  // AtoB | BtoA (--direction): BtoA swaps the two domains
+  std::string layout = "auto";           // auto | unaligned | aligned (--layout)
+  std::string direction = "AtoB";        // AtoB | BtoA (--direction): BtoA swaps the two domains
   int load_size = 286, crop_size = 256;  // --load-size, --crop-size
-  bool flip = true;                // random horizontal flip in training
-  bool partners = false;           // also load one random partner image per sample and domain (for stitching)
-  int channels = 0;                // 0: 3 when any image is colour, else 1
-  int workers = 0;                 // decoding threads, 0: one per core
+  bool flip = true;                      // random horizontal flip in training
+  bool partners = false;                 // also load one random partner image per sample and domain (for stitching)
+  int channels = 0;                      // 0: 3 when any image is colour, else 1
+  int workers = 0;                       // decoding threads, 0: one per core
   std::function<void(const std::string&)> warn;  // one line per skipped or blanked image
   // An undecodable image stops the scan or the epoch instead of being skipped (scan) or replaced by a
   // blank image (loader) with a warning (--strict-images).

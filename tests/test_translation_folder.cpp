@@ -43,7 +43,8 @@ void put(const std::string& path, const Image& img) {
 // The aligned file of two halves side by side.
 Image side_by_side(const Image& left, const Image& right) {
   Image out{left.width + right.width, left.height, left.channels, {}};
-  const size_t lrow = static_cast<size_t>(left.width) * left.channels, rrow = static_cast<size_t>(right.width) * right.channels;
+  const size_t lrow = static_cast<size_t>(left.width) * left.channels,
+               rrow = static_cast<size_t>(right.width) * right.channels;
   for (int y = 0; y < left.height; ++y) {
     out.pixels.insert(out.pixels.end(), left.pixels.begin() + y * lrow, left.pixels.begin() + (y + 1) * lrow);
     out.pixels.insert(out.pixels.end(), right.pixels.begin() + y * rrow, right.pixels.begin() + (y + 1) * rrow);
@@ -91,7 +92,8 @@ std::vector<float> all_values(const std::vector<TranslationBatch>& batches, Tens
 
 void expect_same(const std::vector<TranslationBatch>& x, const std::vector<TranslationBatch>& y) {
   ASSERT_EQ(x.size(), y.size());
-  for (auto side : {&TranslationBatch::a, &TranslationBatch::b, &TranslationBatch::a_partner, &TranslationBatch::b_partner})
+  for (auto side :
+       {&TranslationBatch::a, &TranslationBatch::b, &TranslationBatch::a_partner, &TranslationBatch::b_partner})
     EXPECT_EQ(all_values(x, side), all_values(y, side));
   for (size_t i = 0; i < x.size(); ++i) {
     EXPECT_EQ(x[i].a_paths, y[i].a_paths);
@@ -113,7 +115,8 @@ std::vector<float> normalized(const Image& img, bool flip = false) {
 std::vector<float> sample(const Tensor& t, int64_t i) {
   const std::vector<float> v = t.to_vector<float>();
   const auto n = static_cast<size_t>(t.numel() / t.size(0));
-  return std::vector<float>(v.begin() + static_cast<std::ptrdiff_t>(i * n), v.begin() + static_cast<std::ptrdiff_t>((i + 1) * n));
+  return std::vector<float>(v.begin() + static_cast<std::ptrdiff_t>(i * n),
+                            v.begin() + static_cast<std::ptrdiff_t>((i + 1) * n));
 }
 
 }  // namespace
@@ -133,7 +136,8 @@ TEST(TranslationFolder, DetectsTheUnalignedLayoutWithSortedDomains) {
   EXPECT_EQ(f.channels, 3) << "B is colour";
   EXPECT_EQ(f.non_images, 1);
   EXPECT_NE(f.summary().find("unaligned train, 4 A and 2 B images, 3-channel, AtoB"), std::string::npos) << f.summary();
-  EXPECT_EQ(scan_translation_folder(d.path(), "test", options(10, 8)).a, (std::vector<std::string>{d / "testA/a0.png"}));
+  EXPECT_EQ(scan_translation_folder(d.path(), "test", options(10, 8)).a,
+            (std::vector<std::string>{d / "testA/a0.png"}));
   TranslationOptions grey = options(10, 8);
   grey.channels = 1;
   EXPECT_EQ(scan_translation_folder(d.path(), "train", grey).channels, 1);
@@ -485,7 +489,8 @@ TEST(ClassDomains, WritesTwoClassesPaddedAsTheFourFoldersOfAnUnalignedTree) {
     d->num_classes = 3;
     d->images = Tensor::empty({n, 1, 4, 4}, DType::U8);
     d->labels = Tensor::empty({n}, DType::I32);
-    for (int64_t i = 0; i < d->images.numel(); ++i) d->images.data<uint8_t>()[i] = static_cast<uint8_t>(1 + i * 13 % 250);
+    for (int64_t i = 0; i < d->images.numel(); ++i)
+      d->images.data<uint8_t>()[i] = static_cast<uint8_t>(1 + i * 13 % 250);
     for (int64_t i = 0; i < n; ++i) d->labels.data<int32_t>()[i] = static_cast<int32_t>(i % 3);
   }
   TempDir tmp;
@@ -510,7 +515,8 @@ TEST(ClassDomains, WritesTwoClassesPaddedAsTheFourFoldersOfAnUnalignedTree) {
   for (int y = 0; y < 6; ++y)
     for (int x = 0; x < 6; ++x) {
       const bool inside = x >= 1 && x <= 4 && y >= 1 && y <= 4;
-      EXPECT_EQ(got.pixels[static_cast<size_t>(y * 6 + x)], inside ? want.pixels[static_cast<size_t>((y - 1) * 4 + x - 1)] : 0)
+      EXPECT_EQ(got.pixels[static_cast<size_t>(y * 6 + x)],
+                inside ? want.pixels[static_cast<size_t>((y - 1) * 4 + x - 1)] : 0)
           << x << "," << y;
     }
   EXPECT_EQ(scan_translation_folder(out, "test", options(6, 6)).b.size(), 2u);
