@@ -443,7 +443,11 @@ TEST(TranslationFolder, BadInputsAreOneLineErrorsNamingThePath) {
     write_aligned(d, "train", 2);
     const TranslationFolder f = scan_translation_folder(d.path(), "train", o);
     expect_error([&] { TranslationLoader(f, options(7, 8), true, 1, 0); }, {"--load-size 7", "--crop-size 8"});
+    expect_error([&] { TranslationLoader(f, options(8, 0), true, 1, 0); }, {"--crop-size", "0"});
     expect_error([&] { TranslationLoader(f, o, true, 0, 0); }, {"--batch-size", "0"});
+    TranslationOptions two = o;
+    two.channels = 2;
+    expect_error([&] { scan_translation_folder(d.path(), "train", two); }, {"--channels", "2"});
     TranslationLoader early(f, o, true, 1, 0);
     TranslationBatch b;
     expect_error([&] { early.next(b); }, {"start_epoch"});
@@ -465,6 +469,12 @@ TEST(TranslationFolder, UndecodableImagesAreSkippedBlankedOrStopWithStrict) {
   TranslationOptions strict = o;
   strict.strict = true;
   expect_error([&] { scan_translation_folder(d.path(), "train", strict); }, {d / "trainA/broken.png", "cannot decode"});
+  TempDir all_broken;
+  write_unaligned(all_broken, "train", 0, 1);
+  fs::create_directories(all_broken / "trainA");
+  std::ofstream(all_broken / "trainA/x.png") << "not a PNG either";
+  expect_error([&] { scan_translation_folder(all_broken.path(), "train", o); },
+               {all_broken / "trainA", "no decodable images"});
   // A file whose header reads but whose pixels do not: a blank image and a warning, or an error.
   fs::remove(d / "trainA/broken.png");
   const std::string cut = d / "trainA/a1.png";
