@@ -1,15 +1,11 @@
-// The streaming folder loader: workers claim whole batches in order, keep at most `ahead` of them
-// ready, and the consumer takes them in order; start_epoch drops whatever belongs to the last epoch.
+// The streaming folder loader: a BatchPipeline (batch_pipeline.h) whose batches are the epoch's order cut
+// into batch_size pieces, each image decoded and transformed by sample().
 #include "datasets/folder_loader.h"
 
 #include <algorithm>
-#include <condition_variable>
-#include <exception>
-#include <map>
-#include <mutex>
 #include <optional>
-#include <thread>
 
+#include "datasets/batch_pipeline.h"
 #include "datasets/workers.h"
 #include "engine/random.h"
 
@@ -25,40 +21,26 @@ struct FolderLoader::State {
   FolderLoaderOptions opt;
   int channels = 0, size = 0;
   std::vector<float> table;  // [channel * 256 + pixel] -> normalized value
-  int64_t batches = 0, ahead = 0;
-
-  std::mutex mu;
-  std::condition_variable cv;
-  // Guarded by mu. `generation` changes with every start_epoch so the workers drop stale batches.
+  int64_t batches = 0;
   int epoch = -1;
-  uint64_t generation = 0;
-  std::vector<int64_t> order;
-  int64_t claimed = 0, consumed = 0;
-  std::map<int64_t, Batch> ready;
-  std::vector<std::string> warnings;
-  std::exception_ptr error;
-  bool stop = false;
-  std::vector<std::thread> workers;  // last, so they start after everything above exists
+  std::unique_ptr<BatchPipeline<Batch>> pipeline;  // last, so that its workers stop first
 
   void sample(int64_t file, int sample_epoch, int64_t position, float* out, std::vector<std::string>& lines) const;
   Batch make_batch(const std::vector<int64_t>& ids, int batch_epoch, int64_t first,
                    std::vector<std::string>& lines) const;
-  void run();
 };
 
 // One image, decoded, transformed and normalized into CHW floats at `out`.
 void FolderLoader::State::sample(int64_t file, int sample_epoch, int64_t position, float* out,
                                  std::vector<std::string>& lines) const {
   const size_t plane = static_cast<size_t>(size) * size;
-  Image img;
-  try {
-    img = decode_image(split.files[static_cast<size_t>(file)], channels);
-  } catch (const Error& e) {
-    MX_CHECK(!opt.strict, e.what(), "; without --strict-images it would be replaced by a blank image");
-    lines.push_back(std::string("warning: ") + e.what() + "; replaced by a blank image");
+  std::optional<Image> decoded =
+      decode_or_warn(split.files[static_cast<size_t>(file)], channels, opt.strict, "--strict-images", lines);
+  if (!decoded) {
     std::fill(out, out + plane * channels, 0.f);
     return;
   }
+  Image img = std::move(*decoded);
   bool flip = false;
   if (opt.train) {
     random::SplitMix64 g{random::derive_key(
@@ -68,11 +50,7 @@ void FolderLoader::State::sample(int64_t file, int sample_epoch, int64_t positio
   } else {
     img = eval_transform(img, size);
   }
-  for (int y = 0; y < size; ++y)
-    for (int x = 0; x < size; ++x) {
-      const uint8_t* px = img.pixels.data() + (static_cast<size_t>(y) * size + (flip ? size - 1 - x : x)) * channels;
-      for (int c = 0; c < channels; ++c) out[c * plane + static_cast<size_t>(y) * size + x] = table[c * 256 + px[c]];
-    }
+  normalize_planar(img, flip, table, out);
 }
 
 Batch FolderLoader::State::make_batch(const std::vector<int64_t>& ids, int batch_epoch, int64_t first,
@@ -85,34 +63,6 @@ Batch FolderLoader::State::make_batch(const std::vector<int64_t>& ids, int batch
     b.labels.data<int32_t>()[i] = split.labels[static_cast<size_t>(ids[i])];
   }
   return b;
-}
-
-void FolderLoader::State::run() {
-  std::unique_lock<std::mutex> lock(mu);
-  for (;;) {
-    cv.wait(lock, [&] { return stop || (epoch >= 0 && !error && claimed < batches && claimed < consumed + ahead); });
-    if (stop) return;
-    const uint64_t job = generation;
-    const int job_epoch = epoch;
-    const int64_t index = claimed++, first = index * opt.batch_size;
-    const int64_t count = std::min<int64_t>(opt.batch_size, split.size() - first);
-    const std::vector<int64_t> ids(order.begin() + first, order.begin() + first + count);
-    lock.unlock();
-    std::optional<Batch> batch;
-    std::exception_ptr failure;
-    std::vector<std::string> lines;
-    try {
-      batch = make_batch(ids, job_epoch, first, lines);
-    } catch (...) {
-      failure = std::current_exception();
-    }
-    lock.lock();
-    if (job != generation) continue;  // start_epoch came while this batch was being made
-    if (failure && !error) error = failure;
-    if (batch) ready.emplace(index, std::move(*batch));
-    warnings.insert(warnings.end(), lines.begin(), lines.end());
-    cv.notify_all();
-  }
 }
 
 FolderLoader::FolderLoader(const ImageFolder& folder, const FolderSplit& split, const Normalization& norm,
@@ -128,52 +78,30 @@ FolderLoader::FolderLoader(const ImageFolder& folder, const FolderSplit& split, 
   s.table = normalization_table(norm, folder.channels);
   s.batches = (split.size() + opt.batch_size - 1) / opt.batch_size;
   const int workers = worker_count(opt.workers);
-  s.ahead = 2 * workers;
-  for (int w = 0; w < workers; ++w) s.workers.emplace_back([&s] { s.run(); });
+  s.pipeline = std::make_unique<BatchPipeline<Batch>>(workers, 2 * workers);
 }
 
-FolderLoader::~FolderLoader() {
-  {
-    std::lock_guard<std::mutex> lock(state_->mu);
-    state_->stop = true;
-  }
-  state_->cv.notify_all();
-  for (std::thread& t : state_->workers) t.join();
-}
+FolderLoader::~FolderLoader() = default;
 
 void FolderLoader::start_epoch(int epoch) {
   MX_CHECK(epoch >= 0, "FolderLoader: epoch must not be negative, got ", epoch);
   State& s = *state_;
-  std::vector<int64_t> order = sample_order(s.split.size(), s.opt.train, s.opt.seed, epoch);
-  {
-    std::lock_guard<std::mutex> lock(s.mu);
-    s.epoch = epoch;
-    ++s.generation;
-    s.order = std::move(order);
-    s.claimed = s.consumed = 0;
-    s.ready.clear();
-    s.warnings.clear();
-    s.error = nullptr;
-  }
-  s.cv.notify_all();
+  s.epoch = epoch;
+  const auto order =
+      std::make_shared<const std::vector<int64_t>>(sample_order(s.split.size(), s.opt.train, s.opt.seed, epoch));
+  s.pipeline->start(s.batches, [&s, order, epoch](int64_t index, std::vector<std::string>& lines) {
+    const int64_t first = index * s.opt.batch_size;
+    const int64_t count = std::min<int64_t>(s.opt.batch_size, s.split.size() - first);
+    const std::vector<int64_t> ids(order->begin() + first, order->begin() + first + count);
+    return s.make_batch(ids, epoch, first, lines);
+  });
 }
 
 bool FolderLoader::next(Batch& out) {
   State& s = *state_;
+  MX_CHECK(s.epoch >= 0, "FolderLoader: call start_epoch before next");
   std::vector<std::string> lines;
-  {
-    std::unique_lock<std::mutex> lock(s.mu);
-    MX_CHECK(s.epoch >= 0, "FolderLoader: call start_epoch before next");
-    if (s.consumed == s.batches) return false;
-    s.cv.wait(lock, [&] { return s.ready.count(s.consumed) || s.error; });
-    if (s.error) std::rethrow_exception(s.error);
-    const auto it = s.ready.find(s.consumed);
-    out = std::move(it->second);
-    s.ready.erase(it);
-    ++s.consumed;
-    lines.swap(s.warnings);
-  }
-  s.cv.notify_all();
+  if (!s.pipeline->next(out, lines)) return false;
   if (s.opt.warn)
     for (const std::string& line : lines) s.opt.warn(line);
   return true;

@@ -35,11 +35,6 @@ std::string lower(std::string s) {
   return s;
 }
 
-bool is_image_file(const fs::path& p) {
-  const std::string ext = lower(p.extension().string());
-  return ext == ".jpg" || ext == ".jpeg" || ext == ".png";
-}
-
 // The sorted names of the folders in `dir`; any other entry counts as a non-image file.
 std::vector<std::string> class_folders(const fs::path& dir, int64_t& non_images) {
   std::vector<std::string> names;
@@ -54,14 +49,7 @@ std::vector<std::string> class_folders(const fs::path& dir, int64_t& non_images)
 
 // The images under a class folder (subfolders included), sorted by path; other files are counted.
 std::vector<std::string> class_images(const fs::path& dir, int64_t& non_images) {
-  std::vector<std::string> files;
-  const auto options = fs::directory_options::follow_directory_symlink;
-  for (const fs::directory_entry& e : fs::recursive_directory_iterator(dir, options)) {
-    if (is_dir(e.path())) continue;
-    if (is_image_file(e.path())) files.push_back(e.path().string());
-    else ++non_images;
-  }
-  std::sort(files.begin(), files.end());
+  std::vector<std::string> files = list_images(dir.string(), non_images);
   MX_CHECK(!files.empty(), dir.string(), ": empty class folder (no .jpg, .jpeg or .png files)");
   return files;
 }
@@ -82,11 +70,6 @@ FolderSplit scan_split(const fs::path& split_dir, const std::vector<std::string>
   return s;
 }
 
-struct Header {
-  int width = 0, height = 0, channels = 0;
-  std::string error;  // empty when stb_image can read the header
-};
-
 // Calls keep(i) for the files whose `failed` line is empty; the others are warned about and counted in
 // `dropped`, or stop everything with `strict`.
 template <typename Keep>
@@ -105,42 +88,23 @@ void drop_failures(const FolderOptions& opt, const std::vector<std::string>& fil
 }
 
 // Reads every header of `s` on the workers and drops the undecodable ones; returns the kept headers.
-std::vector<Header> probe_split(FolderSplit& s, const FolderOptions& opt, int64_t& undecodable) {
-  std::vector<Header> headers(s.files.size());
-  parallel_for(s.size(), opt.workers, [&](int64_t i) {
-    Header& h = headers[static_cast<size_t>(i)];
-    if (!stbi_info(s.files[static_cast<size_t>(i)].c_str(), &h.width, &h.height, &h.channels))
-      h.error = s.files[static_cast<size_t>(i)] + ": cannot decode the image (" + stbi_failure_reason() + ")";
-  });
-  std::vector<std::string> failed;
-  for (const Header& h : headers) failed.push_back(h.error);
+std::vector<ImageHeader> probe_split(FolderSplit& s, const FolderOptions& opt, int64_t& undecodable) {
+  std::vector<ImageHeader> headers = probe_images(s.files, opt, undecodable);
   FolderSplit kept;
-  std::vector<Header> kept_headers;
-  drop_failures(opt, s.files, failed, undecodable, [&](size_t i) {
-    kept.files.push_back(s.files[i]);
-    kept.labels.push_back(s.labels[i]);
-    kept_headers.push_back(headers[i]);
-  });
+  for (const ImageHeader& h : headers) {
+    kept.files.push_back(s.files[h.index]);
+    kept.labels.push_back(s.labels[h.index]);
+  }
   s = std::move(kept);
-  return kept_headers;
+  return headers;
 }
 
 // The size every image is brought to: the option, else the training images' common square size, else 224.
-int resolve_image_size(int requested, const std::vector<Header>& train) {
+int resolve_image_size(int requested, const std::vector<ImageHeader>& train) {
   if (requested > 0) return requested;
-  for (const Header& h : train)
+  for (const ImageHeader& h : train)
     if (h.width != h.height || h.width != train.front().width) return kFallbackSize;
   return train.front().width;
-}
-
-Image crop(const Image& src, const Box& b) {
-  Image out{b.width, b.height, src.channels,
-            std::vector<uint8_t>(static_cast<size_t>(b.width) * b.height * src.channels)};
-  const size_t row = static_cast<size_t>(b.width) * src.channels;
-  for (int y = 0; y < b.height; ++y)
-    std::memcpy(out.pixels.data() + y * row,
-                src.pixels.data() + (static_cast<size_t>(b.y + y) * src.width + b.x) * src.channels, row);
-  return out;
 }
 
 // An HWC image into CHW planes at dst.
@@ -194,37 +158,18 @@ std::string zero_padded(int64_t value, int64_t largest) {
   return std::string(width > s.size() ? width - s.size() : 0, '0') + s;
 }
 
-// One image of a CHW U8 dataset as a PNG file.
-void write_png(const Dataset& d, int64_t index, const std::string& path) {
-  const int c = d.channels(), h = d.height(), w = d.width();
-  const size_t plane = static_cast<size_t>(h) * w;
-  const uint8_t* src = d.images.data<uint8_t>() + static_cast<size_t>(index) * plane * c;
-  std::vector<uint8_t> hwc(plane * c);
-  for (size_t k = 0; k < plane; ++k)
-    for (int ch = 0; ch < c; ++ch) hwc[k * c + ch] = src[ch * plane + k];
-  std::string bytes;
-  MX_CHECK(stbi_write_png_to_func(append_bytes, &bytes, w, h, c, hwc.data(), w * c) != 0, path,
-           ": PNG encoding failed");
-  std::ofstream out(path, std::ios::binary);
-  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-  MX_CHECK(out.good(), path, ": cannot write the file (", std::strerror(errno), ")");
-}
-
-void create_dir(const fs::path& dir) {
+void create_dir(const std::string& dir) {
   std::error_code ec;
   fs::create_directories(dir, ec);
-  MX_CHECK(!ec, dir.string(), ": cannot create the directory (", ec.message(), ")");
+  MX_CHECK(!ec, dir, ": cannot create the directory (", ec.message(), ")");
 }
 
 // One split as DIR/<class>/<index>.png.
 void export_split(const Dataset& d, const std::string& dataset, const fs::path& dir) {
   const int32_t* labels = d.labels.data<int32_t>();
-  std::vector<bool> created(static_cast<size_t>(d.num_classes), false);
-  for (int64_t i = 0; i < d.size(); ++i) {
-    const fs::path folder = dir / class_folder_name(dataset, labels[i], d.num_classes);
-    if (!created[static_cast<size_t>(labels[i])]) create_dir(folder), created[static_cast<size_t>(labels[i])] = true;
-    write_png(d, i, (folder / (zero_padded(i, d.size() - 1) + ".png")).string());
-  }
+  for (int64_t i = 0; i < d.size(); ++i)
+    write_indexed_png(dataset_image(d, i), (dir / class_folder_name(dataset, labels[i], d.num_classes)).string(), i,
+                      d.size());
 }
 
 // Removes a temporary directory unless released.
@@ -238,6 +183,95 @@ struct TemporaryDir {
 };
 
 }  // namespace
+
+std::vector<std::string> list_images(const std::string& dir, int64_t& non_images) {
+  std::vector<std::string> files;
+  const auto options = fs::directory_options::follow_directory_symlink;
+  for (const fs::directory_entry& e : fs::recursive_directory_iterator(dir, options)) {
+    if (is_dir(e.path())) continue;
+    const std::string ext = lower(e.path().extension().string());
+    if (ext == ".jpg" || ext == ".jpeg" || ext == ".png") files.push_back(e.path().string());
+    else ++non_images;
+  }
+  std::sort(files.begin(), files.end());
+  return files;
+}
+
+std::vector<ImageHeader> probe_images(const std::vector<std::string>& files, const FolderOptions& opt,
+                                      int64_t& undecodable) {
+  std::vector<ImageHeader> headers(files.size());
+  std::vector<std::string> failed(files.size());
+  parallel_for(static_cast<int64_t>(files.size()), opt.workers, [&](int64_t i) {
+    ImageHeader& h = headers[static_cast<size_t>(i)];
+    h.index = static_cast<size_t>(i);
+    if (!stbi_info(files[h.index].c_str(), &h.width, &h.height, &h.channels))
+      failed[h.index] = files[h.index] + ": cannot decode the image (" + stbi_failure_reason() + ")";
+  });
+  std::vector<ImageHeader> kept;
+  drop_failures(opt, files, failed, undecodable, [&](size_t i) { kept.push_back(headers[i]); });
+  return kept;
+}
+
+Image crop(const Image& src, const Box& b) {
+  MX_CHECK(
+      b.x >= 0 && b.y >= 0 && b.width > 0 && b.height > 0 && b.x + b.width <= src.width && b.y + b.height <= src.height,
+      "crop: box ", b.width, "x", b.height, "+", b.x, "+", b.y, " is not inside a ", src.width, "x", src.height,
+      " image");
+  Image out{b.width, b.height, src.channels,
+            std::vector<uint8_t>(static_cast<size_t>(b.width) * b.height * src.channels)};
+  const size_t row = static_cast<size_t>(b.width) * src.channels;
+  for (int y = 0; y < b.height; ++y)
+    std::memcpy(out.pixels.data() + y * row,
+                src.pixels.data() + (static_cast<size_t>(b.y + y) * src.width + b.x) * src.channels, row);
+  return out;
+}
+
+void normalize_planar(const Image& img, bool flip, const std::vector<float>& table, float* out) {
+  const int w = img.width, c = img.channels;
+  const size_t plane = static_cast<size_t>(w) * img.height;
+  for (int y = 0; y < img.height; ++y)
+    for (int x = 0; x < w; ++x) {
+      const uint8_t* px = img.pixels.data() + (static_cast<size_t>(y) * w + (flip ? w - 1 - x : x)) * c;
+      for (int ch = 0; ch < c; ++ch) out[ch * plane + static_cast<size_t>(y) * w + x] = table[ch * 256 + px[ch]];
+    }
+}
+
+Image dataset_image(const Dataset& d, int64_t index) {
+  const int c = d.channels(), h = d.height(), w = d.width();
+  const size_t plane = static_cast<size_t>(h) * w;
+  const uint8_t* src = d.images.data<uint8_t>() + static_cast<size_t>(index) * plane * c;
+  Image img{w, h, c, std::vector<uint8_t>(plane * c)};
+  for (size_t k = 0; k < plane; ++k)
+    for (int ch = 0; ch < c; ++ch) img.pixels[k * c + ch] = src[ch * plane + k];
+  return img;
+}
+
+void write_png(const Image& img, const std::string& path) {
+  std::string bytes;
+  MX_CHECK(stbi_write_png_to_func(append_bytes, &bytes, img.width, img.height, img.channels, img.pixels.data(),
+                                  img.width * img.channels) != 0,
+           path, ": PNG encoding failed");
+  std::ofstream out(path, std::ios::binary);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  MX_CHECK(out.good(), path, ": cannot write the file (", std::strerror(errno), ")");
+}
+
+void write_indexed_png(const Image& img, const std::string& dir, int64_t index, int64_t count) {
+  create_dir(dir);
+  write_png(img, (fs::path(dir) / (zero_padded(index, std::max<int64_t>(count - 1, 0)) + ".png")).string());
+}
+
+void write_new_folder(const std::string& dir, const std::function<void(const std::string& tmp)>& fill) {
+  MX_CHECK(!dir.empty(), "--out: a folder to write is required");
+  MX_CHECK(!fs::exists(dir), dir, ": already exists; --out must name a new folder");
+  TemporaryDir tmp{dir + ".tmp." + std::to_string(getpid())};
+  create_dir(tmp.path.string());
+  fill(tmp.path.string());
+  std::error_code ec;
+  fs::rename(tmp.path, dir, ec);
+  MX_CHECK(!ec, dir, ": cannot rename ", tmp.path.string(), " into place (", ec.message(), ")");
+  tmp.keep = true;
+}
 
 std::string ImageFolder::summary() const {
   std::string s = dir + ": " + std::to_string(classes.size()) + " classes, " + std::to_string(train.size()) +
@@ -257,11 +291,11 @@ ImageFolder scan_image_folder(const std::string& dir, const FolderOptions& opt) 
   f.classes = class_folders(train_dir, f.non_images);
   f.train = scan_split(train_dir, f.classes, f.classes, f.non_images);
   f.val = scan_split(val_dir, class_folders(val_dir, f.non_images), f.classes, f.non_images);
-  const std::vector<Header> train = probe_split(f.train, opt, f.undecodable);
+  const std::vector<ImageHeader> train = probe_split(f.train, opt, f.undecodable);
   probe_split(f.val, opt, f.undecodable);
   MX_CHECK(f.train.size() > 0, train_dir.string(), ": no decodable images");
   MX_CHECK(f.val.size() > 0, val_dir.string(), ": no decodable images");
-  f.channels = std::any_of(train.begin(), train.end(), [](const Header& h) { return h.channels >= 3; }) ? 3 : 1;
+  f.channels = std::any_of(train.begin(), train.end(), [](const ImageHeader& h) { return h.channels >= 3; }) ? 3 : 1;
   f.image_size = resolve_image_size(opt.image_size, train);
   return f;
 }
@@ -313,6 +347,17 @@ Image decode_image(const std::string& path, int channels) {
   MX_CHECK(p, path, ": cannot decode the image (", stbi_failure_reason(), ")");
   const size_t bytes = static_cast<size_t>(w) * h * channels;
   return {w, h, channels, std::vector<uint8_t>(p.get(), p.get() + bytes)};
+}
+
+std::optional<Image> decode_or_warn(const std::string& path, int channels, bool strict, const std::string& flag,
+                                    std::vector<std::string>& lines) {
+  try {
+    return decode_image(path, channels);
+  } catch (const Error& e) {
+    MX_CHECK(!strict, e.what(), "; without ", flag, " it would be replaced by a blank image");
+    lines.push_back(std::string("warning: ") + e.what() + "; replaced by a blank image");
+    return std::nullopt;
+  }
 }
 
 Box random_resized_crop(int width, int height, random::SplitMix64& g) {
@@ -412,16 +457,10 @@ std::string class_folder_name(const std::string& dataset, int label, int classes
 }
 
 int64_t export_image_folder(const Split& split, const std::string& dataset, const std::string& dir) {
-  MX_CHECK(!dir.empty(), "--out: a folder to write is required");
-  MX_CHECK(!fs::exists(dir), dir, ": already exists; export writes a new folder");
-  TemporaryDir tmp{dir + ".tmp." + std::to_string(getpid())};
-  create_dir(tmp.path);
-  export_split(split.train, dataset, tmp.path / "train");
-  export_split(split.test, dataset, tmp.path / "val");
-  std::error_code ec;
-  fs::rename(tmp.path, dir, ec);
-  MX_CHECK(!ec, dir, ": cannot rename ", tmp.path.string(), " into place (", ec.message(), ")");
-  tmp.keep = true;
+  write_new_folder(dir, [&](const std::string& tmp) {
+    export_split(split.train, dataset, fs::path(tmp) / "train");
+    export_split(split.test, dataset, fs::path(tmp) / "val");
+  });
   return split.train.size() + split.test.size();
 }
 

@@ -6,6 +6,7 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -62,8 +63,27 @@ Dataset load_folder_split(const ImageFolder& folder, const FolderSplit& split, c
 // that every class keeps its share: the --train-limit / --test-limit of a folder, a normalization sample.
 FolderSplit spaced_subset(const FolderSplit& split, int64_t count);
 
+// The image files under `dir` (extensions .jpg, .jpeg, .png in any case; subfolders included), sorted
+// by path; other files are counted in `non_images`.
+std::vector<std::string> list_images(const std::string& dir, int64_t& non_images);
+
+// A readable image header; `index` is the file's position in the list given to probe_images.
+struct ImageHeader {
+  int width = 0, height = 0, channels = 0;
+  size_t index = 0;
+};
+// Reads the headers of `files` on opt.workers threads; those stb_image cannot read are warned about
+// (opt.warn) and counted in `undecodable`, or stop everything with opt.strict. Returns the readable
+// headers, in file order.
+std::vector<ImageHeader> probe_images(const std::vector<std::string>& files, const FolderOptions& opt,
+                                      int64_t& undecodable);
+
 // The file decoded to `channels` channels (1: grey by luma, 3: RGB); throws naming the path.
 Image decode_image(const std::string& path, int channels);
+// decode_image for the streaming loaders: a file that fails to decode throws with `strict` (the message
+// names `flag`), else gives nullopt and a warning line in `lines`, and the caller uses a blank image.
+std::optional<Image> decode_or_warn(const std::string& path, int channels, bool strict, const std::string& flag,
+                                    std::vector<std::string>& lines);
 
 struct Box {
   int x = 0, y = 0, width = 0, height = 0;
@@ -73,6 +93,9 @@ struct Box {
 // area share in [0.08, 1] and log-uniform aspect ratio in [3/4, 4/3]; when none fits, the largest
 // centred box whose ratio is inside the range.
 Box random_resized_crop(int width, int height, random::SplitMix64& g);
+
+// The box of src, copied; throws unless the box lies inside src.
+Image crop(const Image& src, const Box& box);
 
 // The box of src resized to out_width x out_height by a separable triangle filter: bilinear
 // interpolation when enlarging, and when shrinking a filter widened by the factor, as Pillow's bilinear.
@@ -88,6 +111,10 @@ EvalGeometry eval_geometry(int width, int height, int size);
 // src through eval_geometry; an image already size x size passes through untouched.
 Image eval_transform(const Image& src, int size);
 
+// An HWC image as CHW floats at `out`, each byte through table[channel * 256 + byte] (normalization_table),
+// mirrored left-right when `flip` is set.
+void normalize_planar(const Image& img, bool flip, const std::vector<float>& table, float* out);
+
 // The standard ImageNet mean and std (for one channel: the means of the three).
 Normalization imagenet_normalization(int channels);
 
@@ -98,5 +125,16 @@ std::string class_folder_name(const std::string& dataset, int label, int classes
 // zero-padded, so the files sort in dataset order). Everything goes to DIR.tmp.<pid> first, which is
 // renamed to DIR at the end; DIR must not exist. Returns the number of images written.
 int64_t export_image_folder(const Split& split, const std::string& dataset, const std::string& dir);
+
+// Image `index` of a U8 [N, C, H, W] dataset, interleaved.
+Image dataset_image(const Dataset& d, int64_t index);
+// `img` as a PNG file (stb_image_write); throws naming the path.
+void write_png(const Image& img, const std::string& path);
+// `img` as DIR/<index>.png, the index zero-padded to the digits of count - 1 so that the files sort in
+// index order; DIR is created when missing.
+void write_indexed_png(const Image& img, const std::string& dir, int64_t index, int64_t count);
+// Writes a new folder DIR (--out): throws when DIR is empty or exists, calls fill(DIR.tmp.<pid>) and
+// renames the temporary to DIR; when fill throws the temporary is removed, so DIR is never half-written.
+void write_new_folder(const std::string& dir, const std::function<void(const std::string& tmp)>& fill);
 
 }  // namespace mx::data
