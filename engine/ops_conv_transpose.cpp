@@ -52,7 +52,8 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
   MacCounter::record(s.n * s.o * s.oh * s.ow * (s.c / s.groups) * s.kh * s.kw);
   MX_DISPATCH(x.device(), conv2d_backward, y.data<float>(), nullptr, nullptr, x.data<float>(), nullptr,
               weight.data<float>(), s);
-  if (bias.defined()) MX_DISPATCH(x.device(), channel_bias_forward, y.data<float>(), bias.data<float>(), s.n, s.c, s.h * s.w);
+  if (bias.defined())
+    MX_DISPATCH(x.device(), channel_bias_forward, y.data<float>(), bias.data<float>(), s.n, s.c, s.h * s.w);
   if (needs_grad({&x, &weight, &bias})) {
     const bool need_x = x.requires_grad(), need_w = weight.requires_grad();
     const bool need_b = bias.defined() && bias.requires_grad();
@@ -65,7 +66,8 @@ Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bia
       if (need_w)
         MX_DISPATCH(gy.device(), conv2d_backward, nullptr, gw.data<float>(), nullptr, xs.data<float>(),
                     gy.data<float>(), ws.data<float>(), s);
-      if (need_b) MX_DISPATCH(gy.device(), channel_bias_backward, gb.data<float>(), gy.data<float>(), s.n, s.c, s.h * s.w);
+      if (need_b)
+        MX_DISPATCH(gy.device(), channel_bias_backward, gb.data<float>(), gy.data<float>(), s.n, s.c, s.h * s.w);
       return {gx, gw, gb};
     });
   }

@@ -30,7 +30,8 @@ Tensor instance_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta,
               x.data<float>(), data_or_null(gamma), data_or_null(beta), n, c, hw, eps);
   if (needs_grad({&x, &gamma, &beta})) {
     const bool need_x = x.requires_grad();
-    const bool need_gamma = gamma.defined() && gamma.requires_grad(), need_beta = beta.defined() && beta.requires_grad();
+    const bool need_gamma = gamma.defined() && gamma.requires_grad();
+    const bool need_beta = beta.defined() && beta.requires_grad();
     Tensor xs = x.detach(), gs = gamma.defined() ? gamma.detach() : Tensor();
     record(y, op, {x, gamma, beta}, [=](const Tensor& gy) -> std::vector<Tensor> {
       Tensor gx = detail::grad_buffer(need_x, xs);
