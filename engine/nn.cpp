@@ -148,4 +148,44 @@ Tensor Sequential::forward(const Tensor& x) {
   return out;
 }
 
+InstanceNorm2d::InstanceNorm2d(int channels, bool affine, float eps) : channels(channels), eps(eps) {
+  MX_CHECK(channels > 0, "InstanceNorm2d: invalid channel count ", channels);
+  if (!affine) return;
+  weight = register_parameter("weight", Tensor::full({channels}, 1.0f));
+  bias = register_parameter("bias", Tensor::zeros({channels}));
+}
+
+Tensor InstanceNorm2d::forward(const Tensor& x) {
+  check_dim(x, 4, "InstanceNorm2d", "x");
+  MX_CHECK(x.size(1) == channels, "InstanceNorm2d: expected ", channels, " channels, got x ", shape_str(x.shape()));
+  return ops::instance_norm2d(x, weight, bias, eps);
+}
+
+ReflectionPad2d::ReflectionPad2d(int pad) : pad_(pad) {
+  MX_CHECK(pad >= 0, "ReflectionPad2d: pad must not be negative, got ", pad);
+}
+
+ConvTranspose2d::ConvTranspose2d(int in_ch, int out_ch, int kernel, const ops::ConvTranspose2dArgs& conv_args,
+                                 bool has_bias)
+    : args(conv_args) {
+  MX_CHECK(in_ch > 0 && out_ch > 0 && kernel > 0 && args.groups > 0 && in_ch % args.groups == 0 &&
+               out_ch % args.groups == 0,
+           "ConvTranspose2d: invalid sizes in ", in_ch, " out ", out_ch, " kernel ", kernel, " groups ", args.groups);
+  MX_CHECK(args.stride > 0 && args.padding >= 0 && args.output_padding >= 0 && args.output_padding < args.stride,
+           "ConvTranspose2d: invalid stride ", args.stride, ", padding ", args.padding, " or output_padding ",
+           args.output_padding, " (output_padding must be less than the stride)");
+  weight = register_parameter("weight", Tensor::zeros({in_ch, out_ch / args.groups, kernel, kernel}));
+  if (has_bias) bias = register_parameter("bias", Tensor::zeros({out_ch}));
+}
+
+ConvTranspose2d::ConvTranspose2d(int in_ch, int out_ch, int kernel, const ops::ConvTranspose2dArgs& conv_args,
+                                 bool has_bias, std::mt19937& rng)
+    : ConvTranspose2d(in_ch, out_ch, kernel, conv_args, has_bias) {
+  const float bound = default_init_bound(weight.size(1) * kernel * kernel);
+  weight.copy_from(uniform(weight.shape(), bound, rng));
+  if (has_bias) bias.copy_from(uniform(bias.shape(), bound, rng));
+}
+
+Tensor ConvTranspose2d::forward(const Tensor& x) { return ops::conv_transpose2d(x, weight, bias, args); }
+
 }  // namespace mx::nn

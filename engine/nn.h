@@ -119,4 +119,39 @@ class Sequential : public Module {
   std::vector<std::shared_ptr<Module>> layers_;
 };
 
+// GAN layers (MixCycleGAN), PyTorch's state_dict names.
+
+// torch.nn.InstanceNorm2d without running statistics: "weight" (ones) and "bias" (zeros) only when
+// affine. Unlike PyTorch, which only warns, an input whose channel count is not `channels` is an error.
+class InstanceNorm2d : public Module {
+ public:
+  explicit InstanceNorm2d(int channels, bool affine = false, float eps = 1e-5f);
+  Tensor forward(const Tensor& x) override;
+  Tensor weight, bias;  // undefined without affine
+  int channels;
+  float eps;
+};
+
+class ReflectionPad2d : public Module {
+ public:
+  explicit ReflectionPad2d(int pad);
+  Tensor forward(const Tensor& x) override { return ops::reflection_pad2d(x, pad_); }
+
+ private:
+  int pad_;
+};
+
+// weight [in_ch, out_ch / groups, kernel, kernel]. The rng constructor follows PyTorch's default init,
+// where fan_in is weight.size(1) * kernel * kernel (out_ch / groups, not in_ch, for a transposed conv).
+class ConvTranspose2d : public Module {
+ public:
+  ConvTranspose2d(int in_ch, int out_ch, int kernel, const ops::ConvTranspose2dArgs& args, bool bias,
+                  std::mt19937& rng);
+  // Zero weight and bias, for a caller that initialises them itself.
+  ConvTranspose2d(int in_ch, int out_ch, int kernel, const ops::ConvTranspose2dArgs& args, bool bias);
+  Tensor forward(const Tensor& x) override;
+  Tensor weight, bias;
+  ops::ConvTranspose2dArgs args;
+};
+
 }  // namespace mx::nn

@@ -86,4 +86,25 @@ void noise_direction(Tensor& d, const Tensor& w, float mean, float std, uint64_t
 void batch_scores(Tensor& row, const Tensor& loss, const Tensor& logits, const Tensor& ya, const Tensor& yb,
                   const Tensor& lam);
 
+// GAN ops: instance norm, reflection padding, transposed convolution (MixCycleGAN).
+
+// Each (sample, channel) plane normalized by its own mean and biased variance (eps inside the sqrt),
+// then gamma[c] * . + beta[c] when gamma and beta are defined (affine), else no affine. No running
+// statistics (torch.nn.InstanceNorm2d defaults: affine=False, track_running_stats=False). Planes need
+// more than one value (as in PyTorch); gamma and beta are both given or both undefined.
+Tensor instance_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, float eps = 1e-5f);
+// torch.nn.ReflectionPad2d(pad): pad on all four sides, pad < H and pad < W (else a one-line error).
+Tensor reflection_pad2d(const Tensor& x, int pad);
+// torch.nn.functional.conv_transpose2d: x [N, Cin, H, W], weight [Cin, Cout / groups, kh, kw], bias [Cout]
+// optional; output H_out = (H - 1) * stride - 2 * padding + kh + output_padding (output_padding < stride).
+// The adjoint of conv2d (kernels/conv.h): its forward is conv2d's backward-data, its input gradient
+// conv2d's forward. MacCounter counts N * Cin * H * W * (Cout / groups) * kh * kw, the same products.
+struct ConvTranspose2dArgs {
+  int stride = 1;
+  int padding = 0;
+  int output_padding = 0;
+  int groups = 1;
+};
+Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const ConvTranspose2dArgs& args);
+
 }  // namespace mx::ops

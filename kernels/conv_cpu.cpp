@@ -15,6 +15,7 @@
 #include <algorithm>
 #include <vector>
 
+#include "kernels/channel_bias.h"
 #include "kernels/conv_chunks.h"
 #include "kernels/conv_winograd.h"
 #include "kernels/eigen_maps.h"
@@ -217,21 +218,6 @@ void conv2d_forward<Device::CPU>(float* y, const float* x, const float* weight, 
 
 namespace {
 
-// dbias[oc] = sum of dy over images and positions.
-void bias_gradient(float* dbias, const float* dy, const ConvShape& s) {
-  const int64_t ohw = s.oh * s.ow;
-#pragma omp parallel for schedule(static) if (s.n * s.o * ohw > 65536)
-  for (int64_t oc = 0; oc < s.o; ++oc) {
-    double sum = 0;
-    for (int64_t img = 0; img < s.n; ++img) {
-      const float* p = dy + (img * s.o + oc) * ohw;
-#pragma omp simd reduction(+ : sum)
-      for (int64_t j = 0; j < ohw; ++j) sum += p[j];
-    }
-    dbias[oc] = static_cast<float>(sum);
-  }
-}
-
 // dy of group g of the chunk as an [og, ld] matrix: dy itself for one image, else gathered into block.
 const float* chunk_gradient(float* block, const float* dy, const Chunk& k, int64_t g, const ConvShape& s) {
   const int64_t og = s.o / s.groups, ohw = s.oh * s.ow;
@@ -265,7 +251,7 @@ void input_gradient(float* dx, float* col, ConstMatMap wg, ConstMatMap dyg, cons
 template <>
 void conv2d_backward<Device::CPU>(float* dx, float* dweight, float* dbias, const float* dy, const float* x,
                                   const float* weight, const ConvShape& s) {
-  if (dbias) bias_gradient(dbias, dy, s);
+  if (dbias) channel_bias_backward<Device::CPU>(dbias, dy, s.n, s.o, s.oh * s.ow);
   if (winograd_fits(s)) return winograd_backward(dx, dweight, dy, x, weight, s);
   if (!dx && !dweight) return;
   const int64_t og = s.o / s.groups, kdim = s.c / s.groups * s.kh * s.kw, wsize = s.o * kdim;

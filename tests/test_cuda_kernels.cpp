@@ -542,3 +542,157 @@ TEST_F(CudaTest, PhiloxDrawsAreBitIdenticalToTheHost) {
 
 }  // namespace
 #endif
+
+// ---- GAN ops: instance norm, reflection padding, per-channel bias (MixCycleGAN) ----
+
+#include "kernels/channel_bias.h"
+#include "kernels/instance_norm.h"
+#include "kernels/reflection_pad.h"
+
+namespace {
+
+class CudaInstanceNorm : public CudaTest, public ::testing::WithParamInterface<Nchw> {
+ protected:
+  // Inputs away from zero mean, so the variance is a difference of large sums.
+  void draw(uint32_t seed) {
+    std::mt19937 rng(seed);
+    const Nchw s = GetParam();
+    x = random_floats(s.numel(), rng, 1.f, 5.f);
+    dy = random_floats(s.numel(), rng);
+    gamma = random_floats(s.c, rng, 0.5f, 1.5f);
+    beta = random_floats(s.c, rng, -0.5f, 0.5f);
+  }
+  std::vector<float> x, dy, gamma, beta;
+};
+
+// Forward and backward, affine or not, dx wanted or not. The GPU sums each plane in the block's order,
+// the CPU in its own: a few ulps. The backward on both sides starts from the CPU's statistics.
+TEST_P(CudaInstanceNorm, ForwardAndBackwardMatchCpuTwin) {
+  FreshSeed seed;
+  draw(seed.value);
+  const Nchw s = GetParam();
+  const int64_t hw = s.h * s.w, planes = s.n * s.c;
+  for (bool affine : {true, false}) {
+    SCOPED_TRACE(affine ? "affine" : "no affine");
+    const float *g = affine ? gamma.data() : nullptr, *b = affine ? beta.data() : nullptr;
+    std::vector<float> y(x.size()), mean(static_cast<size_t>(planes)), invstd(mean.size());
+    kernels::instance_norm_forward<Device::CPU>(y.data(), mean.data(), invstd.data(), x.data(), g, b, s.n, s.c, hw,
+                                                1e-5f);
+    Guarded<float> gx = on_device(x), gg = on_device(gamma), gb = on_device(beta), gy(s.numel()), gmean(planes),
+                   ginv(planes);
+    MX_CUDA_KERNEL(instance_norm_forward)(gy.data(), gmean.data(), ginv.data(), gx.data(), affine ? gg.data() : nullptr,
+                                          affine ? gb.data() : nullptr, s.n, s.c, hw, 1e-5f);
+    expect_close(gy.download(), y, 1e-5, "y");
+    expect_close(gmean.download(), mean, 1e-6, "save_mean");
+    expect_close(ginv.download(), invstd, 1e-6, "save_invstd");
+    for (const Guarded<float>* t : {&gy, &gmean, &ginv}) t->expect_guards_intact();
+    for (bool want_dx : {true, false}) {
+      SCOPED_TRACE(want_dx ? "dx" : "no dx");
+      std::vector<float> dx(x.size()), dgamma(gamma.size()), dbeta(gamma.size());
+      kernels::instance_norm_backward<Device::CPU>(want_dx ? dx.data() : nullptr, affine ? dgamma.data() : nullptr,
+                                                   affine ? dbeta.data() : nullptr, dy.data(), x.data(), g, mean.data(),
+                                                   invstd.data(), s.n, s.c, hw);
+      Guarded<float> gdy = on_device(dy), gm = on_device(mean), gi = on_device(invstd), gdx(s.numel()), gdg(s.c),
+                     gdb(s.c);
+      MX_CUDA_KERNEL(instance_norm_backward)(want_dx ? gdx.data() : nullptr, affine ? gdg.data() : nullptr,
+                                             affine ? gdb.data() : nullptr, gdy.data(), gx.data(),
+                                             affine ? gg.data() : nullptr, gm.data(), gi.data(), s.n, s.c, hw);
+      if (want_dx) expect_close(gdx.download(), dx, 1e-5, "dx");
+      if (affine) {
+        expect_close(gdg.download(), dgamma, 1e-5, "dgamma");
+        expect_close(gdb.download(), dbeta, 1e-5, "dbeta");
+      }
+      for (const Guarded<float>* t : {&gdx, &gdg, &gdb}) t->expect_guards_intact();
+    }
+  }
+}
+
+// Each plane's sums run in a fixed order: two runs of the forward and backward agree bit for bit.
+TEST_P(CudaInstanceNorm, RepeatsBitForBit) {
+  FreshSeed seed;
+  draw(seed.value);
+  const Nchw s = GetParam();
+  const int64_t hw = s.h * s.w, planes = s.n * s.c;
+  const char* names[] = {"y", "save_mean", "save_invstd", "dx", "dgamma", "dbeta"};
+  const auto run = [&] {
+    Guarded<float> gx = on_device(x), gdy = on_device(dy), gg = on_device(gamma), gb = on_device(beta),
+                   gy(s.numel()), gmean(planes), ginv(planes), gdx(s.numel()), gdg(s.c), gdb(s.c);
+    MX_CUDA_KERNEL(instance_norm_forward)(gy.data(), gmean.data(), ginv.data(), gx.data(), gg.data(), gb.data(), s.n,
+                                          s.c, hw, 1e-5f);
+    MX_CUDA_KERNEL(instance_norm_backward)(gdx.data(), gdg.data(), gdb.data(), gdy.data(), gx.data(), gg.data(),
+                                           gmean.data(), ginv.data(), s.n, s.c, hw);
+    std::vector<std::vector<float>> results;
+    for (const Guarded<float>* t : {&gy, &gmean, &ginv, &gdx, &gdg, &gdb}) results.push_back(t->download());
+    return results;
+  };
+  const std::vector<std::vector<float>> first = run(), second = run();
+  for (size_t i = 0; i < first.size(); ++i) expect_bitwise_equal(second[i], first[i], names[i]);
+}
+
+// Tiny and odd planes, many planes, the generator's 64 channels at 64x64 and planes of 16770 values
+// (the 1024-thread blocks).
+INSTANTIATE_TEST_SUITE_P(Shapes, CudaInstanceNorm,
+                         ::testing::Values(Nchw{1, 3, 5, 7}, Nchw{2, 1, 1, 3}, Nchw{33, 7, 3, 3}, Nchw{4, 5, 2, 2},
+                                           Nchw{2, 64, 64, 64}, Nchw{1, 3, 130, 129}));
+
+struct PadCase {
+  Nchw x;
+  int pad;
+  int64_t out_numel() const { return x.n * x.c * (x.h + 2 * pad) * (x.w + 2 * pad); }
+};
+void PrintTo(const PadCase& p, std::ostream* os) {
+  PrintTo(p.x, os);
+  *os << " pad " << p.pad;
+}
+
+class CudaReflectionPad : public CudaTest, public ::testing::WithParamInterface<PadCase> {};
+
+// Both directions copy, or add the same at most nine values in the same order, as the CPU twin.
+TEST_P(CudaReflectionPad, MatchesCpuTwinBitForBit) {
+  FreshSeed seed;
+  std::mt19937 rng(seed.value);
+  const PadCase p = GetParam();
+  const int64_t planes = p.x.n * p.x.c;
+  std::vector<float> x = random_floats(p.x.numel(), rng), dy = random_floats(p.out_numel(), rng);
+  std::vector<float> y(dy.size()), dx(x.size());
+  kernels::reflection_pad2d_forward<Device::CPU>(y.data(), x.data(), planes, p.x.h, p.x.w, p.pad);
+  kernels::reflection_pad2d_backward<Device::CPU>(dx.data(), dy.data(), planes, p.x.h, p.x.w, p.pad);
+  Guarded<float> gx = on_device(x), gdy = on_device(dy), gy(p.out_numel()), gdx(p.x.numel());
+  MX_CUDA_KERNEL(reflection_pad2d_forward)(gy.data(), gx.data(), planes, p.x.h, p.x.w, p.pad);
+  MX_CUDA_KERNEL(reflection_pad2d_backward)(gdx.data(), gdy.data(), planes, p.x.h, p.x.w, p.pad);
+  expect_bitwise_equal(gy.download(), y, "y");
+  expect_bitwise_equal(gdx.download(), dx, "dx");
+  gy.expect_guards_intact();
+  gdx.expect_guards_intact();
+}
+
+INSTANTIATE_TEST_SUITE_P(Pads, CudaReflectionPad,
+                         ::testing::Values(PadCase{{1, 1, 2, 2}, 1}, PadCase{{3, 5, 7, 9}, 3}, PadCase{{2, 3, 4, 6}, 3},
+                                           PadCase{{5, 2, 5, 5}, 0}, PadCase{{2, 16, 64, 64}, 1},
+                                           PadCase{{1, 3, 256, 256}, 3}));
+
+class CudaChannelBias : public CudaTest, public ::testing::WithParamInterface<Nchw> {};
+
+// The add is the CPU's one addition per element; the gradient sums in double in another order.
+TEST_P(CudaChannelBias, AddBitForBitAndGradientClose) {
+  FreshSeed seed;
+  std::mt19937 rng(seed.value);
+  const Nchw s = GetParam();
+  const int64_t hw = s.h * s.w;
+  std::vector<float> y = random_floats(s.numel(), rng), bias = random_floats(s.c, rng), dbias(bias.size());
+  Guarded<float> gy = on_device(y), gbias = on_device(bias), gdbias(s.c);
+  MX_CUDA_KERNEL(channel_bias_backward)(gdbias.data(), gy.data(), s.n, s.c, hw);
+  kernels::channel_bias_backward<Device::CPU>(dbias.data(), y.data(), s.n, s.c, hw);
+  expect_close(gdbias.download(), dbias, 1e-6, "dbias");
+  MX_CUDA_KERNEL(channel_bias_forward)(gy.data(), gbias.data(), s.n, s.c, hw);
+  kernels::channel_bias_forward<Device::CPU>(y.data(), bias.data(), s.n, s.c, hw);
+  expect_bitwise_equal(gy.download(), y, "y");
+  gy.expect_guards_intact();
+  gdbias.expect_guards_intact();
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, CudaChannelBias,
+                         ::testing::Values(Nchw{1, 1, 1, 1}, Nchw{3, 5, 7, 9}, Nchw{33, 7, 3, 3}, Nchw{2, 128, 64, 64},
+                                           Nchw{1, 3, 130, 129}));
+
+}  // namespace

@@ -7,6 +7,7 @@
 #include "engine/autograd.h"
 #include "engine/nn.h"
 #include "engine/parameters.h"
+#include "tests/expect_error.h"
 
 using namespace mx;
 
@@ -167,4 +168,61 @@ TEST(NN, GradientsLandInTheFlatBufferAndAccumulate) {
   store.zero_grad();
   for (float g : store.grads().to_vector<float>()) EXPECT_EQ(g, 0.f);
   EXPECT_EQ(toy.w.grad().data<float>(), gbase);  // still the view after zeroing
+}
+
+// ---- GAN layers: InstanceNorm2d, ReflectionPad2d, ConvTranspose2d (MixCycleGAN) ----
+
+TEST(NN, InstanceNormHasWeightAndBiasOnlyWhenAffine) {
+  nn::InstanceNorm2d plain(3), affine(3, true);
+  EXPECT_TRUE(plain.state_dict().empty());
+  EXPECT_EQ(names(affine.state_dict()), (std::vector<std::string>{"weight", "bias"}));
+  EXPECT_EQ(affine.weight.to_vector<float>(), std::vector<float>(3, 1.f));
+  EXPECT_EQ(affine.bias.to_vector<float>(), std::vector<float>(3, 0.f));
+  std::mt19937 rng(2);
+  std::uniform_real_distribution<float> u(-1.f, 3.f);
+  std::vector<float> v(2 * 3 * 4 * 5);
+  for (float& e : v) e = u(rng);
+  const std::vector<float> y = plain(Tensor::from_vector(v, {2, 3, 4, 5})).to_vector<float>();
+  for (int plane = 0; plane < 6; ++plane) {  // every plane at mean 0 and biased variance 1 / (1 + eps / var)
+    double mean = 0, sq = 0;
+    for (int j = 0; j < 20; ++j) mean += y[plane * 20 + j] / 20.0;
+    for (int j = 0; j < 20; ++j) sq += (y[plane * 20 + j] - mean) * (y[plane * 20 + j] - mean) / 20.0;
+    EXPECT_NEAR(mean, 0.0, 1e-6) << plane;
+    EXPECT_NEAR(sq, 1.0, 1e-4) << plane;
+  }
+  test::expect_error([&] { plain(Tensor::zeros({1, 4, 3, 3})); }, {"InstanceNorm2d", "3 channels"});
+}
+
+TEST(NN, ReflectionPadGrowsEverySideByPad) {
+  nn::ReflectionPad2d pad(2);
+  EXPECT_TRUE(pad.state_dict().empty());
+  EXPECT_EQ(pad(Tensor::zeros({1, 2, 3, 4})).shape(), (Shape{1, 2, 7, 8}));
+  test::expect_error([] { nn::ReflectionPad2d(-1); }, {"ReflectionPad2d"});
+}
+
+// weight [in, out / groups, k, k] and PyTorch's fan_in weight.size(1) * k * k = 8 * 9: bound 1/sqrt(72),
+// narrower than the 1/6 that in / groups * k * k would give.
+TEST(NN, ConvTransposeLayoutAndInitFollowPyTorch) {
+  std::mt19937 rng(3);
+  nn::ConvTranspose2d up(8, 16, 3, ops::ConvTranspose2dArgs{2, 1, 1, 2}, true, rng);
+  EXPECT_EQ(names(up.state_dict()), (std::vector<std::string>{"weight", "bias"}));
+  EXPECT_EQ(up.weight.shape(), (Shape{8, 8, 3, 3}));
+  EXPECT_EQ(up.bias.shape(), (Shape{16}));
+  const float bound = 1.f / std::sqrt(72.f);
+  for (const Tensor& t : {up.weight, up.bias}) {
+    double max_abs = 0;
+    for (float x : t.to_vector<float>()) {
+      EXPECT_LE(std::fabs(x), bound);
+      max_abs = std::max(max_abs, static_cast<double>(std::fabs(x)));
+    }
+    EXPECT_GT(max_abs, bound * 0.8);
+  }
+  EXPECT_EQ(up(Tensor::zeros({1, 8, 5, 5})).shape(), (Shape{1, 16, 10, 10}));
+  nn::ConvTranspose2d zero(4, 2, 4, ops::ConvTranspose2dArgs{2, 1, 0, 1}, false);
+  EXPECT_FALSE(zero.bias.defined());
+  EXPECT_EQ(zero.weight.to_vector<float>(), std::vector<float>(4 * 2 * 16, 0.f));
+  test::expect_error([] { nn::ConvTranspose2d(4, 2, 3, ops::ConvTranspose2dArgs{2, 1, 2, 1}, true); },
+                     {"ConvTranspose2d", "output_padding"});
+  test::expect_error([] { nn::ConvTranspose2d(4, 3, 3, ops::ConvTranspose2dArgs{1, 0, 0, 2}, true); },
+                     {"ConvTranspose2d", "groups"});
 }

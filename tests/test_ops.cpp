@@ -323,4 +323,68 @@ TEST(OpsMixedCrossEntropy, ErrorsNameTheOp) {
   expect_op_error([&] { ops::mixed_cross_entropy(b.logits, b.lam, b.yb, b.lam); }, "mixed_cross_entropy");
 }
 
+
+// ---- GAN ops: instance_norm2d, reflection_pad2d, conv_transpose2d (MixCycleGAN) ----
+
+TEST(OpsInstanceNorm, ErrorsNameTheOp) {
+  Tensor x = Tensor::zeros({2, 3, 4, 4}), c3 = Tensor::zeros({3});
+  expect_op_error([&] { ops::instance_norm2d(x, c3, no_tensor()); }, "instance_norm2d");
+  expect_op_error([&] { ops::instance_norm2d(x, no_tensor(), c3); }, "instance_norm2d");
+  expect_op_error([&] { ops::instance_norm2d(x, Tensor::zeros({2}), Tensor::zeros({2})); }, "instance_norm2d");
+  expect_op_error([&] { ops::instance_norm2d(Tensor::zeros({2, 3, 1, 1}), c3, c3); }, "instance_norm2d");
+  expect_op_error([&] { ops::instance_norm2d(Tensor::zeros({3, 4, 4}), no_tensor(), no_tensor()); },
+                  "instance_norm2d");
+  expect_op_error([&] { ops::instance_norm2d(x, no_tensor(), no_tensor(), -1.f); }, "instance_norm2d");
+}
+
+TEST(OpsReflectionPad, ErrorsNameTheOp) {
+  Tensor x = Tensor::zeros({1, 2, 3, 5});
+  expect_op_error([&] { ops::reflection_pad2d(x, 3); }, "reflection_pad2d");  // pad == H
+  expect_op_error([&] { ops::reflection_pad2d(Tensor::zeros({1, 2, 5, 3}), 3); }, "reflection_pad2d");  // pad == W
+  expect_op_error([&] { ops::reflection_pad2d(x, -1); }, "reflection_pad2d");
+  expect_op_error([&] { ops::reflection_pad2d(Tensor::zeros({2, 3, 5}), 1); }, "reflection_pad2d");
+}
+
+TEST(OpsConvTranspose, ErrorsNameTheOp) {
+  Tensor x = Tensor::zeros({1, 4, 5, 5}), w = Tensor::zeros({4, 2, 3, 3});
+  const char* op = "conv_transpose2d";
+  expect_op_error([&] { ops::conv_transpose2d(x, Tensor::zeros({3, 2, 3, 3}), no_tensor(), {}); }, op);
+  expect_op_error([&] { ops::conv_transpose2d(x, w, no_tensor(), {2, 1, 2, 1}); }, op);  // output_padding == stride
+  expect_op_error([&] { ops::conv_transpose2d(x, w, no_tensor(), {1, 0, 1, 1}); }, op);
+  expect_op_error([&] { ops::conv_transpose2d(x, w, no_tensor(), {1, 0, 0, 3}); }, op);  // 4 channels, 3 groups
+  expect_op_error([&] { ops::conv_transpose2d(x, w, Tensor::zeros({4}), {}); }, op);     // bias [Cout] = [2]
+  expect_op_error([&] { ops::conv_transpose2d(x, w, no_tensor(), {0, 0, 0, 1}); }, op);
+  expect_op_error([&] { ops::conv_transpose2d(Tensor::zeros({1, 4, 1, 1}), Tensor::zeros({4, 2, 1, 1}), no_tensor(),
+                                              {1, 1, 0, 1}); },
+                  op);  // output size 1 - 2 = -1
+  expect_op_error([&] { ops::conv_transpose2d(Tensor::zeros({4, 5, 5}), w, no_tensor(), {}); }, op);
+}
+
+double dot(const Tensor& a, const Tensor& b) {
+  const std::vector<float> u = a.to_vector<float>(), v = b.to_vector<float>();
+  double s = 0;
+  for (size_t i = 0; i < u.size(); ++i) s += static_cast<double>(u[i]) * v[i];
+  return s;
+}
+
+// The defining property: <conv_transpose2d(x, W), z> = <x, conv2d(z, W)> with the same weight, stride,
+// padding and groups, for an output_padding that leaves rows and columns no tap reaches.
+TEST(OpsConvTranspose, IsTheAdjointOfConv2d) {
+  std::mt19937 rng(11);
+  Tensor x = test::random_tensor({2, 4, 5, 6}, rng), w = test::random_tensor({4, 3, 3, 3}, rng);
+  Tensor y = ops::conv_transpose2d(x, w, no_tensor(), {2, 1, 1, 2});
+  ASSERT_EQ(y.shape(), (Shape{2, 6, 10, 12}));
+  Tensor z = test::random_tensor(y.shape(), rng);
+  Tensor back = ops::conv2d(z, w, no_tensor(), {2, 1, 2});
+  ASSERT_EQ(back.shape(), x.shape());
+  const double lhs = dot(y, z), rhs = dot(x, back);
+  EXPECT_NEAR(lhs, rhs, 1e-5 * std::max(1.0, std::fabs(rhs)));
+}
+
+TEST(OpsConvTranspose, CountsItsMultiplyAdds) {
+  ops::MacCounter counter;
+  ops::conv_transpose2d(Tensor::zeros({2, 4, 3, 5}), Tensor::zeros({4, 3, 3, 3}), no_tensor(), {2, 1, 1, 2});
+  EXPECT_EQ(counter.count(), 2 * 4 * 3 * 5 * 3 * 3 * 3);  // N * Cin * H * W * (Cout / groups) * kh * kw
+}
+
 }  // namespace

@@ -562,6 +562,169 @@ Tensor net_loss(std::vector<Tensor>& t) {
     {},
     Tolerances().twin(1e-5, 1e-4)});
 
+
+// ---- GAN ops: instance_norm2d, reflection_pad2d, conv_transpose2d (MixCycleGAN) ----
+
+struct InstanceNorm {
+  int64_t n, c, h, w;
+  bool affine;
+};
+
+// Per plane: (x - mean) / sqrt(biased var + eps), two-pass in double, then gamma and beta per channel.
+Expected naive_instance_norm(const InstanceNorm& p, const std::vector<Tensor>& t) {
+  const std::vector<double> x = as_double(t[0]);
+  const std::vector<double> g = p.affine ? as_double(t[1]) : std::vector<double>(p.c, 1.0);
+  const std::vector<double> b = p.affine ? as_double(t[2]) : std::vector<double>(p.c, 0.0);
+  const int64_t hw = p.h * p.w;
+  std::vector<double> y(x.size());
+  for (int64_t plane = 0; plane < p.n * p.c; ++plane) {
+    const double* xp = x.data() + plane * hw;
+    double mean = 0, var = 0;
+    for (int64_t j = 0; j < hw; ++j) mean += xp[j] / hw;
+    for (int64_t j = 0; j < hw; ++j) var += (xp[j] - mean) * (xp[j] - mean) / hw;
+    const int64_t ch = plane % p.c;
+    for (int64_t j = 0; j < hw; ++j) y[plane * hw + j] = (xp[j] - mean) / std::sqrt(var + 1e-5) * g[ch] + b[ch];
+  }
+  return {{p.n, p.c, p.h, p.w}, y};
+}
+
+// Batch 1 and odd batches, odd and non-square planes (one row of 5, a 2x2 plane), affine on and off.
+// The large ones: the generator's 256 channels at 64x64, 128x128 planes (the GPU's 1024-thread blocks),
+// and many small planes. The GPU sums each plane in another order (kernels/instance_norm.cu), and dx
+// cancels terms of the size of dy.
+[[maybe_unused]] const bool instance_norm2d_registered = register_op<InstanceNorm>({
+    "instance_norm2d",
+    {{1, 3, 5, 7, true}, {2, 4, 3, 3, false}, {3, 2, 1, 5, true}, {1, 1, 4, 6, false}, {2, 5, 7, 4, true},
+     {3, 3, 2, 2, false}},
+    {{2, 256, 64, 64, true}, {1, 64, 128, 128, false}, {1, 3, 130, 129, true}, {33, 7, 3, 5, true}},
+    [](const InstanceNorm& p) {
+      return concat(p.affine ? "affine" : "plain", "_batch", p.n, "_", dims_name({p.c, p.h, p.w}));
+    },
+    [](const InstanceNorm& p, std::mt19937& rng) {
+      OpInputs in;
+      in.add("x", random_tensor({p.n, p.c, p.h, p.w}, rng, -1.f, 2.f));
+      if (p.affine) in.add("gamma", random_tensor({p.c}, rng, 0.5f, 1.5f)).add("beta", random_tensor({p.c}, rng));
+      return in;
+    },
+    [](const InstanceNorm& p, std::vector<Tensor>& t) {
+      return p.affine ? ops::instance_norm2d(t[0], t[1], t[2]) : ops::instance_norm2d(t[0], Tensor(), Tensor());
+    },
+    naive_instance_norm,
+    Tolerances().twin(1e-5, 1e-4)});
+
+struct ReflectionPad {
+  int64_t n, c, h, w;
+  int pad;
+};
+
+Expected naive_reflection_pad(const ReflectionPad& p, const std::vector<Tensor>& t) {
+  const std::vector<double> x = as_double(t[0]);
+  const auto reflect = [&](int64_t i, int64_t size) {
+    const int64_t r = i < p.pad ? p.pad - i : i - p.pad;  // mirror at 0, then at size - 1
+    return r < size ? r : 2 * (size - 1) - r;
+  };
+  const int64_t oh = p.h + 2 * p.pad, ow = p.w + 2 * p.pad;
+  std::vector<double> y;
+  for (int64_t plane = 0; plane < p.n * p.c; ++plane)
+    for (int64_t i = 0; i < oh; ++i)
+      for (int64_t j = 0; j < ow; ++j) y.push_back(x[(plane * p.h + reflect(i, p.h)) * p.w + reflect(j, p.w)]);
+  return {{p.n, p.c, oh, ow}, y};
+}
+
+// Pads 0, 1, 2 and 3, up to one less than a side (2x2 with pad 1: every input gets 4 outputs; 4x6 and
+// 7x4 with pad 3: some inputs get 3 rows or columns of them), odd and non-square planes. Large: the
+// generator's input (pad 3 on 3x256x256) and its residual blocks (pad 1 on 256 channels at 64x64).
+[[maybe_unused]] const bool reflection_pad2d_registered = register_op<ReflectionPad>({
+    "reflection_pad2d",
+    {{1, 1, 2, 2, 1}, {2, 3, 5, 7, 1}, {1, 2, 4, 6, 3}, {3, 1, 7, 4, 3}, {1, 1, 3, 9, 2}, {2, 2, 5, 5, 0}},
+    {{1, 3, 256, 256, 3}, {2, 256, 64, 64, 1}, {3, 5, 33, 17, 2}},
+    [](const ReflectionPad& p) { return concat("pad", p.pad, "_batch", p.n, "_", dims_name({p.c, p.h, p.w})); },
+    [](const ReflectionPad& p, std::mt19937& rng) {
+      return OpInputs().add("x", random_tensor({p.n, p.c, p.h, p.w}, rng));
+    },
+    [](const ReflectionPad& p, std::vector<Tensor>& t) { return ops::reflection_pad2d(t[0], p.pad); },
+    naive_reflection_pad,
+    Tolerances().reference_tol(0).twin(0, 0)});
+
+struct ConvTranspose {
+  int64_t n, cin, h, w, cout, kh, kw;
+  int stride, padding, output_padding, groups;
+  bool bias;
+  int64_t oh() const { return (h - 1) * stride - 2 * padding + kh + output_padding; }
+  int64_t ow() const { return (w - 1) * stride - 2 * padding + kw + output_padding; }
+};
+
+std::string conv_transpose_name(const ConvTranspose& k) {
+  return concat(k.kh, "x", k.kw, "_s", k.stride, "_pad", k.padding, "_outpad", k.output_padding,
+                k.groups > 1 ? concat("_g", k.groups) : "", "_batch", k.n, "_", dims_name({k.cin, k.h, k.w}), "_to",
+                k.cout, k.bias ? "_bias" : "");
+}
+
+// The scatter in double: input (i, ci, r, s) adds x * w[ci, co, a, e] to output (i, co, r * stride -
+// padding + a, s * stride - padding + e) for the output channels co of ci's group, where that lies inside.
+Expected naive_conv_transpose(const ConvTranspose& k, const std::vector<Tensor>& t) {
+  const std::vector<double> x = as_double(t[0]), wt = as_double(t[1]);
+  const std::vector<double> b = k.bias ? as_double(t[2]) : std::vector<double>(k.cout, 0.0);
+  const int64_t cg = k.cin / k.groups, og = k.cout / k.groups, oh = k.oh(), ow = k.ow();
+  std::vector<double> y(static_cast<size_t>(k.n * k.cout * oh * ow));
+  for (int64_t i = 0; i < k.n; ++i)
+    for (int64_t co = 0; co < k.cout; ++co)
+      for (int64_t j = 0; j < oh * ow; ++j) y[(i * k.cout + co) * oh * ow + j] = b[co];
+  for (int64_t i = 0; i < k.n; ++i)
+    for (int64_t ci = 0; ci < k.cin; ++ci)
+      for (int64_t r = 0; r < k.h; ++r)
+        for (int64_t s = 0; s < k.w; ++s)
+          for (int64_t co = 0; co < og; ++co)
+            for (int64_t a = 0; a < k.kh; ++a)
+              for (int64_t e = 0; e < k.kw; ++e) {
+                const int64_t yy = r * k.stride - k.padding + a, xx = s * k.stride - k.padding + e;
+                if (yy < 0 || yy >= oh || xx < 0 || xx >= ow) continue;
+                const int64_t out_ch = (ci / cg) * og + co;
+                y[((i * k.cout + out_ch) * oh + yy) * ow + xx] +=
+                    x[((i * k.cin + ci) * k.h + r) * k.w + s] * wt[((ci * og + co) * k.kh + a) * k.kw + e];
+              }
+  return {{k.n, k.cout, oh, ow}, y};
+}
+
+// The generator's upsampling (3x3, stride 2, padding 1, output_padding 1) and the 4x4 stride-2 one,
+// output_padding 0, 1 and 2 (the last rows and columns no tap reaches, stride 3), batch 1 and odd
+// batches, groups 2, non-square images and kernels, bias on and off, stride 1 ("same" shape through
+// the CPU's block-copy path), 1x1 (its input gradient is the CPU's pointwise path), padding 2. Large:
+// the generator's 2x256x32x32 -> 128 at 64x64 and the next 128 -> 64 at 128x128, a stride-1 3x3 with
+// 128 channels (the CPU's Winograd backward as the forward) and a 4x4 stride 2 with several images per
+// CPU chunk. FP32 cuDNN sums in its own order, as for conv2d.
+[[maybe_unused]] const bool conv_transpose2d_registered = register_op<ConvTranspose>({
+    "conv_transpose2d",
+    {{1, 3, 4, 5, 2, 3, 3, 2, 1, 1, 1, true},
+     {2, 4, 3, 3, 6, 4, 4, 2, 1, 0, 2, false},
+     {3, 2, 5, 4, 3, 3, 3, 1, 1, 0, 1, true},
+     {1, 2, 3, 4, 4, 2, 3, 2, 0, 1, 2, true},
+     {2, 3, 4, 4, 3, 3, 3, 3, 2, 2, 1, false},
+     {1, 4, 2, 3, 2, 1, 1, 1, 0, 0, 1, true},
+     {2, 6, 3, 5, 4, 3, 3, 2, 1, 1, 2, true},
+     {3, 3, 4, 3, 2, 4, 4, 2, 1, 1, 1, false},
+     {1, 2, 5, 5, 3, 5, 5, 1, 2, 0, 1, true},
+     {2, 2, 3, 3, 2, 3, 3, 2, 0, 0, 1, true}},
+    {{2, 256, 32, 32, 128, 3, 3, 2, 1, 1, 1, true},
+     {1, 128, 64, 64, 64, 3, 3, 2, 1, 1, 1, true},
+     {2, 128, 16, 16, 128, 3, 3, 1, 1, 0, 1, false},
+     {6, 64, 8, 8, 32, 4, 4, 2, 1, 0, 1, true},
+     {5, 32, 7, 9, 48, 3, 3, 2, 1, 1, 2, true}},
+    conv_transpose_name,
+    [](const ConvTranspose& k, std::mt19937& rng) {
+      OpInputs in;
+      in.add("x", random_tensor({k.n, k.cin, k.h, k.w}, rng));
+      in.add("weight", random_tensor({k.cin, k.cout / k.groups, k.kh, k.kw}, rng));
+      if (k.bias) in.add("bias", random_tensor({k.cout}, rng));
+      return in;
+    },
+    [](const ConvTranspose& k, std::vector<Tensor>& t) {
+      return ops::conv_transpose2d(t[0], t[1], k.bias ? t[2] : Tensor(),
+                                   {k.stride, k.padding, k.output_padding, k.groups});
+    },
+    naive_conv_transpose,
+    Tolerances().twin(1e-4, 1e-4)});
+
 }  // namespace
 
 }  // namespace mx::test
