@@ -88,6 +88,25 @@ class ReLU : public Module {
   Tensor forward(const Tensor& x) override { return ops::relu(x); }
 };
 
+class Tanh : public Module {
+ public:
+  Tensor forward(const Tensor& x) override { return ops::tanh(x); }
+};
+
+class Sigmoid : public Module {
+ public:
+  Tensor forward(const Tensor& x) override { return ops::sigmoid(x); }
+};
+
+class LeakyReLU : public Module {
+ public:
+  explicit LeakyReLU(float slope = 0.2f) : slope_(slope) {}
+  Tensor forward(const Tensor& x) override { return ops::leaky_relu(x, slope_); }
+
+ private:
+  float slope_;
+};
+
 // Max pooling without padding. Unlike PyTorch (which raises), a map whose height or width is smaller
 // than the window passes through unchanged, so the VGG feature stack also accepts 28x28 inputs.
 class MaxPool2d : public Module {

@@ -107,4 +107,22 @@ struct ConvTranspose2dArgs {
 };
 Tensor conv_transpose2d(const Tensor& x, const Tensor& weight, const Tensor& bias, const ConvTranspose2dArgs& args);
 
+// GAN ops: activations, blends and losses (MixCycleGAN; kernels/elementwise.h, kernels/pointwise_loss.h).
+
+Tensor tanh(const Tensor& x);
+Tensor sigmoid(const Tensor& x);
+Tensor leaky_relu(const Tensor& x, float slope);  // x > 0 ? x : slope * x (torch's negative_slope)
+Tensor scale(const Tensor& x, float s);           // s * x
+// Per-sample blend: out[i] = lam[i] * a[i] + (1 - lam[i]) * b[i]; a and b [N, ...] of one shape and device,
+// lam [N] F32 on that device (no gradient to lam).
+Tensor blend(const Tensor& a, const Tensor& b, const Tensor& lam);
+// Mean losses (one-element outputs), gradients to every input that requires grad, target included.
+Tensor l1_loss(const Tensor& x, const Tensor& target);   // mean |x - t| (torch.nn.L1Loss; the gradient at x = t is 0)
+Tensor mse_loss(const Tensor& x, const Tensor& target);  // mean (x - t)^2 (torch.nn.MSELoss)
+// Against one target per sample, t [N] F32 broadcast over pred [N, ...]: the mean over every element of
+// (pred - t)^2, or of the binary cross-entropy with logits max(p, 0) - p t + log(1 + exp(-|p|))
+// (torch.nn.BCEWithLogitsLoss). The discriminator's targets: 1, 0, or the mixup-C lambda. No gradient to t.
+Tensor mse_to_target(const Tensor& pred, const Tensor& target);
+Tensor bce_with_logits_to_target(const Tensor& pred, const Tensor& target);
+
 }  // namespace mx::ops

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <string>
+#include <utility>
 
 #include "engine/autograd.h"
 #include "engine/error.h"
@@ -724,6 +726,148 @@ Expected naive_conv_transpose(const ConvTranspose& k, const std::vector<Tensor>&
     },
     naive_conv_transpose,
     Tolerances().twin(1e-4, 1e-4)});
+
+// ---- GAN ops: tanh, sigmoid, leaky_relu, scale, blend and the pointwise losses ----
+
+// tanhf / expf against tanh / exp in double: a few float ulps, on the CPU and the GPU alike.
+[[maybe_unused]] const bool tanh_registered = register_op<Elementwise>({
+    "tanh",
+    {{{3, 5, 7}}, {{1}}, {{2, 3, 5, 7}}},
+    {{{5, 100003}}},
+    shape_name,
+    [](const Elementwise& p, std::mt19937& rng) { return OpInputs().add("x", random_tensor(p.shape, rng, -3.f, 3.f)); },
+    [](const Elementwise&, std::vector<Tensor>& t) { return ops::tanh(t[0]); },
+    [](const Elementwise& p, const std::vector<Tensor>& t) {
+      std::vector<double> y = as_double(t[0]);
+      for (double& v : y) v = std::tanh(v);
+      return Expected{p.shape, y};
+    },
+    Tolerances().reference_tol(1e-6).twin(1e-6, 1e-6)});
+
+[[maybe_unused]] const bool sigmoid_registered = register_op<Elementwise>({
+    "sigmoid",
+    {{{3, 5, 7}}, {{1}}, {{2, 3, 5, 7}}},
+    {{{5, 100003}}},
+    shape_name,
+    [](const Elementwise& p, std::mt19937& rng) { return OpInputs().add("x", random_tensor(p.shape, rng, -6.f, 6.f)); },
+    [](const Elementwise&, std::vector<Tensor>& t) { return ops::sigmoid(t[0]); },
+    [](const Elementwise& p, const std::vector<Tensor>& t) {
+      std::vector<double> y = as_double(t[0]);
+      for (double& v : y) v = 1 / (1 + std::exp(-v));
+      return Expected{p.shape, y};
+    },
+    Tolerances().reference_tol(1e-6).twin(1e-6, 1e-6)});
+
+// Inputs clear of the kink at 0, as for relu.
+[[maybe_unused]] const bool leaky_relu_registered = register_op<Elementwise>({
+    "leaky_relu",
+    {{{3, 5, 7}}, {{1}}, {{2, 3, 5, 7}}},
+    {{{5, 100003}}},
+    shape_name,
+    [](const Elementwise& p, std::mt19937& rng) { return OpInputs().add("x", distinct_tensor(p.shape, rng)); },
+    [](const Elementwise&, std::vector<Tensor>& t) { return ops::leaky_relu(t[0], 0.2f); },
+    [](const Elementwise& p, const std::vector<Tensor>& t) {
+      std::vector<double> y = as_double(t[0]);
+      for (double& v : y) v = v > 0 ? v : static_cast<double>(0.2f) * v;
+      return Expected{p.shape, y};
+    },
+    Tolerances().reference_tol(1e-7)});
+
+[[maybe_unused]] const bool scale_registered = register_op<Elementwise>({
+    "scale",
+    {{{3, 5, 7}}, {{1}}, {{2, 9}}},
+    {{{5, 100003}}},
+    shape_name,
+    [](const Elementwise& p, std::mt19937& rng) { return OpInputs().add("x", random_tensor(p.shape, rng)); },
+    [](const Elementwise&, std::vector<Tensor>& t) { return ops::scale(t[0], -1.75f); },
+    [](const Elementwise& p, const std::vector<Tensor>& t) {
+      std::vector<double> y = as_double(t[0]);
+      for (double& v : y) v *= -1.75;
+      return Expected{p.shape, y};
+    },
+    Tolerances().reference_tol(0)});
+
+// lam in [0, 1] per sample (a fixed input: blend gives it no gradient).
+[[maybe_unused]] const bool blend_registered = register_op<Elementwise>({
+    "blend",
+    {{{3, 2, 3, 5}}, {{1, 1, 1, 1}}, {{5, 7}}, {{2, 3, 1, 3}}},
+    {{{7, 3, 64, 65}}},
+    shape_name,
+    [](const Elementwise& p, std::mt19937& rng) {
+      return OpInputs()
+          .add("a", random_tensor(p.shape, rng))
+          .add("b", random_tensor(p.shape, rng))
+          .fixed("lam", random_tensor({p.shape[0]}, rng, 0.f, 1.f));
+    },
+    [](const Elementwise&, std::vector<Tensor>& t) { return ops::blend(t[0], t[1], t[2]); },
+    [](const Elementwise& p, const std::vector<Tensor>& t) {
+      const std::vector<double> a = as_double(t[0]), b = as_double(t[1]), lam = as_double(t[2]);
+      std::vector<double> y(a.size());
+      const size_t per = a.size() / lam.size();
+      for (size_t i = 0; i < y.size(); ++i) y[i] = lam[i / per] * a[i] + (1 - lam[i / per]) * b[i];
+      return Expected{p.shape, y};
+    }});
+
+// The losses: x against a target of its shape (l1, mse: gradients to both), or against one target per sample
+// (mse_to_target, bce_with_logits_to_target: pred [N, 1, h, w] patch maps, targets in [0, 1], fixed).
+struct PointLossCase {
+  Shape shape;
+  const char* kind;  // "l1", "mse", "mse_to_target", "bce"
+  bool per_sample() const { return kind[0] == 'b' || std::string(kind) == "mse_to_target"; }
+};
+std::string point_loss_name(const PointLossCase& p) { return dims_name(p.shape); }
+
+double naive_point_loss(const char* kind, double x, double t) {
+  const std::string k = kind;
+  if (k == "l1") return std::fabs(x - t);
+  if (k == "bce") return std::max(x, 0.0) - x * t + std::log1p(std::exp(-std::fabs(x)));
+  return (x - t) * (x - t);
+}
+
+OpInputs point_loss_inputs(const PointLossCase& p, std::mt19937& rng) {
+  if (p.per_sample())
+    return OpInputs()
+        .add("pred", random_tensor(p.shape, rng, -3.f, 3.f))
+        .fixed("target", random_tensor({p.shape[0]}, rng, 0.f, 1.f));
+  // l1: x = t + d with |d| >= 0.025 > the finite-difference step, so no perturbation crosses the kink.
+  Tensor t = random_tensor(p.shape, rng), x = distinct_tensor(p.shape, rng);
+  float* xs = x.data<float>();
+  const float* ts = t.data<float>();
+  for (int64_t i = 0; i < x.numel(); ++i) xs[i] += ts[i];
+  return OpInputs().add("x", x).add("target", t);
+}
+
+Tensor point_loss_forward(const PointLossCase& p, std::vector<Tensor>& t) {
+  const std::string k = p.kind;
+  if (k == "l1") return ops::l1_loss(t[0], t[1]);
+  if (k == "mse") return ops::mse_loss(t[0], t[1]);
+  if (k == "bce") return ops::bce_with_logits_to_target(t[0], t[1]);
+  return ops::mse_to_target(t[0], t[1]);
+}
+
+Expected naive_point_loss_mean(const PointLossCase& p, const std::vector<Tensor>& t) {
+  const std::vector<double> x = as_double(t[0]), target = as_double(t[1]);
+  const size_t per = x.size() / target.size();
+  double sum = 0;
+  for (size_t i = 0; i < x.size(); ++i) sum += naive_point_loss(p.kind, x[i], target[i / per]);
+  return {{1}, {sum / static_cast<double>(x.size())}};
+}
+
+// The sums of the two backends run in double in different orders: equal to float rounding.
+[[maybe_unused]] const bool point_losses_registered = [] {
+  const std::pair<const char*, const char*> ops[] = {
+      {"l1_loss", "l1"}, {"mse_loss", "mse"}, {"mse_to_target", "mse_to_target"}, {"bce_with_logits_to_target", "bce"}};
+  for (const auto& [op, kind] : ops)
+    register_op<PointLossCase>({op,
+                                {{{2, 1, 3, 3}, kind}, {{1, 1, 2, 2}, kind}, {{3, 3, 5, 7}, kind}, {{5, 7}, kind}},
+                                {{{4, 3, 64, 64}, kind}, {{2, 1, 30, 30}, kind}},
+                                point_loss_name,
+                                point_loss_inputs,
+                                point_loss_forward,
+                                naive_point_loss_mean,
+                                Tolerances().reference_tol(1e-6).twin(1e-6, 1e-6)});
+  return true;
+}();
 
 }  // namespace
 
