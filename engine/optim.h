@@ -2,10 +2,12 @@
 // g = grad + wd * w; buf = momentum * buf + g (buf = g on the first step); step = nesterov ? g + momentum * buf
 // : buf; w -= lr * step. It updates the flat parameter buffer of a ParameterStore in one call.
 #pragma once
+#include <string>
 #include <vector>
 
 #include "engine/checkpoint.h"
 #include "engine/parameters.h"
+#include "kernels/adam.h"
 
 namespace mx::optim {
 
@@ -15,22 +17,37 @@ struct SgdOptions {
   bool nesterov = true;
 };
 
-class Sgd {
+// An optimizer over the flat buffers of a ParameterStore: what the trainers and the run directory hold.
+class Optimizer {
  public:
-  Sgd(ParameterStore& store, const SgdOptions& opt);
-  void step(float lr);                   // one update with this step's learning rate
+  virtual ~Optimizer() = default;
+  virtual void step(float lr) = 0;  // one update with this step's learning rate
   int64_t steps() const { return steps_; }
 
-  // Its state for a training checkpoint: the momentum buffer and, in `meta`, the step count.
-  nn::NamedTensors state(checkpoint::Metadata& meta);
+  // Its state for a training checkpoint: its buffers and, in `meta`, the step count ("steps").
+  virtual nn::NamedTensors state(checkpoint::Metadata& meta);
   // Restores what state() saved; throws naming `path` when the file does not fit this model.
-  void load_state(const checkpoint::File& f, const std::string& path);
+  virtual void load_state(const checkpoint::File& f, const std::string& path);
+
+ protected:
+  explicit Optimizer(ParameterStore& store) : store_(store) {}
+  // The buffers state() saves, by name, as views (load_state writes into them).
+  virtual nn::NamedTensors buffers() = 0;
+
+  ParameterStore& store_;
+  int64_t steps_ = 0;
+};
+
+class Sgd : public Optimizer {
+ public:
+  Sgd(ParameterStore& store, const SgdOptions& opt);
+  void step(float lr) override;
 
  private:
-  ParameterStore& store_;
+  nn::NamedTensors buffers() override { return {{"momentum", buf_}}; }
+
   SgdOptions opt_;
   Tensor buf_;
-  int64_t steps_ = 0;
 };
 
 // Learning rate at a fractional epoch: multi-step decay by `gamma` at each milestone epoch, after an
@@ -41,6 +58,43 @@ struct LrSchedule {
   float gamma = 0.1f;
   double warmup_epochs = 0;
   float at(double epoch) const;
+};
+
+// Adam with torch.optim.Adam semantics (amsgrad off, weight decay added to the gradient, not decoupled):
+// g += wd * w; m = beta1 m + (1 - beta1) g; v = beta2 v + (1 - beta2) g^2; at step t (1-based)
+// w -= lr / (1 - beta1^t) * m / (sqrt(v) / sqrt(1 - beta2^t) + eps). One fused kernel (kernels/adam.h)
+// per step over the flat buffers; its checkpoint state is "exp_avg" (m), "exp_avg_sq" (v) and "steps".
+struct AdamOptions {
+  float beta1 = 0.9f;
+  float beta2 = 0.999f;
+  float eps = 1e-8f;
+  float weight_decay = 0.f;
+};
+
+// The scalars of step t (1-based) for the fused kernel: bias corrections and 1 - beta in double.
+kernels::AdamStep adam_scalars(const AdamOptions& opt, float lr, int64_t t);
+
+class Adam : public Optimizer {
+ public:
+  Adam(ParameterStore& store, const AdamOptions& opt);
+  void step(float lr) override;
+
+ private:
+  nn::NamedTensors buffers() override { return {{"exp_avg", m_}, {"exp_avg_sq", v_}}; }
+
+  AdamOptions opt_;
+  Tensor m_, v_;
+};
+
+// CycleGAN's learning rate (junyanz/pytorch-CycleGAN-and-pix2pix, lr_policy "linear", epoch_count 1) at
+// a 0-based epoch of a run of epochs + epochs_decay epochs: base_lr for epoch < epochs, then
+//   base_lr * (1 - (epoch + 1 - epochs) / (epochs_decay + 1)),
+// which falls linearly to base_lr / (epochs_decay + 1) at the last epoch. Epochs outside the run throw.
+struct LinearDecaySchedule {
+  float base_lr = 2e-4f;
+  int epochs = 100;
+  int epochs_decay = 100;
+  float at(int epoch) const;
 };
 
 }  // namespace mx::optim

@@ -694,5 +694,41 @@ TEST_P(CudaChannelBias, AddBitForBitAndGradientClose) {
 INSTANTIATE_TEST_SUITE_P(Shapes, CudaChannelBias,
                          ::testing::Values(Nchw{1, 1, 1, 1}, Nchw{3, 5, 7, 9}, Nchw{33, 7, 3, 3}, Nchw{2, 128, 64, 64},
                                            Nchw{1, 3, 130, 129}));
+}  // namespace
+
+// ---- fused Adam ----
+
+#include "engine/optim.h"
+
+namespace {
+
+class CudaAdam : public CudaTest, public ::testing::WithParamInterface<int64_t> {};
+
+// Three steps of each setting, with the scalars Adam::step passes at t = 1, 2, 3.
+TEST_P(CudaAdam, ThreeStepsMatchCpuTwin) {
+  FreshSeed seed;
+  std::mt19937 rng(seed.value);
+  const int64_t n = GetParam();
+  for (optim::AdamOptions o : {optim::AdamOptions{}, optim::AdamOptions{0.5f, 0.999f, 1e-8f, 1e-2f}}) {
+    SCOPED_TRACE("beta1 " + std::to_string(o.beta1) + " wd " + std::to_string(o.weight_decay));
+    std::vector<float> w = random_floats(n, rng), m(static_cast<size_t>(n), 0.f), v = m;
+    Guarded<float> gw = on_device(w), gm = on_device(m), gv = on_device(v), gg(n);
+    for (int t = 1; t <= 3; ++t) {
+      std::vector<float> g = random_floats(n, rng);
+      gg.upload(g);
+      const kernels::AdamStep s = optim::adam_scalars(o, 1e-2f, t);
+      kernels::adam_step<Device::CPU>(w.data(), g.data(), m.data(), v.data(), n, s);
+      MX_CUDA_KERNEL(adam_step)(gw.data(), gg.data(), gm.data(), gv.data(), n, s);
+    }
+    expect_close(gw.download(), w, 1e-6, "weights");
+    expect_close(gm.download(), m, 1e-6, "first moment");
+    expect_close(gv.download(), v, 1e-6, "second moment");
+    gw.expect_guards_intact();
+    gm.expect_guards_intact();
+    gv.expect_guards_intact();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Sizes, CudaAdam, ::testing::Values(1, 7, 1000, (1 << 20) + 3));
 
 }  // namespace

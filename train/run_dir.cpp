@@ -80,7 +80,7 @@ void RunDir::add_metrics(const EpochInfo& e, const std::string& title) {
   viz::plot::draw_line_chart(curves(rows_, title)).save_png(path("metrics.png"));
 }
 
-void RunDir::save_checkpoint(const std::string& name, nn::Module& model, optim::Sgd& opt,
+void RunDir::save_checkpoint(const std::string& name, nn::Module& model, optim::Optimizer& opt,
                              const checkpoint::Metadata& meta, const checkpoint::Metadata& state_meta) {
   const std::string file = path(name + ".safetensors");
   checkpoint::save(file, model.state_dict(), meta);
@@ -98,7 +98,7 @@ std::string state_path(const std::string& checkpoint) {
   return (p.parent_path() / (p.stem().string() + ".state.safetensors")).string();
 }
 
-checkpoint::Metadata load_checkpoint(const std::string& path, nn::Module& model, optim::Sgd& opt) {
+checkpoint::Metadata load_checkpoint(const std::string& path, nn::Module& model, optim::Optimizer& opt) {
   checkpoint::File f = checkpoint::load(path);
   checkpoint::load_into(path, f, model.state_dict());
   const std::string sp = state_path(path);

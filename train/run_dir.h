@@ -33,8 +33,8 @@ class RunDir {
   void add_metrics(const EpochInfo& e, const std::string& title);  // rewrites metrics.csv and metrics.png
   // NAME.safetensors (the model's state_dict and `meta`) and NAME.state.safetensors (the optimizer's
   // state and `state_meta`).
-  void save_checkpoint(const std::string& name, nn::Module& model, optim::Sgd& opt, const checkpoint::Metadata& meta,
-                       const checkpoint::Metadata& state_meta);
+  void save_checkpoint(const std::string& name, nn::Module& model, optim::Optimizer& opt,
+                       const checkpoint::Metadata& meta, const checkpoint::Metadata& state_meta);
   void write_summary(const nlohmann::json& summary);
 
  private:
@@ -47,6 +47,6 @@ std::string state_path(const std::string& checkpoint);
 
 // Loads a checkpoint written by save_checkpoint into `model` and `opt`; returns the state file's
 // metadata. Throws naming --resume and the file at fault.
-checkpoint::Metadata load_checkpoint(const std::string& path, nn::Module& model, optim::Sgd& opt);
+checkpoint::Metadata load_checkpoint(const std::string& path, nn::Module& model, optim::Optimizer& opt);
 
 }  // namespace mx::train
