@@ -13,6 +13,7 @@
 #include "gan/cyclegan.h"
 #include "gan/image_pool.h"
 #include "gan/stitch.h"
+#include "gan/translate.h"
 #include "models/cyclegan_nets.h"
 #include "tests/fixtures.h"
 #include "tests/layouts.h"
