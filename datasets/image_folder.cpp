@@ -35,11 +35,6 @@ std::string lower(std::string s) {
   return s;
 }
 
-bool is_image_file(const fs::path& p) {
-  const std::string ext = lower(p.extension().string());
-  return ext == ".jpg" || ext == ".jpeg" || ext == ".png";
-}
-
 // The sorted names of the folders in `dir`; any other entry counts as a non-image file.
 std::vector<std::string> class_folders(const fs::path& dir, int64_t& non_images) {
   std::vector<std::string> names;
@@ -143,13 +138,6 @@ Image crop(const Image& src, const Box& b) {
   return out;
 }
 
-// An HWC image into CHW planes at dst.
-void put_planar(const Image& img, uint8_t* dst) {
-  const size_t plane = static_cast<size_t>(img.width) * img.height;
-  for (size_t k = 0; k < plane; ++k)
-    for (int c = 0; c < img.channels; ++c) dst[c * plane + k] = img.pixels[k * img.channels + c];
-}
-
 double unit_interval(random::SplitMix64& g) { return static_cast<double>(g() >> 11) * 0x1.0p-53; }
 
 // Triangle-filter taps along one axis from `in` to `out` samples (Pillow's bilinear): the filter is
@@ -238,6 +226,17 @@ struct TemporaryDir {
 };
 
 }  // namespace
+
+bool is_image_file(const std::string& path) {
+  const std::string ext = lower(fs::path(path).extension().string());
+  return ext == ".jpg" || ext == ".jpeg" || ext == ".png";
+}
+
+void put_planar(const Image& img, uint8_t* dst) {
+  const size_t plane = static_cast<size_t>(img.width) * img.height;
+  for (size_t k = 0; k < plane; ++k)
+    for (int c = 0; c < img.channels; ++c) dst[c * plane + k] = img.pixels[k * img.channels + c];
+}
 
 std::string ImageFolder::summary() const {
   std::string s = dir + ": " + std::to_string(classes.size()) + " classes, " + std::to_string(train.size()) +

@@ -64,6 +64,10 @@ FolderSplit spaced_subset(const FolderSplit& split, int64_t count);
 
 // The file decoded to `channels` channels (1: grey by luma, 3: RGB); throws naming the path.
 Image decode_image(const std::string& path, int channels);
+// True for the extensions the folders read: .jpg, .jpeg, .png in any case.
+bool is_image_file(const std::string& path);
+// An HWC image into CHW planes at dst (channels x height x width bytes).
+void put_planar(const Image& img, uint8_t* dst);
 
 struct Box {
   int x = 0, y = 0, width = 0, height = 0;
