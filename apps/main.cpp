@@ -13,6 +13,7 @@
 #include "apps/cyclegan.h"
 #include "apps/progress.h"
 #include "apps/zoo.h"
+#include "apps/translation_score.h"
 #include "datasets/datasets.h"
 #include "datasets/image_folder.h"
 #include "engine/error.h"
@@ -351,6 +352,8 @@ int main(int argc, char** argv) {
   CLI::App* init = app.add_subcommand("init", "Write freshly initialised weights of a model as a checkpoint "
                                               "(safetensors with PyTorch names, as train writes)");
   add_init_flags(*init, init_config);
+  mx::analysis::TranslationScoreConfig translation_score_config;
+  CLI::App* translation_score = mx::app::add_translation_score_command(app, translation_score_config);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -369,6 +372,7 @@ int main(int argc, char** argv) {
     if (*models && !models_config.check.empty()) std::printf("%s\n", mx::app::check_checkpoint(models_config).c_str());
     else if (*models) mx::app::print_models_table(models_config, stdout);
     if (*init) std::printf("%s\n", mx::app::write_init(init_config).c_str());
+    if (*translation_score) return mx::app::run_translation_score(translation_score_config);
   } catch (const mx::Error& e) {
     return fail(e.what());
   }

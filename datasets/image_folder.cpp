@@ -107,13 +107,6 @@ int resolve_image_size(int requested, const std::vector<ImageHeader>& train) {
   return train.front().width;
 }
 
-// An HWC image into CHW planes at dst.
-void put_planar(const Image& img, uint8_t* dst) {
-  const size_t plane = static_cast<size_t>(img.width) * img.height;
-  for (size_t k = 0; k < plane; ++k)
-    for (int c = 0; c < img.channels; ++c) dst[c * plane + k] = img.pixels[k * img.channels + c];
-}
-
 double unit_interval(random::SplitMix64& g) { return static_cast<double>(g() >> 11) * 0x1.0p-53; }
 
 // Triangle-filter taps along one axis from `in` to `out` samples (Pillow's bilinear): the filter is
@@ -189,8 +182,7 @@ std::vector<std::string> list_images(const std::string& dir, int64_t& non_images
   const auto options = fs::directory_options::follow_directory_symlink;
   for (const fs::directory_entry& e : fs::recursive_directory_iterator(dir, options)) {
     if (is_dir(e.path())) continue;
-    const std::string ext = lower(e.path().extension().string());
-    if (ext == ".jpg" || ext == ".jpeg" || ext == ".png") files.push_back(e.path().string());
+    if (is_image_file(e.path().string())) files.push_back(e.path().string());
     else ++non_images;
   }
   std::sort(files.begin(), files.end());
@@ -271,6 +263,17 @@ void write_new_folder(const std::string& dir, const std::function<void(const std
   fs::rename(tmp.path, dir, ec);
   MX_CHECK(!ec, dir, ": cannot rename ", tmp.path.string(), " into place (", ec.message(), ")");
   tmp.keep = true;
+}
+
+bool is_image_file(const std::string& path) {
+  const std::string ext = lower(fs::path(path).extension().string());
+  return ext == ".jpg" || ext == ".jpeg" || ext == ".png";
+}
+
+void put_planar(const Image& img, uint8_t* dst) {
+  const size_t plane = static_cast<size_t>(img.width) * img.height;
+  for (size_t k = 0; k < plane; ++k)
+    for (int c = 0; c < img.channels; ++c) dst[c * plane + k] = img.pixels[k * img.channels + c];
 }
 
 std::string ImageFolder::summary() const {

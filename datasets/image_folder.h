@@ -84,6 +84,10 @@ Image decode_image(const std::string& path, int channels);
 // names `flag`), else gives nullopt and a warning line in `lines`, and the caller uses a blank image.
 std::optional<Image> decode_or_warn(const std::string& path, int channels, bool strict, const std::string& flag,
                                     std::vector<std::string>& lines);
+// True for the extensions the folders read: .jpg, .jpeg, .png in any case.
+bool is_image_file(const std::string& path);
+// An HWC image into CHW planes at dst (channels x height x width bytes).
+void put_planar(const Image& img, uint8_t* dst);
 
 struct Box {
   int x = 0, y = 0, width = 0, height = 0;

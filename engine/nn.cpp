@@ -105,7 +105,7 @@ Linear::Linear(int in_features, int out_features, bool has_bias, std::mt19937& r
   if (has_bias) bias = register_parameter("bias", uniform({out_features}, bound, rng));
 }
 
-Tensor Linear::forward(const Tensor& x) { return ops::linear(x, weight, bias); }
+Tensor Linear::forward(const Tensor& x) { return pass_through ? x : ops::linear(x, weight, bias); }
 
 BatchNorm2d::BatchNorm2d(int channels, float momentum, float eps) : momentum(momentum), eps(eps) {
   MX_CHECK(channels > 0, "BatchNorm2d: invalid channel count ", channels);

@@ -70,6 +70,9 @@ class Linear : public Module {
   Linear(int in_features, int out_features, bool bias, std::mt19937& rng);
   Tensor forward(const Tensor& x) override;
   Tensor weight, bias;
+  // While set, forward returns its input unchanged, so a network's output is the features this layer
+  // would classify (models::penultimate_features).
+  bool pass_through = false;
 };
 
 // weight 1, bias 0, running_mean 0, running_var 1 and num_batches_tracked (I64, shape []), which

@@ -37,4 +37,9 @@ std::vector<std::string> model_names();
 // the other fields keep ModelSpec's defaults. Throws as make_model for an unknown name.
 ModelSpec natural_spec(const std::string& name);
 
+// The penultimate features of `model` for the batch x: the input [N, F] of its classifier, the last
+// Linear layer it registers, which every zoo model applies last, to its pooled features
+// (models/features.cpp). Throws when the model has no Linear layer.
+Tensor penultimate_features(nn::Module& model, const Tensor& x);
+
 }  // namespace mx::models
