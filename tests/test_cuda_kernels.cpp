@@ -732,3 +732,93 @@ TEST_P(CudaAdam, ThreeStepsMatchCpuTwin) {
 INSTANTIATE_TEST_SUITE_P(Sizes, CudaAdam, ::testing::Values(1, 7, 1000, (1 << 20) + 3));
 
 }  // namespace
+
+// ---- GAN activations, per-sample blend and pointwise losses (MixCycleGAN) ----
+
+#include "kernels/pointwise_loss.h"
+
+namespace {
+
+class CudaGanElementwise : public CudaTest, public ::testing::WithParamInterface<int64_t> {};
+
+// Libm and the device's tanhf / expf differ by an ulp or two; the rest is the CPU's arithmetic.
+TEST_P(CudaGanElementwise, ActivationsAndBlendMatchCpuTwin) {
+  FreshSeed seed;
+  std::mt19937 rng(seed.value);
+  const int64_t n = GetParam(), per = n % 7 == 0 ? 7 : 1;
+  std::vector<float> x = random_floats(n, rng), dy = random_floats(n, rng), want(static_cast<size_t>(n));
+  std::vector<float> lam = random_floats(n / per, rng), want2(static_cast<size_t>(n));
+  Guarded<float> gx = on_device(x), gdy = on_device(dy), glam = on_device(lam), out(n), out2(n);
+
+  kernels::scale_forward<Device::CPU>(want.data(), x.data(), -1.7f, n);
+  MX_CUDA_KERNEL(scale_forward)(out.data(), gx.data(), -1.7f, n);
+  expect_bitwise_equal(out.download(), want, "scale_forward");
+  kernels::tanh_forward<Device::CPU>(want.data(), x.data(), n);
+  MX_CUDA_KERNEL(tanh_forward)(out.data(), gx.data(), n);
+  expect_close(out.download(), want, 1e-6, "tanh_forward");
+  kernels::tanh_backward<Device::CPU>(want.data(), dy.data(), x.data(), n);
+  MX_CUDA_KERNEL(tanh_backward)(out.data(), gdy.data(), gx.data(), n);
+  expect_bitwise_equal(out.download(), want, "tanh_backward");
+  kernels::sigmoid_forward<Device::CPU>(want.data(), x.data(), n);
+  MX_CUDA_KERNEL(sigmoid_forward)(out.data(), gx.data(), n);
+  expect_close(out.download(), want, 1e-6, "sigmoid_forward");
+  kernels::sigmoid_backward<Device::CPU>(want.data(), dy.data(), x.data(), n);
+  MX_CUDA_KERNEL(sigmoid_backward)(out.data(), gdy.data(), gx.data(), n);
+  expect_bitwise_equal(out.download(), want, "sigmoid_backward");
+  kernels::leaky_relu_forward<Device::CPU>(want.data(), x.data(), 0.2f, n);
+  MX_CUDA_KERNEL(leaky_relu_forward)(out.data(), gx.data(), 0.2f, n);
+  expect_bitwise_equal(out.download(), want, "leaky_relu_forward");
+  kernels::leaky_relu_backward<Device::CPU>(want.data(), dy.data(), x.data(), 0.2f, n);
+  MX_CUDA_KERNEL(leaky_relu_backward)(out.data(), gdy.data(), gx.data(), 0.2f, n);
+  expect_bitwise_equal(out.download(), want, "leaky_relu_backward");
+
+  kernels::blend_forward<Device::CPU>(want.data(), x.data(), dy.data(), lam.data(), n, per);
+  MX_CUDA_KERNEL(blend_forward)(out.data(), gx.data(), gdy.data(), glam.data(), n, per);
+  expect_close(out.download(), want, 1e-6, "blend_forward");
+  kernels::blend_backward<Device::CPU>(want.data(), want2.data(), dy.data(), lam.data(), n, per);
+  MX_CUDA_KERNEL(blend_backward)(out.data(), out2.data(), gdy.data(), glam.data(), n, per);
+  expect_close(out.download(), want, 1e-6, "blend_backward da");
+  expect_close(out2.download(), want2, 1e-6, "blend_backward db");
+  out.expect_guards_intact();
+  out2.expect_guards_intact();
+}
+
+INSTANTIATE_TEST_SUITE_P(Sizes, CudaGanElementwise, ::testing::Values(1, 7, 4099, (1 << 20) + 5));
+
+struct LossCase {
+  int64_t n, per;
+};
+inline void PrintTo(const LossCase& c, std::ostream* os) { *os << c.n << "/" << c.per; }
+
+class CudaPointwiseLoss : public CudaTest, public ::testing::WithParamInterface<LossCase> {};
+
+// Both twins sum in double, in different orders: the means agree to double rounding, far below float's.
+TEST_P(CudaPointwiseLoss, ForwardAndBackwardMatchCpuTwin) {
+  FreshSeed seed;
+  std::mt19937 rng(seed.value);
+  const auto [n, per] = GetParam();
+  std::vector<float> x = random_floats(n, rng), t = random_floats(per == 1 ? n : n / per, rng);
+  std::vector<float> dloss{0.73f}, want(1), dx(static_cast<size_t>(n)), dt(static_cast<size_t>(n));
+  Guarded<float> gx = on_device(x), gt = on_device(t), gdl = on_device(dloss), gloss(1), gdx(n), gdt(n);
+  for (kernels::PointLoss kind : {kernels::PointLoss::kL1, kernels::PointLoss::kMse, kernels::PointLoss::kBceWithLogits}) {
+    SCOPED_TRACE("loss kind " + std::to_string(static_cast<int>(kind)));
+    kernels::pointwise_loss_forward<Device::CPU>(want.data(), x.data(), t.data(), n, per, kind);
+    MX_CUDA_KERNEL(pointwise_loss_forward)(gloss.data(), gx.data(), gt.data(), n, per, kind);
+    expect_close(gloss.download(), want, 1e-6, "loss");
+    float* dt_cpu = per == 1 ? dt.data() : nullptr;
+    kernels::pointwise_loss_backward<Device::CPU>(dx.data(), dt_cpu, dloss.data(), x.data(), t.data(), n, per, kind);
+    MX_CUDA_KERNEL(pointwise_loss_backward)(gdx.data(), per == 1 ? gdt.data() : nullptr, gdl.data(), gx.data(),
+                                            gt.data(), n, per, kind);
+    expect_close(gdx.download(), dx, 1e-6, "dx");
+    if (per == 1) expect_close(gdt.download(), dt, 1e-6, "dt");
+  }
+  gloss.expect_guards_intact();
+  gdx.expect_guards_intact();
+  gdt.expect_guards_intact();
+}
+
+INSTANTIATE_TEST_SUITE_P(Sizes, CudaPointwiseLoss,
+                         ::testing::Values(LossCase{1, 1}, LossCase{7, 1}, LossCase{4099, 1}, LossCase{30 * 30, 30 * 30},
+                                           LossCase{3 * 961, 961}, LossCase{(1 << 20) + 5, 1}));
+
+}  // namespace
