@@ -17,6 +17,7 @@
 #include "models/cyclegan_nets.h"
 #include "tests/cuda_fixtures.h"
 #include "tests/fixtures.h"
+#include "tests/images.h"
 #include "tests/layouts.h"
 #include "tests/ops/op_inputs.h"
 
@@ -161,16 +162,9 @@ void write_unaligned_tree(const std::string& dir, int train, int test) {
 void write_aligned_tree(const std::string& dir, int train, int test) {
   for (const char* split : {"train", "val"}) {
     fs::create_directories(dir + "/" + split);
-    for (int i = 0; i < (split[0] == 't' ? train : test); ++i) {
-      data::Image both{48, 24, 1, std::vector<uint8_t>(48 * 24)};
-      const data::Image a = tiny_image('A', i), b = tiny_image('B', i);
-      for (int y = 0; y < 24; ++y)
-        for (int x = 0; x < 24; ++x) {
-          both.pixels[static_cast<size_t>(y * 48 + x)] = a.pixels[static_cast<size_t>(y * 24 + x)];
-          both.pixels[static_cast<size_t>(y * 48 + 24 + x)] = b.pixels[static_cast<size_t>(y * 24 + x)];
-        }
-      data::write_png(both, dir + "/" + split + "/" + std::to_string(i) + ".png");
-    }
+    for (int i = 0; i < (split[0] == 't' ? train : test); ++i)
+      data::write_png(mx::test::side_by_side(tiny_image('A', i), tiny_image('B', i)),
+                      dir + "/" + split + "/" + std::to_string(i) + ".png");
   }
 }
 

@@ -17,6 +17,7 @@
 #include "engine/files.h"
 #include "tests/expect_error.h"
 #include "tests/fixtures.h"
+#include "tests/images.h"
 
 using namespace mx;
 using namespace mx::data;
@@ -25,6 +26,7 @@ namespace fs = std::filesystem;
 namespace {
 
 using test::expect_error;
+using test::side_by_side;
 using test::TempDir;
 
 // A width x height image with a varied pattern (seeded), or of one value everywhere when `flat`.
@@ -38,18 +40,6 @@ Image pattern(int width, int height, int channels, int seed, bool flat = false) 
 void put(const std::string& path, const Image& img) {
   fs::create_directories(fs::path(path).parent_path());
   write_png(img, path);
-}
-
-// The aligned file of two halves side by side.
-Image side_by_side(const Image& left, const Image& right) {
-  Image out{left.width + right.width, left.height, left.channels, {}};
-  const size_t lrow = static_cast<size_t>(left.width) * left.channels,
-               rrow = static_cast<size_t>(right.width) * right.channels;
-  for (int y = 0; y < left.height; ++y) {
-    out.pixels.insert(out.pixels.end(), left.pixels.begin() + y * lrow, left.pixels.begin() + (y + 1) * lrow);
-    out.pixels.insert(out.pixels.end(), right.pixels.begin() + y * rrow, right.pixels.begin() + (y + 1) * rrow);
-  }
-  return out;
 }
 
 // DIR/<phase>A with `na` and DIR/<phase>B with `nb` images of size x size (A grey, B colour).
