@@ -153,6 +153,13 @@ std::string device_report() {
          cuda_version(runtime_version);
 }
 
+void use_device(int index, const std::string& why) {
+  const int n = device_count();
+  MX_CHECK(index < n, why, ": needs GPU ", index, " but this machine has ", n,
+           " (one GPU per local rank: start at most as many ranks per node as there are GPUs)");
+  CHECK_CUDA(cudaSetDevice(index));
+}
+
 cudaStream_t current_stream() { return runtime().stream; }
 int multiprocessor_count() { return runtime().multiprocessors; }
 

@@ -15,6 +15,9 @@ std::string device_summary();  // "NVIDIA H100 80GB HBM3 (sm_90)" or why there i
 // For diagnosing a machine whose GPU is not usable: what cudaGetDeviceCount returned (error code and
 // string), and the driver and runtime versions, in one line.
 std::string device_report();
+// Makes GPU `index` this process's device (one GPU per data-parallel rank); call before any other CUDA
+// work. Throws a one-line mx::Error when the machine has no GPU `index`, naming `why` (the rank).
+void use_device(int index, const std::string& why);
 
 // Memory and copies, all ordered on the compute stream (engine/cuda/stream.h). A copy to the host
 // waits for the stream; the other copies and memsets return at once.
