@@ -100,9 +100,9 @@ LossSurface::LossSurface(nn::Module& net, ParameterStore& store, Device dev, con
       scale_(noise_scale(store, w0_, c, dev)) {
   for (Tensor& d : d_) d = Tensor::zeros({store.size()}, DType::F32, dev);
   for (const auto& [name, b] : net.named_buffers()) buffers_.emplace_back(b, b.clone());
-  samples_ = std::make_unique<data::Loader>(samples, norm, data::LoaderOptions{c.batch_size, false, false, false, 0, 0});
+  samples_ = std::make_unique<data::Loader>(samples, norm, data::LoaderOptions{c.batch_size, false, false, false, 0, 0, {}});
   if (c.bn == "reestimate")
-    bn_ = std::make_unique<data::Loader>(bn_data, norm, data::LoaderOptions{c.batch_size, false, false, false, 0, 0});
+    bn_ = std::make_unique<data::Loader>(bn_data, norm, data::LoaderOptions{c.batch_size, false, false, false, 0, 0, {}});
 }
 
 LossSurface::~LossSurface() { restore(); }
@@ -414,7 +414,7 @@ LandscapeSummary run_landscape(const LandscapeConfig& c, const ProgressCallbacks
   Json run = earlier_run(s.json, settings_of(c, t));
   const bool resuming = !run.is_null();
   if (!resuming) {
-    data::Loader test(t.data.test, t.norm, {c.batch_size, false, false, false, 0, 0});
+    data::Loader test(t.data.test, t.norm, {c.batch_size, false, false, false, 0, 0, {}});
     const EvalResult full = evaluate(*t.net, test, t.device);
     run = {{"settings", settings_of(c, t)}, {"test_loss", full.loss}, {"test_acc", full.acc}, {"directions", Json::array()}};
   }

@@ -154,7 +154,7 @@ std::vector<MixTestRow> mixed_pair_test(nn::Module& model, Device dev, const dat
                                         const MixTestOptions& opt, const ProgressCallbacks& cb) {
   MX_CHECK(opt.steps >= 2 && opt.batch_size > 0, "mixed_pair_test: steps ", opt.steps, ", batch ", opt.batch_size);
   const auto n = static_cast<int64_t>(pairs.first.size());
-  data::Loader loader(pair_blocks(images, pairs, opt.batch_size), norm, {2 * opt.batch_size, false, false, false, 0, 0});
+  data::Loader loader(pair_blocks(images, pairs, opt.batch_size), norm, {2 * opt.batch_size, false, false, false, 0, 0, {}});
   NoGradGuard no_grad;
   const bool was_training = model.is_training();
   model.eval();

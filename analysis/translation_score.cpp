@@ -163,7 +163,7 @@ Diversity mean_pairwise_l1(const data::Dataset& images, int64_t max_pairs, uint6
 }
 
 ClassifierOutputs classify(TrainedModel& model, const data::Dataset& images, int batch_size) {
-  data::Loader loader(images, model.norm, {batch_size, false, false, false, 0, 0});
+  data::Loader loader(images, model.norm, {batch_size, false, false, false, 0, 0, {}});
   NoGradGuard no_grad;
   model.net->eval();
   std::vector<float> logits, features;

@@ -16,6 +16,8 @@
 #include "apps/translation_score.h"
 #include "datasets/datasets.h"
 #include "datasets/image_folder.h"
+#include "engine/device_select.h"
+#include "engine/dist/launch.h"
 #include "engine/error.h"
 #include "engine/threads.h"
 #include "models/models.h"
@@ -252,17 +254,42 @@ mx::train::TrainCallbacks progress_callbacks(mx::app::Progress& progress, int ep
   return cb;
 }
 
-int run_train(const TrainConfig& c) {
+// One training run on this process, which may be one rank of a data-parallel job (comm non-null).
+int train_on(const TrainConfig& c, mx::dist::Communicator* comm) {
   mx::app::Progress progress(stderr, stdout);
-  mx::train::Trainer trainer(c, progress_callbacks(progress, c.epochs));
-  progress.line("mixup train: " + c.model + " on " + c.dataset + ", mix " + c.mixing.mix + ", " +
-                std::to_string(c.epochs) + " epochs, batch " + std::to_string(c.batch_size) + ", " +
-                mx::device_name(trainer.device()) + ", " + std::to_string(trainer.threads()) + " threads -> " + c.out);
+  const bool speaks = !comm || comm->rank() == 0;
+  mx::train::Trainer trainer(c, speaks ? progress_callbacks(progress, c.epochs) : mx::train::TrainCallbacks{}, comm);
+  if (speaks)
+    progress.line("mixup train: " + c.model + " on " + c.dataset + ", mix " + c.mixing.mix + ", " +
+                  std::to_string(c.epochs) + " epochs, batch " + std::to_string(c.batch_size) + ", " +
+                  mx::device_name(trainer.device()) + ", " + std::to_string(trainer.threads()) + " threads -> " +
+                  c.out);
   const mx::train::TrainSummary s = trainer.run();
-  std::printf("final test accuracy %.2f%% (best %.2f%% at epoch %d), %.0f train images/s on %s, %s; wrote %s\n",
-              100 * s.final_test_acc, 100 * s.best_test_acc, s.best_epoch, s.images_per_s, s.device.c_str(),
-              mx::app::format_duration(s.seconds).c_str(), c.out.c_str());
+  if (speaks)
+    std::printf("final test accuracy %.2f%% (best %.2f%% at epoch %d), %.0f train images/s on %s, %s; wrote %s\n",
+                100 * s.final_test_acc, 100 * s.best_test_acc, s.best_epoch, s.images_per_s, s.device.c_str(),
+                mx::app::format_duration(s.seconds).c_str(), c.out.c_str());
   return 0;
+}
+
+// A plain start trains here; under mpirun, srun or torchrun this process joins the job as one rank
+// (engine/dist/launch.h). An error that every rank meets alike (mx::dist::JobError) is reported once by
+// rank 0; any other ends the whole job at once, so that no rank waits for the timeout.
+int run_train(const TrainConfig& config) {
+  const mx::dist::Launch launch = mx::dist::detect_launch();
+  if (launch.launcher == "none") return train_on(config, nullptr);
+  TrainConfig c = config;
+  std::string device_line;  // the Trainer says again which device it uses
+  const mx::Device dev = mx::select_device(c.device, device_line);
+  c.device = mx::device_name(dev);
+  const std::unique_ptr<mx::dist::Communicator> comm = mx::dist::make_communicator(launch, dev, c.dist_timeout);
+  try {
+    return train_on(c, comm.get());
+  } catch (const mx::dist::JobError& e) {
+    return comm->rank() == 0 ? fail(e.what()) : 1;
+  } catch (const std::exception& e) {
+    comm->abort_job("rank " + std::to_string(comm->rank()) + ": " + e.what());
+  }
 }
 
 struct ExportConfig {

@@ -88,7 +88,7 @@ void validate(mx::data::FolderLoader& loader, const Options& o) {
 // Images per second of one worker count: the median over epochs 1..repeats (epoch 0 is the warm-up).
 double measure(const mx::data::ImageFolder& f, int workers, const Options& o) {
   mx::data::FolderLoader loader(f, f.train, mx::data::imagenet_normalization(3),
-                                {o.batch_size, true, workers, true, 0, {}});
+                                {o.batch_size, true, workers, true, 0, {}, {}});
   validate(loader, o);
   mx::data::Batch b;
   while (loader.next(b)) {

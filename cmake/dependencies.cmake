@@ -37,3 +37,27 @@ else()
     find_package(GTest REQUIRED)
   endif()
 endif()
+
+# MPI (Debian: libopenmpi-dev, openmpi-bin) for data-parallel CPU ranks and for starting GPU ranks
+# under mpirun/srun. Optional: MIXUP_MPI=AUTO uses it when found, ON insists, OFF skips; a build without
+# it runs single-process, and under torchrun (NCCL only). Only the C API is used (the C++ bindings are
+# skipped). Sets MIXUP_WITH_MPI and MIXUP_MPIEXEC.
+set(MIXUP_MPI AUTO CACHE STRING "Use MPI (data-parallel CPU ranks; mpirun/srun): AUTO (when found), ON or OFF")
+set_property(CACHE MIXUP_MPI PROPERTY STRINGS AUTO ON OFF)
+set(MIXUP_WITH_MPI OFF)
+if(NOT MIXUP_MPI STREQUAL "OFF")
+  if(MIXUP_MPI STREQUAL "ON")
+    find_package(MPI COMPONENTS C REQUIRED)
+  else()
+    find_package(MPI COMPONENTS C QUIET)
+  endif()
+  if(MPI_C_FOUND)
+    set(MIXUP_WITH_MPI ON)
+    set(MIXUP_MPIEXEC "${MPIEXEC_EXECUTABLE}")
+    mixup_interface(mixup::mpi INTERFACE_LINK_LIBRARIES MPI::MPI_C)
+    target_compile_definitions(mixup::mpi INTERFACE MIXUP_HAVE_MPI=1 OMPI_SKIP_MPICXX=1 MPICH_SKIP_MPICXX=1)
+    message(STATUS "MPI ${MPI_C_VERSION}: ${MPIEXEC_EXECUTABLE}")
+  else()
+    message(STATUS "no MPI (install libopenmpi-dev openmpi-bin): data-parallel CPU training unavailable")
+  endif()
+endif()

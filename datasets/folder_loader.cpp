@@ -76,7 +76,7 @@ FolderLoader::FolderLoader(const ImageFolder& folder, const FolderSplit& split, 
   s.channels = folder.channels;
   s.size = folder.image_size;
   s.table = normalization_table(norm, folder.channels);
-  s.batches = (split.size() + opt.batch_size - 1) / opt.batch_size;
+  s.batches = shard_steps(split.size(), opt.batch_size, opt.shard);
   const int workers = worker_count(opt.workers);
   s.pipeline = std::make_unique<BatchPipeline<Batch>>(workers, 2 * workers);
 }
@@ -90,8 +90,7 @@ void FolderLoader::start_epoch(int epoch) {
   const auto order =
       std::make_shared<const std::vector<int64_t>>(sample_order(s.split.size(), s.opt.train, s.opt.seed, epoch));
   s.pipeline->start(s.batches, [&s, order, epoch](int64_t index, std::vector<std::string>& lines) {
-    const int64_t first = index * s.opt.batch_size;
-    const int64_t count = std::min<int64_t>(s.opt.batch_size, s.split.size() - first);
+    const auto [first, count] = shard_span(s.split.size(), s.opt.batch_size, s.opt.shard, index);
     const std::vector<int64_t> ids(order->begin() + first, order->begin() + first + count);
     return s.make_batch(ids, epoch, first, lines);
   });

@@ -23,6 +23,7 @@ struct FolderLoaderOptions {
   bool strict = false;
   uint64_t seed = 0;
   std::function<void(const std::string&)> warn;  // called from next(), on the consumer's thread
+  Shard shard;  // this rank's part of every epoch (data-parallel training)
 };
 
 class FolderLoader : public BatchSource {

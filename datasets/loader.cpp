@@ -138,8 +138,7 @@ void Loader::State::run() {
     if (stop) return;
     const uint64_t job = generation;
     const int job_epoch = epoch;
-    const int64_t first = produced * opt.batch_size;
-    const int64_t count = std::min<int64_t>(opt.batch_size, data.size() - first);
+    const auto [first, count] = shard_span(data.size(), opt.batch_size, opt.shard, produced);
     std::vector<int64_t> ids(order.begin() + first, order.begin() + first + count);
     lock.unlock();
     std::optional<Batch> batch;
@@ -170,7 +169,7 @@ Loader::Loader(const Dataset& data, const Normalization& norm, const LoaderOptio
   s.data = data;
   s.opt = opt;
   s.table = normalization_table(norm, data.channels());
-  s.batches = opt.drop_last ? data.size() / opt.batch_size : (data.size() + opt.batch_size - 1) / opt.batch_size;
+  s.batches = shard_steps(data.size(), opt.batch_size, opt.shard, opt.drop_last);
   s.worker = std::thread([&s] { s.run(); });
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "datasets/datasets.h"
+#include "datasets/shard.h"
 
 namespace mx::data {
 
@@ -18,6 +19,7 @@ struct LoaderOptions {
   bool flip = false;     // horizontal flip with probability 1/2
   int translate = 0;     // random shift by up to this many pixels each way, zero fill
   uint64_t seed = 0;
+  Shard shard;           // this rank's part of every epoch (data-parallel training)
 };
 
 struct Batch {

@@ -1,6 +1,7 @@
 // Backward pass: topological order over recorded nodes, gradient accumulation into leaves.
 #include "engine/autograd.h"
 
+#include <unordered_map>
 #include <unordered_set>
 
 #include "engine/dispatch.h"
@@ -11,12 +12,18 @@ namespace mx {
 namespace {
 thread_local bool g_grad_enabled = true;
 thread_local int g_recomputing = 0;
+thread_local std::function<void(const TensorImpl*)> g_leaf_hook;
 
 struct RecomputeScope {
   RecomputeScope() { ++g_recomputing; }
   ~RecomputeScope() { --g_recomputing; }
 };
 }  // namespace
+
+LeafGradHook::LeafGradHook(std::function<void(const TensorImpl*)> fn) : fn_(std::move(fn)), prev_(g_leaf_hook) {
+  g_leaf_hook = fn_;
+}
+LeafGradHook::~LeafGradHook() { g_leaf_hook = prev_; }
 
 bool grad_enabled() { return g_grad_enabled; }
 NoGradGuard::NoGradGuard() : prev_(g_grad_enabled) { g_grad_enabled = false; }
@@ -76,6 +83,28 @@ std::vector<std::shared_ptr<Node>> topo_order(const std::shared_ptr<Node>& root)
   return order;  // children before parents
 }
 
+bool is_grad_leaf(const Tensor& t) { return t.defined() && !t.grad_fn() && t.requires_grad(); }
+
+// For the LeafGradHook: how many nodes of the pass still have to contribute to each leaf. A node that
+// is skipped (no gradient reaches it) counts as having contributed nothing.
+class LeafCounts {
+ public:
+  explicit LeafCounts(const std::vector<std::shared_ptr<Node>>& order) {
+    if (!g_leaf_hook) return;
+    for (const auto& node : order)
+      for (const Tensor& in : node->inputs)
+        if (is_grad_leaf(in)) ++left_[in.impl()];
+  }
+  void done_with(const Node& node) {
+    if (!g_leaf_hook) return;
+    for (const Tensor& in : node.inputs)
+      if (is_grad_leaf(in) && --left_[in.impl()] == 0) g_leaf_hook(in.impl());
+  }
+
+ private:
+  std::unordered_map<const TensorImpl*, int> left_;
+};
+
 }  // namespace
 
 void run_backward(const Tensor& root, const Tensor& seed) {
@@ -87,9 +116,13 @@ void run_backward(const Tensor& root, const Tensor& seed) {
   }
   std::vector<std::shared_ptr<Node>> order = topo_order(root.grad_fn());
   root.grad_fn()->grad_out = seed;
+  LeafCounts leaves(order);
   for (auto it = order.rbegin(); it != order.rend(); ++it) {
     Node* node = it->get();
-    if (!node->grad_out.defined()) continue;  // no path from the root reaches it with a gradient
+    if (!node->grad_out.defined()) {  // no path from the root reaches it with a gradient
+      leaves.done_with(*node);
+      continue;
+    }
     std::vector<Tensor> grads = node->backward(node->grad_out);
     MX_CHECK(grads.size() == node->inputs.size(), "autograd: node ", node->name, " returned ",
              grads.size(), " gradients for ", node->inputs.size(), " inputs");
@@ -105,6 +138,7 @@ void run_backward(const Tensor& root, const Tensor& seed) {
         in.impl()->grad = grads[i].impl()->storage.use_count() > 1 ? grads[i].clone() : grads[i];
       }
     }
+    leaves.done_with(*node);
     node->grad_out = Tensor();
     node->inputs.clear();  // free the graph as we go; a second backward needs a new forward
     node->backward = nullptr;

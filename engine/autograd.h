@@ -41,6 +41,20 @@ void record(Tensor& out, const char* name, std::vector<Tensor> inputs,
 // Leaf gradients accumulate (+=); non-leaf gradients are summed per node then consumed.
 void run_backward(const Tensor& root, const Tensor& seed);
 
+// While a LeafGradHook lives, every backward pass on this thread calls it with each leaf (a tensor
+// without grad_fn that requires a gradient) as soon as the pass has made its last contribution to that
+// leaf's gradient: what data-parallel training uses to start all-reducing a bucket during backward.
+class LeafGradHook {
+ public:
+  explicit LeafGradHook(std::function<void(const TensorImpl*)> fn);
+  ~LeafGradHook();
+  LeafGradHook(const LeafGradHook&) = delete;
+  LeafGradHook& operator=(const LeafGradHook&) = delete;
+
+ private:
+  std::function<void(const TensorImpl*)> fn_, prev_;
+};
+
 // Recomputation (gradient checkpointing): y = fn(inputs) is computed without recording, so none of fn's
 // intermediates outlive the call; backward runs fn again with recording on, from the same inputs, and
 // differentiates that. Parameters used inside fn receive their gradients then. fn must be a pure

@@ -61,14 +61,14 @@ struct TinyModel {
   data::Normalization norm = data::compute_normalization(train);
   TinyModel() {
     NoGradGuard no_grad;
-    data::Loader warm(train, norm, {32, false, false, false, 0, 0});
+    data::Loader warm(train, norm, {32, false, false, false, 0, 0, {}});
     warm.start_epoch(0);
     data::Batch b;
     while (warm.next(b)) (*net)(b.images);
     net->eval();
   }
   double loss() {
-    data::Loader l(test, norm, {16, false, false, false, 0, 0});
+    data::Loader l(test, norm, {16, false, false, false, 0, 0, {}});
     return train::evaluate(*net, l, Device::CPU).loss;
   }
 };
@@ -283,7 +283,7 @@ TEST(AnalysisLandscape, FilterNormalizedDirectionsHaveTheFiltersNorms) {
 
 TEST(AnalysisMixTest, LambdaOneIsPlainTestAccuracyAndLambdaZeroThePartners) {
   TinyModel s;
-  data::Loader l(s.test, s.norm, {16, false, false, false, 0, 0});
+  data::Loader l(s.test, s.norm, {16, false, false, false, 0, 0, {}});
   const train::EvalResult plain = train::evaluate(*s.net, l, Device::CPU);
   const analysis::Pairs pairs = analysis::test_pairs(s.test, 3, false, 0);
   ASSERT_EQ(pairs.first.size(), 48u);

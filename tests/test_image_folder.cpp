@@ -306,7 +306,7 @@ TEST(ImageFolder, StreamedBatchesDependOnTheSeedNotOnTheWorkers) {
   const ImageFolder f = scan(d, FolderOptions{16, 0, false, {}});
   const Normalization norm = imagenet_normalization(3);
   auto loader = [&](int workers, uint64_t seed) {
-    return std::make_unique<FolderLoader>(f, f.train, norm, FolderLoaderOptions{2, true, workers, false, seed, {}});
+    return std::make_unique<FolderLoader>(f, f.train, norm, FolderLoaderOptions{2, true, workers, false, seed, {}, {}});
   };
   const std::vector<Batch> one = epoch_batches(*loader(1, 5), 1);
   ASSERT_EQ(one.size(), 3u);
@@ -315,8 +315,8 @@ TEST(ImageFolder, StreamedBatchesDependOnTheSeedNotOnTheWorkers) {
   EXPECT_NE(one[0].images.to_vector<float>(), epoch_batches(*loader(2, 5), 2)[0].images.to_vector<float>())
       << "another epoch draws other crops";
   // Evaluation streams exactly what the in-memory load holds.
-  FolderLoader streamed(f, f.val, norm, FolderLoaderOptions{2, false, 2, false, 0, {}});
-  Loader in_memory(load_image_folder(f, {}).test, norm, LoaderOptions{2, false});
+  FolderLoader streamed(f, f.val, norm, FolderLoaderOptions{2, false, 2, false, 0, {}, {}});
+  Loader in_memory(load_image_folder(f, {}).test, norm, LoaderOptions{2, false, false, false, 0, 0, {}});
   expect_same_batches(epoch_batches(streamed, 0), epoch_batches(in_memory, 0));
 }
 

@@ -15,6 +15,7 @@ namespace {
 std::vector<std::string> device_names() { return {"auto", "cpu", "cuda"}; }
 std::vector<std::string> augment_names() { return {"rrc", "flip-translate", "none"}; }
 std::vector<std::string> norm_names() { return {"compute", "imagenet"}; }
+std::vector<std::string> lr_scale_names() { return {"none", "linear"}; }
 
 Check milestones() {
   return [](const Setting& s) { lr_milestone_epochs(*std::get<std::string*>(s.value), 1); };
@@ -115,6 +116,17 @@ std::vector<Setting> train_settings(TrainConfig& c) {
       {"--train-limit", "train_limit", "Use only the first N training images (0: all)", &c.train_limit, {"0"},
        at_least(0)},
       {"--test-limit", "test_limit", "Use only the first N test images (0: all)", &c.test_limit, {"0"}, at_least(0)},
+      {"--sync-bn", "sync_bn",
+       "Data-parallel: batch-norm statistics over all ranks' batches, in forward and backward (true|false; "
+       "default: per rank)",
+       &c.sync_bn, {"false"}, {}},
+      {"--lr-scale", "lr_scale",
+       "Data-parallel: none (--lr as given) or linear (--lr times the number of ranks, for a global batch of "
+       "ranks x --batch-size)",
+       &c.lr_scale, {"none"}, one_of(lr_scale_names)},
+      {"--dist-timeout", "dist_timeout",
+       "Data-parallel: seconds a collective may wait for the other ranks before the job ends with an error",
+       &c.dist_timeout, {"600"}, above(0)},
   };
   for (Setting& s : rest) rows.push_back(std::move(s));
   return rows;

@@ -44,6 +44,9 @@ struct TrainConfig {
   bool zero_init_residual, memory_efficient;
   int save_every;
   int64_t train_limit, test_limit;
+  bool sync_bn;         // data-parallel: batch-norm statistics over every rank's batch
+  std::string lr_scale;  // none | linear (lr times the world size)
+  double dist_timeout;  // seconds a collective may take before the job is ended
 };
 
 std::vector<std::string> recipe_names();  // quick, paper, paper-densenet, paper-resnext, imagenet

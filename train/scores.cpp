@@ -45,6 +45,12 @@ const ScoreTotals& RunningScores::read(const std::string& where) {
 }
 
 EvalResult evaluate(nn::Module& model, data::BatchSource& loader, Device dev) {
+  return eval_result(evaluate_totals(model, loader, dev));
+}
+
+EvalResult eval_result(const ScoreTotals& t) { return {t.loss_sum / t.seen, t.weighted / t.seen}; }
+
+ScoreTotals evaluate_totals(nn::Module& model, data::BatchSource& loader, Device dev) {
   NoGradGuard no_grad;
   const bool was_training = model.is_training();
   model.eval();
@@ -57,8 +63,7 @@ EvalResult evaluate(nn::Module& model, data::BatchSource& loader, Device dev) {
     scores.add(ops::mixed_cross_entropy(logits, y, y, ones), logits, y, y, ones);
   }
   model.train(was_training);
-  const ScoreTotals& t = scores.read("evaluation");
-  return {t.loss_sum / t.seen, t.weighted / t.seen};
+  return scores.read("evaluation");
 }
 
 }  // namespace mx::train

@@ -42,5 +42,7 @@ struct EvalResult {
 };
 // One pass of `loader` in evaluation mode without gradients; the model's mode is restored afterwards.
 EvalResult evaluate(nn::Module& model, data::BatchSource& loader, Device dev);
+ScoreTotals evaluate_totals(nn::Module& model, data::BatchSource& loader, Device dev);  // the same, as sums
+EvalResult eval_result(const ScoreTotals& t);
 
 }  // namespace mx::train

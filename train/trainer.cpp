@@ -5,9 +5,11 @@
 
 #include "datasets/folder_loader.h"
 #include "engine/device_select.h"
+#include "engine/dist/replicas.h"
 #include "engine/ops.h"
 #include "engine/threads.h"
 #include "models/models.h"
+#include "train/data_parallel.h"
 #include "train/init_weights.h"
 
 namespace mx::train {
@@ -35,17 +37,29 @@ std::string meta_value(const checkpoint::Metadata& m, const char* key) {
 
 }  // namespace
 
-Trainer::Trainer(const TrainConfig& config, TrainCallbacks cb)
-    : c_(validated(config)), cb_(std::move(cb)), mixer_(c_.mixing), no_mixing_(mixup::MixerOptions{}), run_dir_(c_.out) {
-  std::string notice;
-  dev_ = select_device(c_.device, notice);
-  if (!notice.empty() && cb_.notice) cb_.notice(notice);
+Trainer::Trainer(const TrainConfig& config, TrainCallbacks cb, dist::Communicator* comm)
+    : c_(validated(config)),
+      cb_(std::move(cb)),
+      comm_(comm ? *comm : single_),
+      mixer_(c_.mixing),
+      no_mixing_(mixup::MixerOptions{}),
+      run_dir_(comm_.rank() == 0 ? std::make_unique<RunDir>(c_.out) : nullptr) {
+  check_same_settings(to_json(c_), comm_);
+  std::string device_line;
+  dev_ = select_device(c_.device, device_line);
+  if (!device_line.empty()) notice(device_line);
   set_num_threads(c_.threads);
   load_data();
   build_model();
+  if (comm_.world_size() > 1) notice(layout_notice(comm_, c_.batch_size, schedule_.base_lr, c_.lr_scale));
   if (!c_.resume.empty()) resume();
-  run_dir_.keep_metrics_up_to(epoch_);
-  run_dir_.write_config(to_json(c_));
+  if (!run_dir_) return;
+  run_dir_->keep_metrics_up_to(epoch_);
+  run_dir_->write_config(to_json(c_));
+}
+
+void Trainer::notice(const std::string& line) const {
+  if (comm_.rank() == 0 && cb_.notice) cb_.notice(line);
 }
 
 int Trainer::threads() const { return num_threads(); }
@@ -64,14 +78,15 @@ void Trainer::load_folder(const std::string& dir) {
   data::ImageFolder folder = data::scan_image_folder(dir, opt);
   folder.train = data::spaced_subset(folder.train, c_.train_limit);
   folder.val = data::spaced_subset(folder.val, c_.test_limit);
-  if (cb_.notice) cb_.notice(folder.summary());
+  notice(folder.summary());
   if (c_.augment != "rrc") return use_in_memory(data::load_image_folder(folder, opt));
   constexpr int64_t kNormSample = 2000;
   const data::FolderSplit sample = data::spaced_subset(folder.train, kNormSample);
   norm_ = c_.norm == "imagenet" ? data::imagenet_normalization(folder.channels)
                                 : data::compute_normalization(data::load_folder_split(folder, sample, opt));
   auto streamed = [&](const data::FolderSplit& split, bool train) {
-    const data::FolderLoaderOptions lo{c_.batch_size, train, c_.workers, c_.strict_images, c_.seed, cb_.notice};
+    const data::Shard shard{comm_.rank(), comm_.world_size(), !train};
+    const data::FolderLoaderOptions lo{c_.batch_size, train, c_.workers, c_.strict_images, c_.seed, cb_.notice, shard};
     return std::make_unique<data::FolderLoader>(folder, split, norm_, lo);
   };
   train_loader_ = streamed(folder.train, true);
@@ -83,10 +98,12 @@ void Trainer::use_in_memory(const data::Split& split) {
   const data::Dataset train = data::head(split.train, c_.train_limit), test = data::head(split.test, c_.test_limit);
   norm_ = c_.norm == "imagenet" ? data::imagenet_normalization(train.channels()) : data::compute_normalization(train);
   const bool augment = c_.augment == "flip-translate";
-  const data::LoaderOptions opt{c_.batch_size, true, false, augment && c_.flip, augment ? c_.translate : 0, c_.seed};
+  const int rank = comm_.rank(), world = comm_.world_size();
+  const data::LoaderOptions opt{c_.batch_size, true,   false, augment && c_.flip, augment ? c_.translate : 0,
+                                c_.seed,       {rank, world, false}};
   train_loader_ = std::make_unique<data::Loader>(train, norm_, opt);
-  test_loader_ =
-      std::make_unique<data::Loader>(test, norm_, data::LoaderOptions{c_.batch_size, false, false, false, 0, c_.seed});
+  const data::LoaderOptions eval{c_.batch_size, false, false, false, 0, c_.seed, {rank, world, true}};
+  test_loader_ = std::make_unique<data::Loader>(test, norm_, eval);
   shape_ = {train.channels(), train.height(), train.num_classes};
 }
 
@@ -98,11 +115,15 @@ void Trainer::build_model() {
   if (!c_.init.empty()) {
     MX_CHECK(c_.resume.empty(), "--init and --resume: give one (a resumed run has its own weights)");
     const std::string notice = load_initial_weights(c_.init, *model_);
-    if (cb_.notice) cb_.notice(notice.empty() ? "initial weights from " + c_.init : notice);
+    this->notice(notice.empty() ? "initial weights from " + c_.init : notice);
   }
   store_ = std::make_unique<ParameterStore>(*model_, dev_);
+  dist::broadcast_parameters(*store_, comm_);  // every rank starts from rank 0's weights
+  dist::broadcast_buffers(*model_, comm_);
+  grad_sync_ = std::make_unique<dist::GradSync>(*store_, comm_);
   opt_ = std::make_unique<optim::Sgd>(*store_, optim::SgdOptions{c_.momentum, c_.wd, c_.nesterov});
-  schedule_ = {c_.lr, lr_milestone_epochs(c_.lr_milestones, c_.epochs), 0.1f, c_.warmup_epochs};
+  const float lr = c_.lr_scale == "linear" ? c_.lr * static_cast<float>(comm_.world_size()) : c_.lr;
+  schedule_ = {lr, lr_milestone_epochs(c_.lr_milestones, c_.epochs), 0.1f, c_.warmup_epochs};
   scores_ = std::make_unique<RunningScores>(train_loader_->batches_per_epoch(), dev_);
 }
 
@@ -122,7 +143,7 @@ void Trainer::resume() {
     MX_FAIL("--resume ", state_path(path), ": metadata lacks epoch/best_acc/best_epoch");
   }
   MX_CHECK(epoch_ <= c_.epochs, "--resume ", path, ": checkpoint is at epoch ", epoch_, ", beyond --epochs ", c_.epochs);
-  if (cb_.notice) cb_.notice("resumed from " + path + " at epoch " + std::to_string(epoch_));
+  notice("resumed from " + path + " at epoch " + std::to_string(epoch_));
 }
 
 // The data path of one step. Everything stays on the model's device; nothing is read back here.
@@ -131,8 +152,7 @@ void Trainer::step(const data::Batch& batch) {
   store_->zero_grad();
   const Tensor logits = (*model_)(mb.images);                                    // forward
   const Tensor loss = ops::mixed_cross_entropy(logits, mb.ya, mb.yb, mb.lam);    // loss
-  loss.backward();                                                               // backward
-  // (data-parallel training all-reduces store_->grads() here)
+  grad_sync_->backward(loss);  // backward, the gradients averaged over the ranks as their buckets complete
   const auto steps = static_cast<double>(train_loader_->batches_per_epoch());
   lr_ = schedule_.at(epoch_ + static_cast<double>(step_) / steps);
   opt_->step(lr_);                                                               // update
@@ -142,7 +162,8 @@ void Trainer::step(const data::Batch& batch) {
 
 void Trainer::start_epoch() {
   const int epoch = epoch_ + 1;
-  rng_ = random::make_rng({c_.seed, kMixStream, static_cast<uint64_t>(epoch)});
+  const auto e = static_cast<uint64_t>(epoch), rank = static_cast<uint64_t>(comm_.rank());
+  rng_ = rank == 0 ? random::make_rng({c_.seed, kMixStream, e}) : random::make_rng({c_.seed, kMixStream, e, rank});
   mix_ = c_.mix_off_epoch > 0 && epoch >= c_.mix_off_epoch ? &no_mixing_ : &mixer_;
   train_loader_->start_epoch(epoch);
   scores_->reset();
@@ -160,7 +181,7 @@ EpochInfo Trainer::epoch() {
     report_progress(false);
   }
   report_progress(true);
-  const ScoreTotals t = scores_->read(where());
+  const ScoreTotals t = summed_over_ranks(scores_->read(where()), comm_);
   const double train_s = seconds_since<Clock>(epoch_start_);
   const EvalResult ev = evaluate();
   ++epoch_;
@@ -170,13 +191,17 @@ EpochInfo Trainer::epoch() {
   train_seconds_ += train_s;
   const bool best = ev.acc > best_acc_;
   if (best) best_acc_ = ev.acc, best_epoch_ = epoch_;
-  run_dir_.add_metrics(e, c_.model + " on " + c_.dataset + ", mix " + c_.mixing.mix);
+  if (run_dir_) run_dir_->add_metrics(e, c_.model + " on " + c_.dataset + ", mix " + c_.mixing.mix);
   save_checkpoints(best);
   if (cb_.epoch) cb_.epoch(e);
   return e;
 }
 
-EvalResult Trainer::evaluate() { return train::evaluate(*model_, *test_loader_, dev_); }
+// Every rank evaluates rank 0's model (its batch-norm statistics are broadcast first) on its shard.
+EvalResult Trainer::evaluate() {
+  dist::broadcast_buffers(*model_, comm_);
+  return eval_result(summed_over_ranks(evaluate_totals(*model_, *test_loader_, dev_), comm_));
+}
 
 // Reads the metrics back (which checks the loss is finite) at most every kReportSteps steps or
 // kReportSeconds seconds, and at the end of the epoch.
@@ -192,7 +217,8 @@ void Trainer::report_progress(bool force) {
   const int64_t steps = train_loader_->batches_per_epoch();
   const double elapsed = seconds_since<Clock>(epoch_start_);
   const double left = static_cast<double>(steps - step_) + static_cast<double>(c_.epochs - epoch_ - 1) * steps;
-  cb_.step({epoch_ + 1, c_.epochs, step_, steps, t.loss_sum / t.seen, t.seen / std::max(elapsed, 1e-9),
+  const double seen = t.seen * comm_.world_size();  // every rank's batches are of one size
+  cb_.step({epoch_ + 1, c_.epochs, step_, steps, t.loss_sum / t.seen, seen / std::max(elapsed, 1e-9),
             left * elapsed / static_cast<double>(step_)});
 }
 
@@ -204,15 +230,16 @@ checkpoint::Metadata Trainer::checkpoint_meta() const {
 }
 
 void Trainer::save_checkpoints(bool best) {
+  if (!run_dir_) return;
   const checkpoint::Metadata meta = checkpoint_meta();
   checkpoint::Metadata state = meta;
   state["seed"] = std::to_string(c_.seed);
   state["best_acc"] = std::to_string(best_acc_);
   state["best_epoch"] = std::to_string(best_epoch_);
-  run_dir_.save_checkpoint("checkpoint", *model_, *opt_, meta, state);
-  if (best) run_dir_.save_checkpoint("best", *model_, *opt_, meta, state);
+  run_dir_->save_checkpoint("checkpoint", *model_, *opt_, meta, state);
+  if (best) run_dir_->save_checkpoint("best", *model_, *opt_, meta, state);
   if (c_.save_every > 0 && epoch_ % c_.save_every == 0)
-    run_dir_.save_checkpoint("epoch-" + std::to_string(epoch_), *model_, *opt_, meta, state);
+    run_dir_->save_checkpoint("epoch-" + std::to_string(epoch_), *model_, *opt_, meta, state);
 }
 
 std::string Trainer::where() const { return "epoch " + std::to_string(epoch_ + 1); }
@@ -223,7 +250,8 @@ TrainSummary Trainer::run() {
   while (epoch_ < c_.epochs) last = epoch();
   const TrainSummary s{last.test_acc, best_acc_, best_epoch_, seconds_since<Clock>(start),
                        train_seconds_ > 0 ? images_ / train_seconds_ : 0, device_name(dev_)};
-  run_dir_.write_summary({{"final_test_acc", s.final_test_acc}, {"best_test_acc", s.best_test_acc},
+  if (!run_dir_) return s;
+  run_dir_->write_summary({{"final_test_acc", s.final_test_acc}, {"best_test_acc", s.best_test_acc},
                           {"best_epoch", s.best_epoch},         {"epochs", c_.epochs},
                           {"seconds", s.seconds},               {"train_images_per_s", s.images_per_s},
                           {"device", s.device},                 {"threads", num_threads()},
@@ -231,7 +259,8 @@ TrainSummary Trainer::run() {
                           {"final_test_loss", last.test_loss},  {"final_train_loss", last.train_loss},
                           {"final_train_acc", last.train_acc},  {"final_train_x1x2", last.train_x1x2},
                           {"final_train_x2x1", last.train_x2x1}, {"train_seconds", train_seconds_},
-                          {"step_seconds", step_seconds_}});
+                          {"step_seconds", step_seconds_}, {"ranks", comm_.world_size()},
+                          {"sync_bn", c_.sync_bn}});
   return s;
 }
 

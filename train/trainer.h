@@ -1,5 +1,8 @@
 // The training loop of `mixup train`. Trainer::step() is the whole data path of one step:
-// mix -> forward -> mixed-label loss -> backward -> all-reduce hook -> SGD step -> metrics.
+// mix -> forward -> mixed-label loss -> backward with the gradients averaged over the ranks -> SGD step
+// -> metrics. With several ranks (a Communicator from engine/dist/launch.h) each rank trains on its
+// shard of every epoch (datasets/shard.h), evaluation is sharded and added up, and rank 0 alone
+// writes the run directory.
 // epoch() runs the steps of one epoch, evaluates and records it in the run directory; run() trains
 // every epoch left (after --resume) and writes the summary.
 #pragma once
@@ -11,6 +14,8 @@
 #include "datasets/datasets.h"
 #include "datasets/image_folder.h"
 #include "datasets/loader.h"
+#include "engine/dist/comm.h"
+#include "engine/dist/grad_sync.h"
 #include "engine/optim.h"
 #include "engine/parameters.h"
 #include "mixup/mixer.h"
@@ -47,15 +52,17 @@ struct TrainSummary {
 class Trainer {
  public:
   // Validates the configuration, loads the data, builds the model, optimizer and mixer, and resumes
-  // when asked. Throws one-line mx::Errors naming the flag or file at fault.
-  Trainer(const TrainConfig& config, TrainCallbacks cb);
+  // when asked. Throws one-line mx::Errors naming the flag or file at fault. `comm` (not owned; null:
+  // a single process) is this rank's place in a data-parallel job.
+  Trainer(const TrainConfig& config, TrainCallbacks cb, dist::Communicator* comm = nullptr);
 
   void step(const data::Batch& batch);  // one optimisation step
   EpochInfo epoch();                    // the next epoch: its steps, the test pass, the run directory
-  EvalResult evaluate();                // the test set in evaluation mode
+  EvalResult evaluate();                // the test set in evaluation mode (every rank's shard)
   TrainSummary run();                   // every epoch left, then summary.json
 
   Device device() const { return dev_; }
+  const ParameterStore& parameters() const { return *store_; }
   int threads() const;
 
  private:
@@ -71,10 +78,14 @@ class Trainer {
   checkpoint::Metadata checkpoint_meta() const;
   std::string where() const;  // "epoch 3"
 
+  void notice(const std::string& line) const;  // rank 0 only
+
   TrainConfig c_;
   TrainCallbacks cb_;
+  dist::SingleProcess single_;
+  dist::Communicator& comm_;
   mixup::Mixer mixer_, no_mixing_;
-  RunDir run_dir_;
+  std::unique_ptr<RunDir> run_dir_;  // rank 0 only
   Device dev_ = Device::CPU;
   struct DataShape {
     int channels = 0, image_size = 0, classes = 0;
@@ -83,6 +94,7 @@ class Trainer {
   std::unique_ptr<data::BatchSource> train_loader_, test_loader_;
   std::shared_ptr<nn::Module> model_;
   std::unique_ptr<ParameterStore> store_;
+  std::unique_ptr<dist::GradSync> grad_sync_;
   std::unique_ptr<optim::Sgd> opt_;
   optim::LrSchedule schedule_;
   std::unique_ptr<RunningScores> scores_;

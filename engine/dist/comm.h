@@ -13,8 +13,15 @@
 #include <string>
 
 #include "engine/device.h"
+#include "engine/error.h"
 
 namespace mx::dist {
+
+// An error that every rank of the job raises alike (a collective check failed): rank 0 reports it,
+// and the ranks end normally instead of aborting the job.
+struct JobError : Error {
+  using Error::Error;
+};
 
 enum class Elem { F32, F64 };
 enum class Reduce { Sum, Avg };
@@ -44,8 +51,9 @@ class Communicator {
   virtual void barrier() = 0;
   // Lets outstanding requests advance (MPI progresses only inside its calls); cheap, may do nothing.
   virtual void progress() {}
-  // Ends every rank of the job now (after an error on this one), so that none waits for the timeout.
-  [[noreturn]] virtual void abort_job(const std::string& message) = 0;
+  // Ends every rank of the job now (after an error on this one), so that none waits for the timeout:
+  // prints "mixup: error: <message>", lets the backend tear the job down, and exits with status 1.
+  [[noreturn]] void abort_job(const std::string& message);
 
   // Host conveniences, on top of the collectives above.
   void all_reduce_host(double* values, int64_t count, Reduce op) {
@@ -55,6 +63,7 @@ class Communicator {
 
  protected:
   Communicator(int rank, int world, int local_rank) : rank_(rank), world_(world), local_rank_(local_rank) {}
+  virtual void abort_all(const std::string& message) = 0;  // the backend's part of abort_job (MPI_Abort, ...)
 
  private:
   int rank_, world_, local_rank_;
@@ -68,7 +77,9 @@ class SingleProcess final : public Communicator {
   std::unique_ptr<Request> start_all_reduce(void*, int64_t, Elem, Device, Reduce) override;
   void broadcast(void*, int64_t, Device, int) override {}
   void barrier() override {}
-  [[noreturn]] void abort_job(const std::string& message) override;
+
+ protected:
+  void abort_all(const std::string& message) override;
 };
 
 }  // namespace mx::dist
