@@ -42,14 +42,20 @@ int node_local_rank() {
   return r;
 }
 
-int init_mpi() {
+struct Place {
+  int rank, world, local_rank;
+};
+
+// MPI_Init_thread (unless the program did it already), then where this process stands in the job.
+Place join_mpi() {
   int initialized = 0;
   MPI_Initialized(&initialized);
   if (!initialized) {
     int provided = 0;
     check_mpi(MPI_Init_thread(nullptr, nullptr, MPI_THREAD_FUNNELED, &provided), "MPI_Init_thread");
   }
-  return world_value(MPI_Comm_rank);
+  const int rank = world_value(MPI_Comm_rank), world = world_value(MPI_Comm_size);
+  return {rank, world, node_local_rank()};
 }
 
 // Reduce::Avg: the sum divided by the world size once it is in.
@@ -91,8 +97,8 @@ class MpiRequest final : public Request {
 
 class Mpi final : public Communicator {
  public:
-  explicit Mpi(double timeout_s)
-      : Communicator(init_mpi(), world_value(MPI_Comm_size), node_local_rank()), timeout_s_(timeout_s) {
+  explicit Mpi(double timeout_s) : Mpi(join_mpi(), timeout_s) {}
+  Mpi(Place p, double timeout_s) : Communicator(p.rank, p.world, p.local_rank), timeout_s_(timeout_s) {
     check_mpi(MPI_Comm_dup(MPI_COMM_WORLD, &comm_), "MPI_Comm_dup");
   }
   ~Mpi() override {

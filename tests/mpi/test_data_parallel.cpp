@@ -1,0 +1,223 @@
+// Data-parallel training over MPI, run by ctest as `mpirun -np 2 mixup_mpi_tests`: every rank runs
+// every test, so each collective below is met by both ranks. Checks: collectives are exact on awkward
+// sizes; two ranks with half the batch each reach the weights of one rank with the whole batch; after
+// an epoch the replicas are identical; a resumed two-rank run equals an uninterrupted one.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <filesystem>
+#include <numeric>
+#include <random>
+
+#include "engine/dist/grad_sync.h"
+#include "engine/dist/launch.h"
+#include "engine/ops.h"
+#include "engine/optim.h"
+#include "engine/threads.h"
+#include "tests/fixtures.h"
+#include "train/config.h"
+#include "train/trainer.h"
+
+using namespace mx;
+
+namespace {
+
+dist::Communicator* g_comm = nullptr;
+
+dist::Communicator& comm() { return *g_comm; }
+
+// A folder made by rank 0 and named to every rank (the ranks share one machine's file system).
+class SharedDir {
+ public:
+  SharedDir() {
+    char path[256] = {};
+    if (comm().rank() == 0) std::strncpy(path, dir_.path().c_str(), sizeof path - 1);
+    comm().broadcast_host(path, sizeof path, 0);
+    path_ = path;
+  }
+  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+
+ private:
+  test::TempDir dir_;  // rank 0's is the one used; it is removed after every rank is done (barrier)
+  std::string path_;
+};
+
+// Every rank gets rank 0's copy of `values`.
+std::vector<float> rank0_copy(std::vector<float> values) {
+  comm().broadcast_host(values.data(), static_cast<int64_t>(values.size() * sizeof(float)), 0);
+  return values;
+}
+
+}  // namespace
+
+TEST(Mpi, RunsTwoRanks) {
+  EXPECT_EQ(comm().world_size(), 2);
+  EXPECT_EQ(comm().backend(), "mpi");
+  EXPECT_GE(comm().local_rank(), 0);
+}
+
+TEST(Mpi, AllReduceAndBroadcastAreExactOnAwkwardSizes) {
+  const int r = comm().rank(), w = comm().world_size();
+  for (const int64_t n : {int64_t{1}, int64_t{7}, int64_t{1000003}}) {
+    // Small integers and halves: every sum is exact in float, so any lost or doubled element shows.
+    std::vector<float> v(static_cast<size_t>(n));
+    for (int64_t i = 0; i < n; ++i) v[static_cast<size_t>(i)] = static_cast<float>(i % 1000) + 0.5f * r;
+    std::vector<float> avg = v;
+    comm().all_reduce(v.data(), n, dist::Elem::F32, Device::CPU, dist::Reduce::Sum);
+    comm().all_reduce(avg.data(), n, dist::Elem::F32, Device::CPU, dist::Reduce::Avg);
+    for (int64_t i = 0; i < n; ++i) {
+      const float base = static_cast<float>(i % 1000);
+      ASSERT_EQ(v[static_cast<size_t>(i)], w * base + 0.5f * (w * (w - 1) / 2)) << n << " " << i;
+      ASSERT_EQ(avg[static_cast<size_t>(i)], base + 0.25f * (w - 1)) << n << " " << i;
+    }
+  }
+  // A slice: only [3, 3 + 5) of 11 doubles is reduced; the rest keeps this rank's values.
+  std::vector<double> d(11, 1.0 + r);
+  comm().all_reduce(d.data() + 3, 5, dist::Elem::F64, Device::CPU, dist::Reduce::Sum);
+  for (size_t i = 0; i < d.size(); ++i) EXPECT_EQ(d[i], i >= 3 && i < 8 ? 3.0 : 1.0 + r) << i;
+  std::vector<uint8_t> bytes(1001, static_cast<uint8_t>(r + 1));
+  comm().broadcast_host(bytes.data(), static_cast<int64_t>(bytes.size()), 1);
+  for (uint8_t b : bytes) ASSERT_EQ(b, 2);
+  comm().barrier();
+}
+
+namespace {
+
+// Conv -> ReLU -> global average -> linear, without batch norm, so that the loss of a batch is the
+// mean of its samples' losses and two half batches average to the whole one.
+std::shared_ptr<nn::Sequential> small_net() {
+  std::mt19937 rng(5);
+  auto net = std::make_shared<nn::Sequential>();
+  net->push_back(std::make_shared<nn::Conv2d>(3, 6, 3, ops::Conv2dArgs{1, 1, 1}, true, rng));
+  net->push_back(std::make_shared<nn::ReLU>());
+  net->push_back(std::make_shared<nn::GlobalAvgPool>());
+  net->push_back(std::make_shared<nn::Linear>(6, 5, true, rng));
+  return net;
+}
+
+// Trains small_net for `steps` steps of SGD with momentum on images [first, first + count) of each
+// step's batch of `total`, averaging over `c`; buckets of 256 bytes, so the gradients span several.
+std::vector<float> train_small_net(dist::Communicator& c, int64_t first, int64_t count, int64_t total, int steps) {
+  auto net = small_net();
+  ParameterStore store(*net);
+  optim::Sgd sgd(store, {0.9f, 1e-3f, true});
+  dist::GradSync sync(store, c, 256);
+  EXPECT_GT(sync.bucket_ranges().size(), 1u);
+  for (int s = 0; s < steps; ++s) {
+    Tensor x = Tensor::empty({total, 3, 7, 5});
+    Tensor y = Tensor::empty({total}, DType::I32);
+    std::mt19937 rng(100 + s);
+    std::normal_distribution<float> normal;
+    for (int64_t i = 0; i < x.numel(); ++i) x.data<float>()[i] = normal(rng);
+    for (int64_t i = 0; i < total; ++i) y.data<int32_t>()[i] = static_cast<int32_t>(rng() % 5);
+    const Tensor xs = x.slice(first, first + count).clone(), ys = y.slice(first, first + count).clone();
+    store.zero_grad();
+    const Tensor loss = ops::mixed_cross_entropy((*net)(xs), ys, ys, Tensor::full({count}, 1.f));
+    sync.backward(loss);
+    sgd.step(0.1f);
+  }
+  return store.params().to_vector<float>();
+}
+
+}  // namespace
+
+TEST(Mpi, TwoRanksWithHalfBatchesReachTheWeightsOfOneRankWithTheWholeBatch) {
+  const int64_t b = 6;
+  dist::SingleProcess alone;
+  const std::vector<float> whole = train_small_net(alone, 0, 2 * b, 2 * b, 4);
+  const std::vector<float> halves = train_small_net(comm(), comm().rank() * b, b, 2 * b, 4);
+  ASSERT_EQ(whole.size(), halves.size());
+  double worst = 0;
+  for (size_t i = 0; i < whole.size(); ++i) worst = std::max(worst, std::abs(double(whole[i]) - halves[i]));
+  EXPECT_LT(worst, 1e-5) << "largest difference of a weight";
+  // The ranks themselves agree bit for bit: they averaged the same sums.
+  EXPECT_EQ(rank0_copy(halves), halves);
+}
+
+namespace {
+
+train::TrainConfig tiny_config(const std::string& data, const std::string& out) {
+  train::TrainConfig c = train::recipe("quick");
+  c.data_dir = data;
+  c.out = out;
+  c.epochs = 2;
+  c.batch_size = 8;
+  c.threads = 1;
+  c.device = "cpu";
+  c.seed = 4;
+  c.mixing.mix = "c";
+  return c;
+}
+
+}  // namespace
+
+class MpiTrain : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (comm().rank() == 0) {
+      std::filesystem::create_directories(dir_ / "data");
+      test::write_tiny_fashion_mnist(dir_ / "data", 70, 30);
+    }
+    comm().barrier();
+  }
+  void TearDown() override { comm().barrier(); }
+  SharedDir dir_;
+};
+
+TEST_F(MpiTrain, ReplicasAreIdenticalAfterEveryEpochAndOnlyRankZeroWrites) {
+  train::TrainConfig c = tiny_config(dir_ / "data", dir_ / "run");
+  c.epochs = 1;
+  train::Trainer t(c, {}, &comm());
+  t.run();
+  const std::vector<float> mine = const_cast<ParameterStore&>(t.parameters()).params().to_vector<float>();
+  EXPECT_EQ(rank0_copy(mine), mine);
+  comm().barrier();
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "run/checkpoint.safetensors"));
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "run/summary.json"));
+  const std::string summary = test::read_file(dir_ / "run/summary.json");
+  EXPECT_NE(summary.find("\"ranks\": 2"), std::string::npos) << summary;
+}
+
+// The run "interrupted" after epoch 1 is the uninterrupted run's own epoch-1 checkpoint (written by
+// rank 0, read by both ranks), resumed into another folder.
+TEST_F(MpiTrain, ResumedTwoRankRunEqualsAnUninterruptedOne) {
+  std::vector<float> full;
+  {
+    train::TrainConfig c = tiny_config(dir_ / "data", dir_ / "full");
+    c.save_every = 1;
+    train::Trainer t(c, {}, &comm());
+    t.run();
+    full = const_cast<ParameterStore&>(t.parameters()).params().to_vector<float>();
+  }
+  train::TrainConfig c = tiny_config(dir_ / "data", dir_ / "resumed");
+  c.resume = dir_ / "full/epoch-1.safetensors";
+  train::Trainer t(c, {}, &comm());
+  t.run();
+  EXPECT_EQ(const_cast<ParameterStore&>(t.parameters()).params().to_vector<float>(), full);
+}
+
+TEST_F(MpiTrain, RanksWithDifferentSettingsAreRefusedOnEveryRank) {
+  train::TrainConfig c = tiny_config(dir_ / "data", dir_ / "mismatch");
+  c.lr = comm().rank() == 0 ? 0.1f : 0.2f;
+  try {
+    train::Trainer t(c, {}, &comm());
+    FAIL() << "expected the settings check to refuse the job";
+  } catch (const dist::JobError& e) {
+    EXPECT_NE(std::string(e.what()).find("settings that differ from rank 0's"), std::string::npos) << e.what();
+  }
+}
+
+int main(int argc, char** argv) {
+  ::testing::InitGoogleTest(&argc, argv);
+  const std::unique_ptr<dist::Communicator> c = dist::make_communicator(dist::detect_launch(), Device::CPU, 120);
+  g_comm = c.get();
+  set_num_threads(1);
+  if (c->rank() != 0) {  // one rank's report is enough; a failure on any rank still fails the job
+    auto& listeners = ::testing::UnitTest::GetInstance()->listeners();
+    delete listeners.Release(listeners.default_result_printer());
+  }
+  const int status = RUN_ALL_TESTS();
+  double failed = status;
+  c->all_reduce_host(&failed, 1, dist::Reduce::Sum);
+  return failed == 0 ? 0 : 1;
+}
