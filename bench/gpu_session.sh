@@ -3,7 +3,8 @@
 # the CUDA backend (sm_90 code + compute_90 PTX), runs the GPU tests (ctest label gpu) with
 # MIXUP_REQUIRE_GPU=1, so that a broken driver fails them instead of skipping them, a short
 # compute-sanitizer memcheck of a few kernel test suites, the fused-mixup and training-step benchmarks,
-# the PyTorch reference on the same GPU and the quick recipe on the GPU. Each stage has its own time
+# the PyTorch reference on the same GPU, the quick recipe on the GPU and the communicator's overhead
+# (one epoch as a plain process against world size 1 over NCCL under torchrun). Each stage has its own time
 # limit (the table below); a stage that fails or runs out of time does not stop the later ones, but it
 # is listed in the summary and makes the exit status 1. Logs go to $OUT (7 files; the device tool
 # returns at most 8), and the summary, printed last, is also $OUT/summary.md, laid out as a draft of
@@ -11,7 +12,7 @@
 #
 # Stage budgets, seconds (they add up to 530; with ~10 s for the machine report and the summary the
 # script ends by about 540 s, leaving 60 s of the 600; a backstop stops any stage at 540 s):
-#   build 170 | gpu-tests 110 | sanitize 60 | bench-mixup 30 | bench-train 45 | torch 60 | quick 55
+#   build 170 | gpu-tests 110 | sanitize 45 | bench-mixup 30 | bench-train 45 | torch 45 | quick 55 | dist 30
 # The build estimate (2026-12-03): a full build of this configuration (CUDA, tests, benchmarks; no
 # ccache) was timed file by file on the 2-core CI machine through a compiler launcher: 544 CPU-seconds
 # of compiling in 98 files, the longest 41 s (bench/mixup_kernels.cu), links under 1 s each; 298 s of
@@ -29,7 +30,7 @@
 # GoogleTest sources, Fashion-MNIST, pure-Python wheels), named in the device call's carry list.
 #
 # Usage: bench/gpu_session.sh [STAGE...]   STAGE: build gpu-tests sanitize bench-mixup bench-train torch
-#        quick (default: all, in this order)
+#        quick dist (default: all, in this order)
 # Environment: OUT (default ./gpu-session-out), JOBS (default: all cores), BUILD (default build-gpu).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
@@ -38,7 +39,7 @@ out=${OUT:-$root/gpu-session-out}
 build=${BUILD:-build-gpu}
 jobs=${JOBS:-$(nproc)}
 deadline=$((SECONDS + 540))  # a backstop: no stage runs past 540 s, whatever its budget
-stages=${*:-build gpu-tests sanitize bench-mixup bench-train torch quick}
+stages=${*:-build gpu-tests sanitize bench-mixup bench-train torch quick dist}
 work=$build/session
 carry=$root/.gpu-carry
 export PATH=/usr/local/cuda/bin:/usr/local/cuda/compute-sanitizer:$PATH PYTHONUNBUFFERED=1 MIXUP_REQUIRE_GPU=1
@@ -117,7 +118,7 @@ fi
 
 # ---- out-of-bounds and uninitialised accesses: a few kernel test suites under memcheck ----
 if wants sanitize; then
-  run_stage sanitize 60 "$out/sanitize.log" \
+  run_stage sanitize 45 "$out/sanitize.log" \
     "compute-sanitizer --tool memcheck --error-exitcode 9 $build/tests/mixup_tests \
        --gtest_filter='*CudaElementwise.*:*CudaPool.*:*CudaCrossEntropy.*:*CudaMixBatch.*:*CudaBatchNorm.*'"
 fi
@@ -143,7 +144,7 @@ if wants torch; then
   site=$(realpath -m "$work/site")
   pip_install="python3 -m pip install -q --no-index --no-deps --no-compile --disable-pip-version-check \
     --root-user-action=ignore --target $site"
-  run_stage torch 60 "$out/torch_reference.log" \
+  run_stage torch 45 "$out/torch_reference.log" \
     "ls $carry/wheels/*.whl >/dev/null 2>&1 || echo 'note: no carried wheels in $carry/wheels'
      $pip_install $carry/wheels/*.whl 2>/dev/null || for w in $carry/wheels/*.whl; do
        $pip_install --upgrade \"\$w\" || echo \"note: \${w##*/} did not install\"
@@ -159,6 +160,19 @@ if wants quick; then
      cat $work/quick/metrics.csv $work/quick/summary.json"
 fi
 
+# ---- data parallel: world size 1 over NCCL (torchrun) against no communicator, one short epoch each ----
+if wants dist; then
+  torchrun1="python3 -m torch.distributed.run --no-python --nproc-per-node 1 --master-port 29611"
+  run_stage dist 30 "$out/quick.log" \
+    "for mode in plain nccl-world-1; do
+       launcher=env; [ \$mode = plain ] || launcher='$torchrun1'
+       \$launcher $build/mixup train --recipe quick --device cuda --data-dir $carry/data/fashion-mnist --epochs 1 \
+         --train-limit 12800 --test-limit 1000 --out $work/dist-\$mode >/dev/null || exit 1
+       python3 -c \"import json,sys; print(sys.argv[1], json.load(open(sys.argv[2]))['train_images_per_s'], 'images/s')\" \
+         \$mode $work/dist-\$mode/summary.json
+     done"
+fi
+
 # ---- summary ----
 result() {  # the figure worth a glance, from a stage's log
   case $1 in
@@ -170,6 +184,7 @@ result() {  # the figure worth a glance, from a stage's log
     bench-train) grep -m1 -oE "preact-resnet18 .*images/s" "$out/bench.log"; grep -m1 -oE "split per step.*" "$out/bench.log" ;;
     torch) grep -E "ratio ours" "$out/torch_reference.log" | sed 's/^ *//' ;;
     quick) grep -m1 "final test accuracy" "$out/quick.log" ;;
+    dist) grep -E "^(plain|nccl-world-1) " "$out/quick.log" ;;
   esac 2>/dev/null | tr '\n' ' ' | cut -c1-220
 }
 {

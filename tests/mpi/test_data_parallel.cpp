@@ -178,6 +178,32 @@ TEST_F(MpiTrain, ReplicasAreIdenticalAfterEveryEpochAndOnlyRankZeroWrites) {
   EXPECT_NE(summary.find("\"ranks\": 2"), std::string::npos) << summary;
 }
 
+// quicknet has batch norm: with --sync-bn, two ranks of batch 4 normalise with the statistics of the
+// global batch of 8, so they follow one rank of batch 8 (no mixing or augmentation, which differ by rank).
+TEST_F(MpiTrain, SyncBatchNormTwoRanksOfHalfBatchesFollowOneRankOfTheWholeBatch) {
+  train::TrainConfig c = tiny_config(dir_ / "data", dir_ / "sync");
+  c.mixing.mix = "none";
+  c.flip = false;
+  c.epochs = 1;
+  c.sync_bn = true;
+  c.batch_size = 4;
+  train::Trainer two(c, {}, &comm());
+  two.run();
+  c.batch_size = 8;
+  c.out = dir_ / ("alone-" + std::to_string(comm().rank()));
+  train::Trainer one(c, {});
+  one.run();
+  const std::vector<float> a = const_cast<ParameterStore&>(two.parameters()).params().to_vector<float>();
+  const std::vector<float> b = const_cast<ParameterStore&>(one.parameters()).params().to_vector<float>();
+  ASSERT_EQ(a.size(), b.size());
+  double worst = 0, scale = 0;
+  for (size_t i = 0; i < a.size(); ++i) {
+    worst = std::max(worst, std::abs(double(a[i]) - b[i]));
+    scale = std::max(scale, std::abs(double(b[i])));
+  }
+  EXPECT_LT(worst, 1e-4 * scale) << "largest difference of a weight; largest weight " << scale;
+}
+
 // The run "interrupted" after epoch 1 is the uninterrupted run's own epoch-1 checkpoint (written by
 // rank 0, read by both ranks), resumed into another folder.
 TEST_F(MpiTrain, ResumedTwoRankRunEqualsAnUninterruptedOne) {
