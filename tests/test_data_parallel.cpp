@@ -40,29 +40,37 @@ TEST(Shard, RanksTakeConsecutivePiecesOfEachGlobalBatchAndEqualTails) {
       for (int r = 0; r < world; ++r) {
         const data::Shard s{r, world, keep_all};
         const int64_t steps = data::shard_steps(n, b, s);
-        if (!keep_all) EXPECT_EQ(steps, steps0) << "every training rank takes as many steps";
+        if (!keep_all) {
+          EXPECT_EQ(steps, steps0) << "every training rank takes as many steps";
+        }
         for (int64_t k = 0; k < steps; ++k) {
           const data::Span sp = data::shard_span(n, b, s, k);
           ASSERT_GT(sp.count, 0);
           ASSERT_LE(sp.count, b);
-          if (!keep_all) EXPECT_EQ(sp.count, data::shard_span(n, b, {0, world, false}, k).count);
+          if (!keep_all) {
+            EXPECT_EQ(sp.count, data::shard_span(n, b, {0, world, false}, k).count);
+          }
           for (int64_t i = sp.first; i < sp.first + sp.count; ++i) ++seen[static_cast<size_t>(i)];
         }
       }
       const int64_t dropped = std::count(seen.begin(), seen.end(), 0);
       EXPECT_EQ(std::count(seen.begin(), seen.end(), 1) + dropped, n) << "no position is visited twice";
-      if (keep_all) EXPECT_EQ(dropped, 0) << "evaluation counts every image";
-      else EXPECT_LT(dropped, world) << "training drops less than one image per rank";
+      if (keep_all) {
+        EXPECT_EQ(dropped, 0) << "evaluation counts every image";
+      } else {
+        EXPECT_LT(dropped, world) << "training drops less than one image per rank";
+      }
       // W ranks of batch b visit, step by step, the positions one rank of batch W*b visits.
-      if (!keep_all && n >= world * b)
+      if (!keep_all && n >= world * b) {
         EXPECT_EQ(data::shard_span(n, b, {world - 1, world, false}, 0).first + b,
                   data::shard_span(n, world * b, {}, 0).count);
+      }
     }
   }
 }
 
 TEST(GradSync, BucketsCoverTheGradientBufferInReverseOrder) {
-  auto model = models::make_model("preact-resnet18", {3, 32, 32, 10, 1});
+  auto model = models::make_model("preact-resnet18", {3, 32, 10, 1});
   ParameterStore store(*model);
   dist::SingleProcess one;
   const int64_t bucket = 4 << 20;
@@ -71,8 +79,12 @@ TEST(GradSync, BucketsCoverTheGradientBufferInReverseOrder) {
   EXPECT_EQ(ranges.front().second, store.size());
   EXPECT_EQ(ranges.back().first, 0);
   for (size_t i = 0; i < ranges.size(); ++i) {
-    if (i > 0) EXPECT_EQ(ranges[i].second, ranges[i - 1].first) << "contiguous, last parameters first";
-    if (i + 1 < ranges.size()) EXPECT_GE((ranges[i].second - ranges[i].first) * 4, bucket) << i;
+    if (i > 0) {
+      EXPECT_EQ(ranges[i].second, ranges[i - 1].first) << "contiguous, last parameters first";
+    }
+    if (i + 1 < ranges.size()) {
+      EXPECT_GE((ranges[i].second - ranges[i].first) * 4, bucket) << i;
+    }
   }
 }
 

@@ -54,6 +54,7 @@ class Communicator {
   // Ends every rank of the job now (after an error on this one), so that none waits for the timeout:
   // prints "mixup: error: <message>", lets the backend tear the job down, and exits with status 1.
   [[noreturn]] void abort_job(const std::string& message);
+  virtual void abort_all(const std::string& message) = 0;  // the backend's part of abort_job (MPI_Abort, ...)
 
   // Host conveniences, on top of the collectives above.
   void all_reduce_host(double* values, int64_t count, Reduce op) {
@@ -63,7 +64,6 @@ class Communicator {
 
  protected:
   Communicator(int rank, int world, int local_rank) : rank_(rank), world_(world), local_rank_(local_rank) {}
-  virtual void abort_all(const std::string& message) = 0;  // the backend's part of abort_job (MPI_Abort, ...)
 
  private:
   int rank_, world_, local_rank_;
@@ -77,8 +77,6 @@ class SingleProcess final : public Communicator {
   std::unique_ptr<Request> start_all_reduce(void*, int64_t, Elem, Device, Reduce) override;
   void broadcast(void*, int64_t, Device, int) override {}
   void barrier() override {}
-
- protected:
   void abort_all(const std::string& message) override;
 };
 

@@ -132,8 +132,6 @@ class Mpi final : public Communicator {
     MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, comm_, &flag, MPI_STATUS_IGNORE);
   }
   double timeout_s() const { return timeout_s_; }
-
- protected:
   void abort_all(const std::string&) override { MPI_Abort(MPI_COMM_WORLD, 1); }
 
  private:

@@ -18,7 +18,8 @@ constexpr int64_t kBucketBytes = 25 << 20;
 class GradSync {
  public:
   GradSync(ParameterStore& store, Communicator& comm, int64_t bucket_bytes = kBucketBytes);
-  // loss.backward(), and with more than one rank every gradient averaged over the ranks on return.
+  // loss.backward(), and unless `comm` is a SingleProcess every gradient averaged over the ranks on
+  // return.
   void backward(const Tensor& loss);
   // The buckets as [begin, end) ranges of the flat gradient buffer, in the order they start.
   std::vector<std::pair<int64_t, int64_t>> bucket_ranges() const;

@@ -1,0 +1,223 @@
+// The NCCL communicator for CUDA ranks. Collectives run on an NCCL stream of their own: each waits
+// for an event recorded on the compute stream (its input is complete), and the compute stream waits
+// for its done event in Request::wait, so the host never blocks for a gradient bucket. Host buffers
+// go to the MPI communicator when the job has one (mpirun, srun), else through a small device buffer.
+//
+// Bootstrap: under MPI, rank 0's ncclUniqueId is broadcast over MPI. Under torchrun, every rank sets
+// NCCL_COMM_ID=MASTER_ADDR:port and calls ncclGetUniqueId: with that variable NCCL encodes the
+// address in the id instead of starting a root (bootstrapGetUniqueId in NCCL's src/bootstrap.cc), and
+// rank 0's ncclCommInitRank creates the bootstrap root there (ncclCommInitRankDev in src/init.cc).
+//
+// Faults: the communicator is non-blocking (ncclConfig_t::blocking = 0), so that initialisation can
+// be given up; a watchdog thread polls ncclCommGetAsyncError and the done events of the collectives in
+// flight every 100 ms, and when NCCL reports an error or a collective is older than --dist-timeout it
+// prints one line, calls ncclCommAbort and ends the process (with MPI_Abort when MPI started it).
+#ifdef MIXUP_HAVE_NCCL
+#include <nccl.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <deque>
+#include <mutex>
+#include <thread>
+
+#include "engine/cuda/check.h"
+#include "engine/cuda/stream.h"
+#include "engine/dist/backends.h"
+
+#define CHECK_NCCL(stmt) MX_CHECK_STATUS(stmt, ncclResult_t, ncclSuccess, ncclGetErrorString)
+
+namespace mx::dist {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// An event that is destroyed with its last owner (a request or the watchdog's list).
+struct Event {
+  cudaEvent_t e = nullptr;
+  Event() { CHECK_CUDA(cudaEventCreateWithFlags(&e, cudaEventDisableTiming)); }
+  ~Event() { cudaEventDestroy(e); }
+  Event(const Event&) = delete;
+  Event& operator=(const Event&) = delete;
+};
+using EventPtr = std::shared_ptr<Event>;
+
+// The compute stream waits for the collective; the host does not.
+class StreamRequest final : public Request {
+ public:
+  explicit StreamRequest(EventPtr done) : done_(std::move(done)) {}
+  void wait() override { CHECK_CUDA(cudaStreamWaitEvent(cuda::current_stream(), done_->e, 0)); }
+
+ private:
+  EventPtr done_;
+};
+
+struct Done final : Request {
+  void wait() override {}
+};
+
+ncclDataType_t nccl_type(Elem e) { return e == Elem::F32 ? ncclFloat : ncclDouble; }
+size_t elem_size(Elem e) { return e == Elem::F32 ? sizeof(float) : sizeof(double); }
+
+class Nccl final : public Communicator {
+ public:
+  explicit Nccl(NcclSetup s)
+      : Communicator(s.rank, s.world, s.local_rank), host_(std::move(s.host)), timeout_s_(s.timeout_s) {
+    CHECK_CUDA(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
+    init(s.comm_id);
+    watchdog_ = std::thread([this] { watch(); });
+  }
+  ~Nccl() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stop_ = true;
+    }
+    watchdog_.join();
+    if (comm_ && ncclCommDestroy(comm_) != ncclSuccess) std::fprintf(stderr, "warning: ncclCommDestroy failed\n");
+    if (staging_) cudaFree(staging_);
+    cudaStreamDestroy(stream_);
+  }
+  std::string backend() const override { return host_ ? "nccl+mpi" : "nccl"; }
+
+  std::unique_ptr<Request> start_all_reduce(void* data, int64_t count, Elem elem, Device dev, Reduce op) override {
+    if (dev == Device::CPU) {
+      if (host_) return host_->start_all_reduce(data, count, elem, dev, op);
+      staged(data, count * static_cast<int64_t>(elem_size(elem)), [&](void* d) {
+        return ncclAllReduce(d, d, static_cast<size_t>(count), nccl_type(elem), nccl_op(op), comm_, stream_);
+      });
+      return std::make_unique<Done>();
+    }
+    return std::make_unique<StreamRequest>(enqueue("all-reduce", [&] {
+      return ncclAllReduce(data, data, static_cast<size_t>(count), nccl_type(elem), nccl_op(op), comm_, stream_);
+    }));
+  }
+  void broadcast(void* data, int64_t bytes, Device dev, int root) override {
+    if (dev == Device::CPU) {
+      if (host_) return host_->broadcast(data, bytes, dev, root);
+      return staged(data, bytes, [&](void* d) {
+        return ncclBroadcast(d, d, static_cast<size_t>(bytes), ncclUint8, root, comm_, stream_);
+      });
+    }
+    StreamRequest(enqueue("broadcast", [&] {
+      return ncclBroadcast(data, data, static_cast<size_t>(bytes), ncclUint8, root, comm_, stream_);
+    })).wait();
+  }
+  void barrier() override {
+    if (host_) return host_->barrier();
+    double one = 1;
+    all_reduce(&one, 1, Elem::F64, Device::CPU, Reduce::Sum);
+  }
+  void abort_all(const std::string& message) override {
+    ncclCommAbort(comm_);
+    comm_ = nullptr;
+    if (host_) host_->abort_all(message);
+  }
+
+ private:
+  static ncclRedOp_t nccl_op(Reduce op) { return op == Reduce::Avg ? ncclAvg : ncclSum; }
+
+  void init(const std::string& comm_id) {
+    ncclUniqueId id;
+    if (host_) {
+      if (rank() == 0) CHECK_NCCL(ncclGetUniqueId(&id));
+      host_->broadcast_host(&id, sizeof id, 0);
+    } else {
+      setenv("NCCL_COMM_ID", comm_id.c_str(), 0);  // a value the user set wins
+      CHECK_NCCL(ncclGetUniqueId(&id));
+    }
+    ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
+    config.blocking = 0;
+    settle("ncclCommInitRankConfig", ncclCommInitRankConfig(&comm_, world_size(), id, rank(), &config));
+  }
+
+  // A non-blocking communicator may answer ncclInProgress: wait until the call has settled, at most
+  // until the timeout, and fail on an error.
+  void settle(const char* what, ncclResult_t r) {
+    const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_s_));
+    while (r == ncclInProgress) {
+      if (Clock::now() > deadline) fail(detail::concat(what, " did not complete within --dist-timeout ", timeout_s_, " s"));
+      std::this_thread::sleep_for(std::chrono::microseconds(20));
+      ncclCommGetAsyncError(comm_, &r);
+    }
+    if (r != ncclSuccess) fail(detail::concat(what, ": ", ncclGetErrorString(r), " (", ncclGetLastError(comm_), ")"));
+  }
+
+  // Queues `call` on the NCCL stream behind the compute stream's work so far; returns its done event,
+  // which the watchdog keeps an eye on.
+  template <typename Call>
+  EventPtr enqueue(const char* what, Call call) {
+    auto ready = std::make_shared<Event>(), done = std::make_shared<Event>();
+    CHECK_CUDA(cudaEventRecord(ready->e, cuda::current_stream()));
+    CHECK_CUDA(cudaStreamWaitEvent(stream_, ready->e, 0));
+    settle(what, call());
+    CHECK_CUDA(cudaEventRecord(done->e, stream_));
+    std::lock_guard<std::mutex> lock(mu_);
+    in_flight_.push_back({done, Clock::now(), what});
+    return done;
+  }
+
+  // Host data through the device: copy in, run `call` on the staging buffer, copy out, wait.
+  template <typename Call>
+  void staged(void* data, int64_t bytes, Call call) {
+    if (bytes > staging_bytes_) {
+      if (staging_) CHECK_CUDA(cudaFree(staging_));
+      CHECK_CUDA(cudaMalloc(&staging_, static_cast<size_t>(bytes)));
+      staging_bytes_ = bytes;
+    }
+    const auto n = static_cast<size_t>(bytes);
+    CHECK_CUDA(cudaMemcpyAsync(staging_, data, n, cudaMemcpyHostToDevice, stream_));
+    settle("host collective", call(staging_));
+    CHECK_CUDA(cudaMemcpyAsync(data, staging_, n, cudaMemcpyDeviceToHost, stream_));
+    const EventPtr done = std::make_shared<Event>();
+    CHECK_CUDA(cudaEventRecord(done->e, stream_));
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      in_flight_.push_back({done, Clock::now(), "host collective"});
+    }
+    CHECK_CUDA(cudaEventSynchronize(done->e));  // the watchdog ends the job if this never returns
+  }
+
+  void watch() {
+    for (;;) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stop_) return;
+      ncclResult_t r = ncclSuccess;
+      ncclCommGetAsyncError(comm_, &r);
+      if (r != ncclSuccess && r != ncclInProgress)
+        fail(detail::concat("NCCL reported ", ncclGetErrorString(r), " (", ncclGetLastError(comm_), ")"));
+      while (!in_flight_.empty() && cudaEventQuery(in_flight_.front().done->e) == cudaSuccess) in_flight_.pop_front();
+      if (!in_flight_.empty() &&
+          std::chrono::duration<double>(Clock::now() - in_flight_.front().since).count() > timeout_s_)
+        fail(detail::concat("NCCL ", in_flight_.front().what, " did not complete within --dist-timeout ", timeout_s_,
+                            " s (another rank died or hangs)"));
+    }
+  }
+
+  [[noreturn]] void fail(const std::string& what) { abort_job(detail::concat("rank ", rank(), ": ", what)); }
+
+  struct InFlight {
+    EventPtr done;
+    Clock::time_point since;
+    const char* what;
+  };
+  std::unique_ptr<Communicator> host_;  // first member: MPI_Finalize comes after everything NCCL
+  double timeout_s_;
+  ncclComm_t comm_ = nullptr;
+  cudaStream_t stream_ = nullptr;
+  void* staging_ = nullptr;
+  int64_t staging_bytes_ = 0;
+  std::mutex mu_;  // guards in_flight_ and stop_
+  std::deque<InFlight> in_flight_;
+  bool stop_ = false;
+  std::thread watchdog_;
+};
+
+}  // namespace
+
+std::unique_ptr<Communicator> make_nccl_communicator(NcclSetup setup) { return std::make_unique<Nccl>(std::move(setup)); }
+
+}  // namespace mx::dist
+#endif
