@@ -119,14 +119,20 @@ BatchNorm2d::BatchNorm2d(int channels, float momentum, float eps) : momentum(mom
 Tensor BatchNorm2d::forward(const Tensor& x) {
   if (is_training() && recomputing()) {  // the first forward has already updated the running statistics
     Tensor mean = running_mean.clone(), var = running_var.clone();
-    return ops::batch_norm2d(x, weight, bias, mean, var, {true, momentum, eps});
+    return ops::batch_norm2d(x, weight, bias, mean, var, {true, momentum, eps, sync});
   }
-  Tensor y = ops::batch_norm2d(x, weight, bias, running_mean, running_var, {is_training(), momentum, eps});
+  Tensor y = ops::batch_norm2d(x, weight, bias, running_mean, running_var, {is_training(), momentum, eps, sync});
   if (is_training()) {
     MX_CHECK(num_batches_tracked.device() == Device::CPU, "BatchNorm2d: num_batches_tracked must stay on the host");
     ++num_batches_tracked.data<int64_t>()[0];
   }
   return y;
+}
+
+void use_sync_batch_norm(Module& model, dist::Communicator* comm) {
+  model.for_each_module([comm](Module& m) {
+    if (auto* bn = dynamic_cast<BatchNorm2d*>(&m)) bn->sync = comm;
+  });
 }
 
 Tensor MaxPool2d::forward(const Tensor& x) {

@@ -78,13 +78,19 @@ class Linear : public Module {
 // weight 1, bias 0, running_mean 0, running_var 1 and num_batches_tracked (I64, shape []), which
 // each training forward increments on the host, as PyTorch does. A forward run again for backward
 // (recomputing(), engine/autograd.h) normalizes with the batch statistics but updates nothing.
+// With `sync` set, training takes its statistics over all ranks' batches (ops::BatchNormArgs::sync).
 class BatchNorm2d : public Module {
  public:
   explicit BatchNorm2d(int channels, float momentum = 0.1f, float eps = 1e-5f);
   Tensor forward(const Tensor& x) override;
   Tensor weight, bias, running_mean, running_var, num_batches_tracked;
   float momentum, eps;
+  dist::Communicator* sync = nullptr;  // not owned
 };
+
+// Synchronized batch norm (--sync-bn): sets `sync` of every BatchNorm2d in the model to comm (null:
+// back to each rank's own batch).
+void use_sync_batch_norm(Module& model, dist::Communicator* comm);
 
 class ReLU : public Module {
  public:

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "engine/dist/comm.h"
 #include "engine/tensor.h"
 #include "kernels/mix_batch.h"
 
@@ -47,10 +48,18 @@ class MacCounter {
 // Batch norm over N,H,W per channel. In training it uses batch statistics and updates the running
 // ones in place (PyTorch semantics: unbiased variance for the running estimate, momentum 0.1);
 // in evaluation it uses the running statistics.
+// Synchronized batch norm (--sync-bn): in training with `sync` set and more than one rank, the batch
+// statistics are those of all ranks' batches together: the forward all-reduces the per-channel Σx and
+// Σx², the backward Σdy and Σdy·(x − mean) before it computes dx. Every rank must call it in the same
+// order, and every rank's batch must have the same size (the trainer guarantees it in training): the
+// global count per channel is taken as the local N·H·W times the world size. dgamma and dbeta stay
+// this rank's own; the trainer's average of the gradients over the ranks makes them those of the
+// whole batch.
 struct BatchNormArgs {
   bool training = true;
   float momentum = 0.1f;
   float eps = 1e-5f;
+  dist::Communicator* sync = nullptr;  // not owned; null or a world of one rank: this rank's batch alone
 };
 Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
                     Tensor& running_var, const BatchNormArgs& args);

@@ -2,12 +2,15 @@
 // few channels still fills the GPU, and every sum runs in a fixed order, so a run repeats bit for bit:
 // stage 1 sums each slice (in double, as the CPU twin) into a scratch buffer; stage 2, one thread per
 // channel, adds its slices' sums in slice order and derives the channel's statistics and coefficients
-// with the CPU twin's formulas; a last pass applies them over the same slices. How many slices a
-// channel gets depends on the shape alone, never on the device.
+// with the formulas both twins share (batchnorm_formulas.h); a last pass applies them over the same
+// slices. How many slices a channel gets depends on the shape alone, never on the device. The pieces
+// of the split forward and backward run the same stages: the sums pieces end stage 2 by storing the
+// channels' totals in the [2c] buffer, the others begin it by reading them from there.
 #include <algorithm>
 
 #include "engine/cuda/workspace.h"
 #include "kernels/batchnorm.h"
+#include "kernels/batchnorm_formulas.h"
 #include "kernels/launch.cuh"
 
 namespace mx::kernels {
@@ -59,10 +62,7 @@ __device__ ChannelWalk walk_of_thread(const Slicing& s) {
   return ChannelWalk(s.begin(blockIdx.y) + threadIdx.x, blockDim.x, s.hw, s.c);
 }
 
-// Two sums of one slice or channel.
-struct Sums {
-  double a, b;
-};
+using bn::Sums;
 
 // Stage 1: block (ch, b) sums terms.at(ch)(k) over slice b of channel ch into partials[ch * blocks + b].
 template <typename Terms>
@@ -102,41 +102,65 @@ void launch_slice_apply(const Apply& apply, const Slicing& s, const char* op) {
   MX_CHECK_LAUNCH(op);
 }
 
-// Stage 2's total of channel ch: its slices' sums added in slice order.
-__device__ Sums channel_sums(const Sums* partials, int64_t blocks, int64_t ch) {
-  Sums sum{0, 0};
-  for (int64_t b = 0; b < blocks; ++b) {
-    sum.a += partials[ch * blocks + b].a;
-    sum.b += partials[ch * blocks + b].b;
+// Stage 2's totals of a channel: its slices' sums added in slice order ...
+struct SliceTotals {
+  const Sums* partials;
+  int64_t blocks;
+  __device__ Sums operator()(int64_t ch) const {
+    Sums sum{0, 0};
+    for (int64_t b = 0; b < blocks; ++b) {
+      sum.a += partials[ch * blocks + b].a;
+      sum.b += partials[ch * blocks + b].b;
+    }
+    return sum;
   }
-  return sum;
+};
+
+// ... or read from a [2c] buffer of sums (the pieces of the split forward and backward).
+struct BufferTotals {
+  const double* sums;
+  int64_t c;
+  __device__ Sums operator()(int64_t ch) const { return bn::load_sums(sums, c, ch); }
+};
+
+// Stage 2 of the sums pieces: channel ch's totals into the [2c] buffer.
+struct StoreTotals {
+  double* sums;
+  SliceTotals totals;
+  int64_t c;
+  __device__ void operator()(int64_t ch) const { bn::store_sums(sums, c, ch, totals(ch)); }
+};
+
+// Stages 1 and 2 of a sums piece: the sums of terms over every channel into sums[2c].
+template <typename Terms>
+void sums_into_buffer(double* sums, const Terms& terms, const Slicing& s, const char* slice_op, const char* store_op) {
+  cuda::Workspace scratch(static_cast<size_t>(s.c * s.blocks) * sizeof(Sums));
+  Sums* partials = static_cast<Sums*>(scratch.get());
+  launch_slice_sums(partials, terms, s, slice_op);
+  for_each_index(s.c, StoreTotals{sums, {partials, s.blocks}, s.c}, store_op);
 }
 
 // Terms of the forward statistics: x and x^2.
 struct Moments {
   const float* x;
   __device__ Moments at(int64_t) const { return *this; }
-  __device__ Sums operator()(int64_t k) const {
-    const double v = x[k];
-    return {v, v * v};
-  }
+  __device__ Sums operator()(int64_t k) const { return bn::moments(x[k]); }
 };
 
 // Stage 2 of the training forward: mean, 1/sqrt(var + eps) and the running statistics of channel ch.
+template <typename Totals>
 struct TrainStatistics {
   float *save_mean, *save_invstd, *running_mean, *running_var;
-  const Sums* partials;
-  int64_t blocks;
+  Totals totals;
   double count;
   float momentum, eps;
   __device__ void operator()(int64_t ch) const {
-    const Sums sum = channel_sums(partials, blocks, ch);
-    const double mean = sum.a / count;
-    const double var = fmax(sum.b / count - mean * mean, 0.0);
-    save_mean[ch] = static_cast<float>(mean);
-    save_invstd[ch] = static_cast<float>(1.0 / sqrt(var + eps));
-    running_mean[ch] = static_cast<float>((1.0 - momentum) * running_mean[ch] + momentum * mean);
-    running_var[ch] = static_cast<float>((1.0 - momentum) * running_var[ch] + momentum * var * count / (count - 1.0));
+    const bn::TrainStatistics s =
+        bn::train_statistics(totals(ch), count, running_mean[ch], running_var[ch], momentum, eps);
+    save_mean[ch] = s.mean;
+    save_invstd[ch] = s.invstd;
+    running_mean[ch] = s.running_mean;
+    running_var[ch] = s.running_var;
   }
 };
 
@@ -147,7 +171,7 @@ struct EvalStatistics {
   float eps;
   __device__ void operator()(int64_t ch) const {
     save_mean[ch] = running_mean[ch];
-    save_invstd[ch] = 1.f / sqrtf(running_var[ch] + eps);
+    save_invstd[ch] = bn::eval_invstd(running_var[ch], eps);
   }
 };
 
@@ -158,14 +182,22 @@ struct Normalize {
   struct Channel {
     float* y;
     const float* x;
-    float scale, shift;
-    __device__ void operator()(int64_t k) const { y[k] = x[k] * scale + shift; }
+    bn::Affine f;
+    __device__ void operator()(int64_t k) const { y[k] = f(x[k]); }
   };
-  __device__ Channel at(int64_t ch) const {
-    const float scale = gamma[ch] * invstd[ch];
-    return {y, x, scale, beta[ch] - mean[ch] * scale};
-  }
+  __device__ Channel at(int64_t ch) const { return {y, x, bn::affine(gamma[ch], beta[ch], mean[ch], invstd[ch])}; }
 };
+
+// Stage 2 and the last pass of the training forward, from the channels' totals over `count` values.
+template <typename Totals>
+void train_forward_from(const Totals& totals, double count, float* y, float* save_mean, float* save_invstd,
+                        float* running_mean, float* running_var, const float* x, const float* gamma, const float* beta,
+                        const Slicing& s, float momentum, float eps, const char* statistics_op, const char* op) {
+  const TrainStatistics<Totals> statistics{save_mean, save_invstd, running_mean, running_var,
+                                           totals,    count,       momentum,     eps};
+  for_each_index(s.c, statistics, statistics_op);
+  launch_slice_apply(Normalize{y, x, gamma, beta, save_mean, save_invstd}, s, op);
+}
 
 // Terms of the backward reductions: dy and dy * (x - mean).
 struct GradientMoments {
@@ -173,51 +205,58 @@ struct GradientMoments {
   struct Channel {
     const float *dy, *x;
     float mean;
-    __device__ Sums operator()(int64_t k) const { return {dy[k], static_cast<double>(dy[k]) * (x[k] - mean)}; }
+    __device__ Sums operator()(int64_t k) const { return bn::gradient_moments(dy[k], x[k], mean); }
   };
   __device__ Channel at(int64_t ch) const { return {dy, x, mean[ch]}; }
 };
 
-// dx = k * dy + a * x + b per channel.
-struct InputGradientCoefficients {
-  float k, a, b;
-};
-
-// Stage 2 of the backward: dgamma and dbeta of channel ch and, when dx is wanted, its coefficients (the
-// CPU twin's form of gamma * invstd * (dy - mean(dy) - xhat * mean(dy * xhat))).
+// Stage 2 of the backward, from the channels' totals over `count` values: dgamma and dbeta of channel
+// ch when wanted, and the coefficients of its dx when wanted.
+template <typename Totals>
 struct BackwardCoefficients {
-  float *dgamma, *dbeta;
-  InputGradientCoefficients* coefficients;  // null when dx is not wanted
+  float *dgamma, *dbeta;            // null when the parameter gradients are not wanted
+  bn::InputGradient* coefficients;  // null when dx is not wanted
   const float *gamma, *save_mean, *save_invstd;
-  const Sums* partials;
-  int64_t blocks;
+  Totals totals;
   double count;
   bool training;
   __device__ void operator()(int64_t ch) const {
-    const Sums sum = channel_sums(partials, blocks, ch);  // sum dy and sum dy * (x - mean)
-    const float mean = save_mean[ch], invstd = save_invstd[ch];
-    dgamma[ch] = static_cast<float>(sum.b * invstd);
-    dbeta[ch] = static_cast<float>(sum.a);
-    if (!coefficients) return;
-    const float k = gamma[ch] * invstd;
-    const float mean_dy = training ? static_cast<float>(sum.a / count) : 0.f;
-    const float proj = training ? static_cast<float>(sum.b / count) * invstd * invstd : 0.f;
-    coefficients[ch] = {k, -k * proj, k * (proj * mean - mean_dy)};
+    const Sums sum = totals(ch);
+    if (dgamma) {
+      dgamma[ch] = bn::dgamma(sum, save_invstd[ch]);
+      dbeta[ch] = bn::dbeta(sum);
+    }
+    if (coefficients)
+      coefficients[ch] = bn::input_gradient(sum, count, gamma[ch], save_mean[ch], save_invstd[ch], training);
   }
 };
 
 struct InputGradient {
   float* dx;
   const float *dy, *x;
-  const InputGradientCoefficients* coefficients;
+  const bn::InputGradient* coefficients;
   struct Channel {
     float* dx;
     const float *dy, *x;
-    InputGradientCoefficients f;
-    __device__ void operator()(int64_t i) const { dx[i] = f.k * dy[i] + f.a * x[i] + f.b; }
+    bn::InputGradient f;
+    __device__ void operator()(int64_t k) const { dx[k] = f(dy[k], x[k]); }
   };
   __device__ Channel at(int64_t ch) const { return {dx, dy, x, coefficients[ch]}; }
 };
+
+// Stage 2 and, when dx is wanted, the last pass of the backward, from the channels' totals.
+template <typename Totals>
+void backward_from(const Totals& totals, double count, bool training, float* dx, float* dgamma, float* dbeta,
+                   const float* dy, const float* x, const float* gamma, const float* save_mean,
+                   const float* save_invstd, const Slicing& s, const char* coefficients_op, const char* op) {
+  cuda::Workspace scratch(dx ? static_cast<size_t>(s.c) * sizeof(bn::InputGradient) : 0);
+  auto* coefficients = static_cast<bn::InputGradient*>(scratch.get());
+  for_each_index(s.c,
+                 BackwardCoefficients<Totals>{dgamma, dbeta, coefficients, gamma, save_mean, save_invstd, totals, count,
+                                              training},
+                 coefficients_op);
+  if (dx) launch_slice_apply(InputGradient{dx, dy, x, coefficients}, s, op);
+}
 
 }  // namespace
 
@@ -230,11 +269,28 @@ void batch_norm_train_forward<Device::CUDA>(float* y, float* save_mean, float* s
   cuda::Workspace scratch(static_cast<size_t>(c * s.blocks) * sizeof(Sums));
   Sums* partials = static_cast<Sums*>(scratch.get());
   launch_slice_sums(partials, Moments{x}, s, "batch_norm_train_forward (slice sums)");
-  for_each_index(c,
-                 TrainStatistics{save_mean, save_invstd, running_mean, running_var, partials, s.blocks,
-                                 static_cast<double>(n * hw), momentum, eps},
-                 "batch_norm_train_forward (statistics)");
-  launch_slice_apply(Normalize{y, x, gamma, beta, save_mean, save_invstd}, s, "batch_norm_train_forward");
+  train_forward_from(SliceTotals{partials, s.blocks}, static_cast<double>(n * hw), y, save_mean, save_invstd,
+                     running_mean, running_var, x, gamma, beta, s, momentum, eps,
+                     "batch_norm_train_forward (statistics)", "batch_norm_train_forward");
+}
+
+template <>
+void batch_norm_forward_sums<Device::CUDA>(double* sums, const float* x, int64_t n, int64_t c, int64_t hw) {
+  if (c <= 0 || n * hw <= 0) return;
+  sums_into_buffer(sums, Moments{x}, slicing(n, c, hw), "batch_norm_forward_sums (slice sums)",
+                   "batch_norm_forward_sums");
+}
+
+template <>
+void batch_norm_train_forward_from_sums<Device::CUDA>(float* y, float* save_mean, float* save_invstd,
+                                                      float* running_mean, float* running_var, const float* x,
+                                                      const float* gamma, const float* beta, const double* sums,
+                                                      double count, int64_t n, int64_t c, int64_t hw, float momentum,
+                                                      float eps) {
+  if (c <= 0 || n * hw <= 0) return;
+  train_forward_from(BufferTotals{sums, c}, count, y, save_mean, save_invstd, running_mean, running_var, x, gamma,
+                     beta, slicing(n, c, hw), momentum, eps, "batch_norm_train_forward_from_sums (statistics)",
+                     "batch_norm_train_forward_from_sums");
 }
 
 template <>
@@ -254,17 +310,39 @@ void batch_norm_backward<Device::CUDA>(float* dx, float* dgamma, float* dbeta, c
                                        int64_t c, int64_t hw, bool training) {
   if (c <= 0 || n * hw <= 0) return;
   const Slicing s = slicing(n, c, hw);
-  const size_t partial_bytes = static_cast<size_t>(c * s.blocks) * sizeof(Sums);
-  cuda::Workspace scratch(partial_bytes + (dx ? static_cast<size_t>(c) * sizeof(InputGradientCoefficients) : 0));
+  cuda::Workspace scratch(static_cast<size_t>(c * s.blocks) * sizeof(Sums));
   Sums* partials = static_cast<Sums*>(scratch.get());
-  auto* coefficients =
-      dx ? reinterpret_cast<InputGradientCoefficients*>(static_cast<char*>(scratch.get()) + partial_bytes) : nullptr;
   launch_slice_sums(partials, GradientMoments{dy, x, save_mean}, s, "batch_norm_backward (slice sums)");
+  backward_from(SliceTotals{partials, s.blocks}, static_cast<double>(n * hw), training, dx, dgamma, dbeta, dy, x,
+                gamma, save_mean, save_invstd, s, "batch_norm_backward (coefficients)", "batch_norm_backward");
+}
+
+template <>
+void batch_norm_backward_sums<Device::CUDA>(double* sums, const float* dy, const float* x, const float* save_mean,
+                                            int64_t n, int64_t c, int64_t hw) {
+  if (c <= 0 || n * hw <= 0) return;
+  sums_into_buffer(sums, GradientMoments{dy, x, save_mean}, slicing(n, c, hw),
+                   "batch_norm_backward_sums (slice sums)", "batch_norm_backward_sums");
+}
+
+template <>
+void batch_norm_param_grads<Device::CUDA>(float* dgamma, float* dbeta, const double* sums, const float* save_invstd,
+                                          int64_t c) {
   for_each_index(c,
-                 BackwardCoefficients{dgamma, dbeta, coefficients, gamma, save_mean, save_invstd, partials, s.blocks,
-                                      static_cast<double>(n * hw), training},
-                 "batch_norm_backward (coefficients)");
-  if (dx) launch_slice_apply(InputGradient{dx, dy, x, coefficients}, s, "batch_norm_backward");
+                 BackwardCoefficients<BufferTotals>{dgamma, dbeta, nullptr, nullptr, nullptr, save_invstd, {sums, c},
+                                                    0.0, true},
+                 "batch_norm_param_grads");
+}
+
+template <>
+void batch_norm_backward_dx_from_sums<Device::CUDA>(float* dx, const float* dy, const float* x, const float* gamma,
+                                                    const float* save_mean, const float* save_invstd,
+                                                    const double* sums, double count, int64_t n, int64_t c,
+                                                    int64_t hw) {
+  if (c <= 0 || n * hw <= 0) return;
+  backward_from(BufferTotals{sums, c}, count, true, dx, nullptr, nullptr, dy, x, gamma, save_mean, save_invstd,
+                slicing(n, c, hw), "batch_norm_backward_dx_from_sums (coefficients)",
+                "batch_norm_backward_dx_from_sums");
 }
 
 }  // namespace mx::kernels

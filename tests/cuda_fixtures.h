@@ -49,16 +49,18 @@ struct FreshSeed {
 // A 4-byte pattern no kernel writes: a NaN with a payload for floats (the guarded allocator's too).
 constexpr uint32_t kPoison = kPoisonWord;
 
-// n elements of T on the GPU between two guard regions of kGuard elements (256 bytes, so the data
-// keeps the pool's alignment). Everything starts poisoned.
+// n elements of T (4 or 8 bytes) on the GPU between two guard regions of kGuard elements (256 or 512
+// bytes, so the data keeps the pool's alignment). Everything starts poisoned, word by word (a double
+// of two poison words is a NaN too).
 template <typename T>
 class Guarded {
  public:
-  static_assert(sizeof(T) == 4, "the poison pattern is 4 bytes");
+  static_assert(sizeof(T) == 4 || sizeof(T) == 8, "the poison pattern fills 4-byte words");
   static constexpr int64_t kGuard = 64;
+  static constexpr int64_t kWords = sizeof(T) / 4;  // poison words per element
 
-  explicit Guarded(int64_t n) : n_(n), buf_(Tensor::empty({n + 2 * kGuard}, DType::F32, Device::CUDA)) {
-    std::vector<uint32_t> poison(static_cast<size_t>(n + 2 * kGuard), kPoison);
+  explicit Guarded(int64_t n) : n_(n), buf_(Tensor::empty({(n + 2 * kGuard) * kWords}, DType::F32, Device::CUDA)) {
+    std::vector<uint32_t> poison(static_cast<size_t>((n + 2 * kGuard) * kWords), kPoison);
     device_copy(buf_.raw(), Device::CUDA, poison.data(), Device::CPU, poison.size() * 4);
   }
   T* data() { return static_cast<T*>(buf_.raw()) + kGuard; }
@@ -76,11 +78,14 @@ class Guarded {
   }
   // The guard regions still hold the poison: nothing was written outside [0, n).
   void expect_guards_intact() const {
-    std::vector<uint32_t> all(static_cast<size_t>(n_ + 2 * kGuard));
+    const int64_t guard = kGuard * kWords, words = n_ * kWords;
+    std::vector<uint32_t> all(static_cast<size_t>(words + 2 * guard));
     device_copy(all.data(), Device::CPU, buf_.raw(), Device::CUDA, all.size() * 4);
-    for (int64_t i = 0; i < kGuard; ++i) {
-      ASSERT_EQ(all[static_cast<size_t>(i)], kPoison) << "write before the output, " << kGuard - i << " elements";
-      ASSERT_EQ(all[static_cast<size_t>(kGuard + n_ + i)], kPoison) << "write past the output, element " << n_ + i;
+    for (int64_t i = 0; i < guard; ++i) {
+      ASSERT_EQ(all[static_cast<size_t>(i)], kPoison)
+          << "write before the output, " << kGuard - i / kWords << " elements";
+      ASSERT_EQ(all[static_cast<size_t>(guard + words + i)], kPoison)
+          << "write past the output, element " << n_ + i / kWords;
     }
   }
 
@@ -90,8 +95,9 @@ class Guarded {
 };
 
 // A device copy of a host vector, framed by guards.
-inline Guarded<float> on_device(const std::vector<float>& v) {
-  Guarded<float> g(static_cast<int64_t>(v.size()));
+template <typename T>
+Guarded<T> on_device(const std::vector<T>& v) {
+  Guarded<T> g(static_cast<int64_t>(v.size()));
   g.upload(v);
   return g;
 }

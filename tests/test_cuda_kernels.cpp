@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <array>
 #include <numeric>
 
 #include "engine/dispatch.h"
@@ -108,6 +109,17 @@ class CudaBatchNorm : public CudaTest, public ::testing::WithParamInterface<Nchw
   std::vector<float> x, dy, gamma, beta, running_mean, running_var;
 };
 
+// The five outputs of a training forward on the GPU (y, save_mean, save_invstd, running_mean,
+// running_var) against the CPU twin's, and their guards intact.
+void expect_train_forward_close(const std::array<const Guarded<float>*, 5>& got,
+                                const std::array<const std::vector<float>*, 5>& want) {
+  const char* names[] = {"y", "save_mean", "save_invstd", "running_mean", "running_var"};
+  for (size_t i = 0; i < got.size(); ++i) {
+    expect_close(got[i]->download(), *want[i], i == 0 ? 1e-5 : 1e-6, names[i]);
+    got[i]->expect_guards_intact();
+  }
+}
+
 TEST_P(CudaBatchNorm, TrainForwardMatchesCpuTwin) {
   FreshSeed seed;
   draw(seed.value);
@@ -120,12 +132,7 @@ TEST_P(CudaBatchNorm, TrainForwardMatchesCpuTwin) {
                  grv = on_device(running_var), gy(s.numel()), gmean(s.c), ginv(s.c);
   MX_CUDA_KERNEL(batch_norm_train_forward)(gy.data(), gmean.data(), ginv.data(), grm.data(), grv.data(), gx.data(),
                                            gg.data(), gb.data(), s.n, s.c, hw, 0.1f, 1e-5f);
-  expect_close(gy.download(), y, 1e-5, "y");
-  expect_close(gmean.download(), mean, 1e-6, "save_mean");
-  expect_close(ginv.download(), invstd, 1e-6, "save_invstd");
-  expect_close(grm.download(), rm, 1e-6, "running_mean");
-  expect_close(grv.download(), rv, 1e-6, "running_var");
-  for (const Guarded<float>* g : {&gy, &gmean, &ginv, &grm, &grv}) g->expect_guards_intact();
+  expect_train_forward_close({&gy, &gmean, &ginv, &grm, &grv}, {&y, &mean, &invstd, &rm, &rv});
 }
 
 TEST_P(CudaBatchNorm, EvalForwardMatchesCpuTwin) {
@@ -196,6 +203,119 @@ TEST_P(CudaBatchNorm, RepeatsBitForBit) {
   };
   const std::vector<std::vector<float>> first = run(), second = run();
   for (size_t i = 0; i < first.size(); ++i) expect_bitwise_equal(second[i], first[i], names[i]);
+}
+
+// Sums in double against the CPU twin's, which adds in another order: within 1e-12 of the sums' typical
+// size (a NaN, the poison of an unwritten double too, fails).
+void expect_sums_close(const std::vector<double>& got, const std::vector<double>& want, const char* what) {
+  ASSERT_EQ(got.size(), want.size()) << what;
+  double square_sum = 0;
+  for (double w : want) square_sum += w * w;
+  const double floor = std::sqrt(square_sum / static_cast<double>(want.size()));
+  for (size_t i = 0; i < got.size(); ++i)
+    ASSERT_TRUE(std::fabs(got[i] - want[i]) <= 1e-12 * std::max(std::fabs(want[i]), floor))
+        << what << ": element " << i << ": got " << got[i] << ", CPU twin " << want[i];
+}
+
+// The pieces of the split training forward (synchronized batch norm): the sums, then the forward from
+// the CPU twin's sums taken over twice the values (as if another rank's batch held zeros).
+TEST_P(CudaBatchNorm, ForwardPiecesMatchCpuTwin) {
+  FreshSeed seed;
+  draw(seed.value);
+  const Nchw s = GetParam();
+  const int64_t hw = s.h * s.w;
+  std::vector<double> sums(static_cast<size_t>(2 * s.c));
+  kernels::batch_norm_forward_sums<Device::CPU>(sums.data(), x.data(), s.n, s.c, hw);
+  Guarded<float> gx = on_device(x);
+  Guarded<double> gsums(2 * s.c);
+  MX_CUDA_KERNEL(batch_norm_forward_sums)(gsums.data(), gx.data(), s.n, s.c, hw);
+  expect_sums_close(gsums.download(), sums, "sums");
+  gsums.expect_guards_intact();
+
+  const double count = 2.0 * static_cast<double>(s.n * hw);
+  std::vector<float> y(x.size()), mean(gamma.size()), invstd(gamma.size()), rm = running_mean, rv = running_var;
+  kernels::batch_norm_train_forward_from_sums<Device::CPU>(y.data(), mean.data(), invstd.data(), rm.data(),
+                                                           rv.data(), x.data(), gamma.data(), beta.data(), sums.data(),
+                                                           count, s.n, s.c, hw, 0.1f, 1e-5f);
+  Guarded<double> gs = on_device(sums);
+  Guarded<float> gg = on_device(gamma), gb = on_device(beta), grm = on_device(running_mean),
+                 grv = on_device(running_var), gy(s.numel()), gmean(s.c), ginv(s.c);
+  MX_CUDA_KERNEL(batch_norm_train_forward_from_sums)(gy.data(), gmean.data(), ginv.data(), grm.data(), grv.data(),
+                                                     gx.data(), gg.data(), gb.data(), gs.data(), count, s.n, s.c, hw,
+                                                     0.1f, 1e-5f);
+  expect_train_forward_close({&gy, &gmean, &ginv, &grm, &grv}, {&y, &mean, &invstd, &rm, &rv});
+}
+
+// The pieces of the split training backward: the sums, dgamma and dbeta from the CPU twin's sums (one
+// product and a rounding each: bit for bit), dx from them taken over twice the values.
+TEST_P(CudaBatchNorm, BackwardPiecesMatchCpuTwin) {
+  FreshSeed seed;
+  draw(seed.value);
+  const Nchw s = GetParam();
+  const int64_t hw = s.h * s.w;
+  std::vector<float> y(x.size()), mean(gamma.size()), invstd(gamma.size());
+  kernels::batch_norm_train_forward<Device::CPU>(y.data(), mean.data(), invstd.data(), running_mean.data(),
+                                                 running_var.data(), x.data(), gamma.data(), beta.data(), s.n, s.c, hw,
+                                                 0.1f, 1e-5f);
+  std::vector<double> sums(static_cast<size_t>(2 * s.c));
+  kernels::batch_norm_backward_sums<Device::CPU>(sums.data(), dy.data(), x.data(), mean.data(), s.n, s.c, hw);
+  Guarded<float> gdy = on_device(dy), gx = on_device(x), gg = on_device(gamma), gmean = on_device(mean),
+                 ginv = on_device(invstd), gdx(s.numel()), gdg(s.c), gdb(s.c);
+  Guarded<double> gsums(2 * s.c);
+  MX_CUDA_KERNEL(batch_norm_backward_sums)(gsums.data(), gdy.data(), gx.data(), gmean.data(), s.n, s.c, hw);
+  expect_sums_close(gsums.download(), sums, "sums");
+  gsums.expect_guards_intact();
+
+  std::vector<float> dgamma(gamma.size()), dbeta(gamma.size()), dx(x.size());
+  kernels::batch_norm_param_grads<Device::CPU>(dgamma.data(), dbeta.data(), sums.data(), invstd.data(), s.c);
+  const double count = 2.0 * static_cast<double>(s.n * hw);
+  kernels::batch_norm_backward_dx_from_sums<Device::CPU>(dx.data(), dy.data(), x.data(), gamma.data(), mean.data(),
+                                                         invstd.data(), sums.data(), count, s.n, s.c, hw);
+  Guarded<double> gs = on_device(sums);
+  MX_CUDA_KERNEL(batch_norm_param_grads)(gdg.data(), gdb.data(), gs.data(), ginv.data(), s.c);
+  MX_CUDA_KERNEL(batch_norm_backward_dx_from_sums)(gdx.data(), gdy.data(), gx.data(), gg.data(), gmean.data(),
+                                                   ginv.data(), gs.data(), count, s.n, s.c, hw);
+  expect_bitwise_equal(gdg.download(), dgamma, "dgamma");
+  expect_bitwise_equal(gdb.download(), dbeta, "dbeta");
+  expect_close(gdx.download(), dx, 1e-5, "dx");
+  for (const Guarded<float>* g : {&gdx, &gdg, &gdb}) g->expect_guards_intact();
+}
+
+// On the GPU too the pieces, with the batch's own count, repeat the fused kernels bit for bit: the same
+// slices, summed in the same order, and the same formulas.
+TEST_P(CudaBatchNorm, PiecesRepeatTheFusedKernelsBitForBit) {
+  FreshSeed seed;
+  draw(seed.value);
+  const Nchw s = GetParam();
+  const int64_t hw = s.h * s.w;
+  const double count = static_cast<double>(s.n * hw);
+  const char* names[] = {"y", "save_mean", "save_invstd", "running_mean", "running_var", "dx", "dgamma", "dbeta"};
+  const auto run = [&](bool pieces) {
+    Guarded<float> gx = on_device(x), gdy = on_device(dy), gg = on_device(gamma), gb = on_device(beta),
+                   grm = on_device(running_mean), grv = on_device(running_var), gy(s.numel()), gmean(s.c), ginv(s.c),
+                   gdx(s.numel()), gdg(s.c), gdb(s.c);
+    Guarded<double> gs(2 * s.c);
+    if (pieces) {
+      MX_CUDA_KERNEL(batch_norm_forward_sums)(gs.data(), gx.data(), s.n, s.c, hw);
+      MX_CUDA_KERNEL(batch_norm_train_forward_from_sums)(gy.data(), gmean.data(), ginv.data(), grm.data(),
+                                                         grv.data(), gx.data(), gg.data(), gb.data(), gs.data(),
+                                                         count, s.n, s.c, hw, 0.1f, 1e-5f);
+      MX_CUDA_KERNEL(batch_norm_backward_sums)(gs.data(), gdy.data(), gx.data(), gmean.data(), s.n, s.c, hw);
+      MX_CUDA_KERNEL(batch_norm_param_grads)(gdg.data(), gdb.data(), gs.data(), ginv.data(), s.c);
+      MX_CUDA_KERNEL(batch_norm_backward_dx_from_sums)(gdx.data(), gdy.data(), gx.data(), gg.data(), gmean.data(),
+                                                       ginv.data(), gs.data(), count, s.n, s.c, hw);
+    } else {
+      MX_CUDA_KERNEL(batch_norm_train_forward)(gy.data(), gmean.data(), ginv.data(), grm.data(), grv.data(),
+                                               gx.data(), gg.data(), gb.data(), s.n, s.c, hw, 0.1f, 1e-5f);
+      MX_CUDA_KERNEL(batch_norm_backward)(gdx.data(), gdg.data(), gdb.data(), gdy.data(), gx.data(), gg.data(),
+                                          gmean.data(), ginv.data(), s.n, s.c, hw, true);
+    }
+    std::vector<std::vector<float>> results;
+    for (const Guarded<float>* g : {&gy, &gmean, &ginv, &grm, &grv, &gdx, &gdg, &gdb}) results.push_back(g->download());
+    return results;
+  };
+  const std::vector<std::vector<float>> fused = run(false), pieces = run(true);
+  for (size_t i = 0; i < fused.size(); ++i) expect_bitwise_equal(pieces[i], fused[i], names[i]);
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, CudaBatchNorm,

@@ -121,6 +121,7 @@ void Trainer::build_model() {
   dist::broadcast_parameters(*store_, comm_);  // every rank starts from rank 0's weights
   dist::broadcast_buffers(*model_, comm_);
   grad_sync_ = std::make_unique<dist::GradSync>(*store_, comm_);
+  if (c_.sync_bn) nn::use_sync_batch_norm(*model_, &comm_);
   opt_ = std::make_unique<optim::Sgd>(*store_, optim::SgdOptions{c_.momentum, c_.wd, c_.nesterov});
   const float lr = c_.lr_scale == "linear" ? c_.lr * static_cast<float>(comm_.world_size()) : c_.lr;
   schedule_ = {lr, lr_milestone_epochs(c_.lr_milestones, c_.epochs), 0.1f, c_.warmup_epochs};

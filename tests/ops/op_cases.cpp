@@ -13,6 +13,7 @@
 #include "engine/autograd.h"
 #include "engine/error.h"
 #include "engine/ops.h"
+#include "tests/fake_ranks.h"
 #include "tests/ops/op_inputs.h"
 
 namespace mx::test {
@@ -248,6 +249,15 @@ struct BatchNorm {
   bool training;
 };
 
+OpInputs batch_norm_inputs(const BatchNorm& p, std::mt19937& rng) {
+  return OpInputs()
+      .add("x", random_tensor({p.n, p.c, p.h, p.w}, rng, -1.f, 2.f))
+      .add("gamma", random_tensor({p.c}, rng, 0.5f, 1.5f))
+      .add("beta", random_tensor({p.c}, rng))
+      .fixed("running_mean", random_tensor({p.c}, rng))
+      .fixed("running_var", random_tensor({p.c}, rng, 0.5f, 2.f));
+}
+
 // The forward against a reference and the running statistics are tested in tests/test_ops.cpp; here
 // the gradients through batch (training) or running (evaluation) statistics, and the CUDA twin. Its
 // reductions over N*H*W sum in another order on the GPU (a block per slice of about 4096 values or
@@ -263,16 +273,32 @@ struct BatchNorm {
     [](const BatchNorm& p) {
       return concat(p.training ? "train" : "eval", "_batch", p.n, "_", dims_name({p.c, p.h, p.w}));
     },
-    [](const BatchNorm& p, std::mt19937& rng) {
-      return OpInputs()
-          .add("x", random_tensor({p.n, p.c, p.h, p.w}, rng, -1.f, 2.f))
-          .add("gamma", random_tensor({p.c}, rng, 0.5f, 1.5f))
-          .add("beta", random_tensor({p.c}, rng))
-          .fixed("running_mean", random_tensor({p.c}, rng))
-          .fixed("running_var", random_tensor({p.c}, rng, 0.5f, 2.f));
-    },
+    batch_norm_inputs,
     [](const BatchNorm& p, std::vector<Tensor>& t) {
       return ops::batch_norm2d(t[0], t[1], t[2], t[3], t[4], {p.training, 0.1f, 1e-5f});
+    },
+    {},
+    Tolerances().twin(1e-5, 1e-4)});
+
+// ---- batch_norm2d synchronized over ranks ----
+
+// Two ranks that hold the same batch (tests/fake_ranks.h): their statistics are the batch's own, so
+// finite differences see plain batch norm's gradients, while the forward and backward run the kernels'
+// pieces with the all-reduces between them (tests/test_sync_batch_norm.cpp checks ranks with
+// different batches).
+MirroredRanks& mirrored_pair() {
+  static MirroredRanks ranks(2);
+  return ranks;
+}
+
+[[maybe_unused]] const bool batch_norm2d_sync_registered = register_op<BatchNorm>({
+    "batch_norm2d_sync",
+    {{3, 5, 7, 3, true}, {1, 3, 5, 7, true}, {2, 1, 1, 3, true}},
+    {{16, 64, 8, 8, true}, {7, 3, 41, 43, true}, {33, 2, 45, 47, true}},
+    [](const BatchNorm& p) { return concat("batch", p.n, "_", dims_name({p.c, p.h, p.w})); },
+    batch_norm_inputs,
+    [](const BatchNorm&, std::vector<Tensor>& t) {
+      return ops::batch_norm2d(t[0], t[1], t[2], t[3], t[4], {true, 0.1f, 1e-5f, &mirrored_pair()});
     },
     {},
     Tolerances().twin(1e-5, 1e-4)});
