@@ -89,6 +89,12 @@ Tensor mix_batch(const Tensor& images, const std::vector<kernels::MixSample>& sa
 void perturb_apply(Tensor& w, const Tensor& w0, const Tensor& d1, const Tensor& d2, float alpha, float beta);
 void noise_direction(Tensor& d, const Tensor& w, float mean, float std, uint64_t seed);
 
+// The finiteness record of one training step written into `record` (kernels/step_guard.h): the
+// gradient's 2-norm, the loss, and the skip flag the SGD update reads (Sgd::step_unless). record: F32
+// [3] (a row of a larger buffer), grads F32 (the flat gradient buffer), loss F32 [1], all on one device;
+// with loss_decides false only the gradient sets the flag. No autograd.
+void step_guard(Tensor& record, const Tensor& grads, const Tensor& loss, bool loss_decides);
+
 // The metrics of one batch written into `row` (kernels/batch_scores.h): the loss, the top-1 hits
 // weighted by lam, and the two top-2 counts. row: F32 [4] on the logits' device (a row of a larger
 // buffer); no autograd. Labels as for mixed_cross_entropy.

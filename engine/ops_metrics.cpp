@@ -1,7 +1,9 @@
-// Front-end of the batch metrics kernel: checks shapes and devices, then one launch on the logits' device.
+// Front-ends of the batch metrics and step guard kernels: check shapes and devices, then launch on the
+// inputs' device.
 #include "engine/dispatch.h"
 #include "engine/ops.h"
 #include "kernels/batch_scores.h"
+#include "kernels/step_guard.h"
 
 namespace mx::ops {
 
@@ -23,6 +25,19 @@ void batch_scores(Tensor& row, const Tensor& loss, const Tensor& logits, const T
   for (const Tensor* t : {static_cast<const Tensor*>(&row), &loss, &ya, &yb, &lam}) check_same_device(logits, *t, op);
   MX_DISPATCH(logits.device(), batch_scores, row.data<float>(), loss.data<float>(), logits.data<float>(),
               ya.data<int32_t>(), yb.data<int32_t>(), lam.data<float>(), n, k);
+}
+
+void step_guard(Tensor& record, const Tensor& grads, const Tensor& loss, bool loss_decides) {
+  const char* op = "step_guard";
+  check_dtype(record, DType::F32, op, "record");
+  MX_CHECK(record.numel() == kernels::kGuardColumns, op, ": record must hold ", kernels::kGuardColumns, " values");
+  check_dtype(grads, DType::F32, op, "grads");
+  check_dtype(loss, DType::F32, op, "loss");
+  MX_CHECK(loss.numel() == 1, op, ": loss must hold one value");
+  check_same_device(grads, record, op);
+  check_same_device(grads, loss, op);
+  MX_DISPATCH(grads.device(), step_guard, record.data<float>(), grads.data<float>(), grads.numel(),
+              loss.data<float>(), loss_decides);
 }
 
 }  // namespace mx::ops

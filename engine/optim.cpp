@@ -34,10 +34,19 @@ Sgd::Sgd(ParameterStore& store, const SgdOptions& opt)
   MX_CHECK(!opt.nesterov || opt.momentum > 0.f, "SGD: Nesterov momentum needs momentum > 0");
 }
 
-void Sgd::step(float lr) {
+void Sgd::step(float lr) { update(lr, nullptr); }
+
+void Sgd::step_unless(float lr, const Tensor& skip) {
+  check_dtype(skip, DType::F32, "Sgd::step_unless", "skip");
+  MX_CHECK(skip.numel() == 1, "Sgd::step_unless: the skip flag must hold one value");
+  check_same_device(skip, store_.params(), "Sgd::step_unless");
+  update(lr, skip.data<float>());
+}
+
+void Sgd::update(float lr, const float* skip) {
   Tensor& w = store_.params();
   MX_DISPATCH(w.device(), sgd_step, w.data<float>(), store_.grads().data<float>(), buf_.data<float>(), w.numel(),
-              lr, opt_.momentum, opt_.weight_decay, opt_.nesterov, steps_ == 0);
+              lr, opt_.momentum, opt_.weight_decay, opt_.nesterov, steps_ == 0, skip);
   ++steps_;
 }
 

@@ -42,8 +42,15 @@ class Sgd : public Optimizer {
  public:
   Sgd(ParameterStore& store, const SgdOptions& opt);
   void step(float lr) override;
+  // The same update, unless the device flag `skip` (one F32 on the parameters' device, a step guard's,
+  // kernels/step_guard.h) is non-zero when it runs: then the weights and the momentum stay exactly as
+  // they are. The host does not wait to learn which, so steps() counts skipped steps too (harmless:
+  // the momentum buffer starts at zero, so a first update after skipped ones is a first update).
+  void step_unless(float lr, const Tensor& skip);
 
  private:
+  void update(float lr, const float* skip);
+
   nn::NamedTensors buffers() override { return {{"momentum", buf_}}; }
 
   SgdOptions opt_;

@@ -11,9 +11,11 @@ struct SgdStep {
   float* w;
   const float* g;
   float* buf;
+  const float* skip;
   float lr, momentum, weight_decay;
   bool nesterov, first_step, use_buf;
   __device__ void operator()(int64_t i) const {
+    if (skip && *skip != 0.f) return;
     float d = g[i] + weight_decay * w[i];
     if (use_buf) {
       float b = first_step ? d : momentum * buf[i] + d;
@@ -28,9 +30,10 @@ struct SgdStep {
 
 template <>
 void sgd_step<Device::CUDA>(float* w, const float* g, float* buf, int64_t n, float lr, float momentum,
-                            float weight_decay, bool nesterov, bool first_step) {
+                            float weight_decay, bool nesterov, bool first_step, const float* skip) {
   ::mx::cuda::ProfileScope scope("optimizer");
-  for_each_index(n, SgdStep{w, g, buf, lr, momentum, weight_decay, nesterov, first_step, momentum != 0.f}, "sgd_step");
+  const SgdStep op{w, g, buf, skip, lr, momentum, weight_decay, nesterov, first_step, momentum != 0.f};
+  for_each_index(n, op, "sgd_step");
 }
 
 }  // namespace mx::kernels

@@ -5,7 +5,8 @@ namespace mx::kernels {
 
 template <>
 void sgd_step<Device::CPU>(float* w, const float* g, float* buf, int64_t n, float lr, float momentum,
-                           float weight_decay, bool nesterov, bool first_step) {
+                           float weight_decay, bool nesterov, bool first_step, const float* skip) {
+  if (skip && *skip != 0.f) return;
   const bool use_buf = momentum != 0.f;
 #pragma omp parallel for simd schedule(static) if (n > 65536)
   for (int64_t i = 0; i < n; ++i) {

@@ -527,8 +527,9 @@ TEST_P(CudaSgd, ThreeStepsMatchCpuTwin) {
       std::vector<float> g = random_floats(n, rng);
       gg.upload(g);
       kernels::sgd_step<Device::CPU>(w.data(), g.data(), buf.data(), n, 0.05f, st.momentum, st.wd, st.nesterov,
-                                     step == 0);
-      MX_CUDA_KERNEL(sgd_step)(gw.data(), gg.data(), gbuf.data(), n, 0.05f, st.momentum, st.wd, st.nesterov, step == 0);
+                                     step == 0, nullptr);
+      MX_CUDA_KERNEL(sgd_step)(gw.data(), gg.data(), gbuf.data(), n, 0.05f, st.momentum, st.wd, st.nesterov, step == 0,
+                               nullptr);
     }
     expect_close(gw.download(), w, 1e-6, "weights");
     expect_close(gbuf.download(), buf, 1e-6, "momentum buffer");

@@ -101,6 +101,14 @@ std::vector<Setting> train_settings(TrainConfig& c) {
       {"--wd", "wd", "Weight decay", &c.wd, {"1e-4"}, at_least(0)},
       {"--nesterov", "nesterov", "Nesterov momentum (true|false)", &c.nesterov,
        {"true", nullptr, nullptr, nullptr, "false"}, {}},
+      {"--stop-on-nonfinite", "stop_on_nonfinite",
+       "Stop at a step whose loss or gradient norm is NaN or infinite, once --skip-nonfinite such steps have been "
+       "skipped; false: skip every such step (true|false)",
+       &c.stop_on_nonfinite, {"true"}, {}},
+      {"--skip-nonfinite", "skip_nonfinite",
+       "Skip the update of up to N steps whose loss or gradient norm is NaN or infinite over the run (weights and "
+       "momentum unchanged), stop at the next",
+       &c.skip_nonfinite, {"0"}, at_least(0)},
       {"--flip", "flip", "Random horizontal flips (true|false)", &c.flip, {"true"}, {}},
       {"--translate", "translate", "Random translation by up to this many pixels, zero padded", &c.translate,
        {"0", "4", nullptr, nullptr, "0"}, at_least(0)},
@@ -164,6 +172,8 @@ std::vector<double> lr_milestone_epochs(const std::string& text, int epochs) {
 void validate(const TrainConfig& config) {
   TrainConfig c = config;
   check_rows(train_settings(c));
+  MX_CHECK(c.stop_on_nonfinite || c.skip_nonfinite == 0, "--skip-nonfinite: has no effect with "
+           "--stop-on-nonfinite false, which skips every non-finite step");
 }
 
 nlohmann::json to_json(const TrainConfig& config) {

@@ -35,6 +35,8 @@ struct TrainConfig {
   float lr, momentum, wd;
   std::string lr_milestones;  // "0.5,0.75" (fractions of the epochs) or "30,60,80" (epochs)
   bool nesterov;
+  bool stop_on_nonfinite;  // stop at a step with a NaN or infinite loss or gradient norm ...
+  int64_t skip_nonfinite;  // ... once this many such steps have been skipped (train/step_guard.h)
   double warmup_epochs;
   bool flip;
   int translate;

@@ -14,6 +14,7 @@ RunningScores::RunningScores(int64_t max_batches, Device dev)
 
 void RunningScores::reset() {
   sizes_.clear();
+  left_out_.clear();
   read_ = 0;
   totals_ = {};
 }
@@ -24,6 +25,13 @@ void RunningScores::add(const Tensor& loss, const Tensor& logits, const Tensor& 
   Tensor row = rows_.slice(batches(), batches() + 1);
   ops::batch_scores(row, loss, logits, ya, yb, lam);
   sizes_.push_back(static_cast<double>(logits.size(0)));
+  left_out_.push_back(false);
+}
+
+void RunningScores::leave_out(int64_t batch) {
+  MX_CHECK(batch > static_cast<int64_t>(read_) && batch <= batches(), "metrics: batch ", batch,
+           " is not among the unread batches ", read_ + 1, " to ", batches());
+  left_out_[static_cast<size_t>(batch - 1)] = true;
 }
 
 const ScoreTotals& RunningScores::read(const std::string& where) {
@@ -32,6 +40,7 @@ const ScoreTotals& RunningScores::read(const std::string& where) {
       rows_.slice(static_cast<int64_t>(read_), batches()).to_vector<float>();
   for (size_t r = 0; read_ < sizes_.size(); ++read_, ++r) {
     const float* row = rows.data() + r * kernels::kScoreColumns;
+    if (left_out_[read_]) continue;
     const double n = sizes_[read_];
     MX_CHECK(std::isfinite(row[0]), "training diverged: loss is ", row[0], " at ", where, " step ", read_ + 1,
              " (try a lower --lr)");

@@ -25,6 +25,9 @@ class RunningScores {
   void reset();
   // One launch: the batch's row, computed from its loss, logits, labels and label weights.
   void add(const Tensor& loss, const Tensor& logits, const Tensor& ya, const Tensor& yb, const Tensor& lam);
+  // Leaves a batch not yet read (1-based) out of the totals: a training step whose update was skipped
+  // (train/step_guard.h).
+  void leave_out(int64_t batch);
   // Reads the rows added since the last read and returns the totals so far. A non-finite loss throws,
   // naming its batch (1-based) after `where` ("epoch 3").
   const ScoreTotals& read(const std::string& where);
@@ -33,6 +36,7 @@ class RunningScores {
  private:
   Tensor rows_;  // [max_batches, kScoreColumns] F32 on the device
   std::vector<double> sizes_;
+  std::vector<bool> left_out_;  // per batch
   size_t read_ = 0;
   ScoreTotals totals_;
 };

@@ -126,6 +126,8 @@ void Trainer::build_model() {
   const float lr = c_.lr_scale == "linear" ? c_.lr * static_cast<float>(comm_.world_size()) : c_.lr;
   schedule_ = {lr, lr_milestone_epochs(c_.lr_milestones, c_.epochs), 0.1f, c_.warmup_epochs};
   scores_ = std::make_unique<RunningScores>(train_loader_->batches_per_epoch(), dev_);
+  const GuardOptions guard{c_.skip_nonfinite, c_.stop_on_nonfinite, comm_.world_size() == 1};
+  guard_ = std::make_unique<StepGuard>(train_loader_->batches_per_epoch(), dev_, guard);
 }
 
 void Trainer::resume() {
@@ -145,6 +147,7 @@ void Trainer::resume() {
   }
   MX_CHECK(epoch_ <= c_.epochs, "--resume ", path, ": checkpoint is at epoch ", epoch_, ", beyond --epochs ", c_.epochs);
   notice("resumed from " + path + " at epoch " + std::to_string(epoch_));
+  last_good_ = "the last good checkpoint is " + path + " (epoch " + std::to_string(epoch_) + ")";
 }
 
 // The data path of one step. Everything stays on the model's device; nothing is read back here.
@@ -154,9 +157,11 @@ void Trainer::step(const data::Batch& batch) {
   const Tensor logits = (*model_)(mb.images);                                    // forward
   const Tensor loss = ops::mixed_cross_entropy(logits, mb.ya, mb.yb, mb.lam);    // loss
   grad_sync_->backward(loss);  // backward, the gradients averaged over the ranks as their buckets complete
+  if (cb_.after_backward) cb_.after_backward(epoch_ + 1, step_ + 1, *store_, *opt_);
+  const Tensor skip = guard_->check(store_->grads(), loss, step_);  // set when the norm or loss is not finite
   const auto steps = static_cast<double>(train_loader_->batches_per_epoch());
   lr_ = schedule_.at(epoch_ + static_cast<double>(step_) / steps);
-  opt_->step(lr_);                                                               // update
+  opt_->step_unless(lr_, skip);                                                  // update
   scores_->add(loss, logits, mb.ya, mb.yb, mb.lam);                              // metrics
   ++step_;
 }
@@ -168,6 +173,7 @@ void Trainer::start_epoch() {
   mix_ = c_.mix_off_epoch > 0 && epoch >= c_.mix_off_epoch ? &no_mixing_ : &mixer_;
   train_loader_->start_epoch(epoch);
   scores_->reset();
+  guard_->start_epoch();
   step_ = last_report_step_ = 0;
   epoch_start_ = last_report_ = Clock::now();
 }
@@ -182,7 +188,7 @@ EpochInfo Trainer::epoch() {
     report_progress(false);
   }
   report_progress(true);
-  const ScoreTotals t = summed_over_ranks(scores_->read(where()), comm_);
+  const ScoreTotals t = summed_over_ranks(read_scores(), comm_);
   const double train_s = seconds_since<Clock>(epoch_start_);
   const EvalResult ev = evaluate();
   ++epoch_;
@@ -204,7 +210,7 @@ EvalResult Trainer::evaluate() {
   return eval_result(summed_over_ranks(evaluate_totals(*model_, *test_loader_, dev_), comm_));
 }
 
-// Reads the metrics back (which checks the loss is finite) at most every kReportSteps steps or
+// Reads the metrics back (which checks the steps were finite) at most every kReportSteps steps or
 // kReportSeconds seconds, and at the end of the epoch.
 void Trainer::report_progress(bool force) {
   const auto now = Clock::now();
@@ -213,7 +219,7 @@ void Trainer::report_progress(bool force) {
     return;
   last_report_ = now;
   last_report_step_ = step_;
-  const ScoreTotals& t = scores_->read(where());
+  const ScoreTotals& t = read_scores();
   if (!cb_.step || step_ == 0) return;
   const int64_t steps = train_loader_->batches_per_epoch();
   const double elapsed = seconds_since<Clock>(epoch_start_);
@@ -221,6 +227,16 @@ void Trainer::report_progress(bool force) {
   const double seen = t.seen * comm_.world_size();  // every rank's batches are of one size
   cb_.step({epoch_ + 1, c_.epochs, step_, steps, t.loss_sum / t.seen, seen / std::max(elapsed, 1e-9),
             left * elapsed / static_cast<double>(step_)});
+}
+
+// A step the guard flagged is left out of the metrics, with a notice, or stops the run (train/step_guard.h).
+// Every read of the metrics goes through here, so no checkpoint is written after a step that stops it.
+const ScoreTotals& Trainer::read_scores() {
+  for (const FlaggedStep& f : guard_->read(where(), last_good_)) {
+    scores_->leave_out(f.step);
+    notice(guard_->notice(f, where()));
+  }
+  return scores_->read(where());
 }
 
 checkpoint::Metadata Trainer::checkpoint_meta() const {
@@ -231,6 +247,7 @@ checkpoint::Metadata Trainer::checkpoint_meta() const {
 }
 
 void Trainer::save_checkpoints(bool best) {
+  last_good_ = "the last good checkpoint is " + c_.out + "/checkpoint.safetensors (epoch " + std::to_string(epoch_) + ")";
   if (!run_dir_) return;
   const checkpoint::Metadata meta = checkpoint_meta();
   checkpoint::Metadata state = meta;

@@ -22,6 +22,7 @@
 #include "train/config.h"
 #include "train/run_dir.h"
 #include "train/scores.h"
+#include "train/step_guard.h"
 
 namespace mx::train {
 
@@ -40,6 +41,9 @@ struct TrainCallbacks {
   std::function<void(const std::string&)> notice;  // one-line messages (device choice, resume, ...)
   std::function<void(const StepInfo&)> step;       // at most every 50 steps or 2 s, and at the epoch's end
   std::function<void(const EpochInfo&)> epoch;
+  // Tests: called in every step between backward and the update, with the 1-based epoch and step (to
+  // poison a gradient, or to look at the weights and the momentum).
+  std::function<void(int, int64_t, ParameterStore&, optim::Optimizer&)> after_backward;
 };
 
 struct TrainSummary {
@@ -74,6 +78,7 @@ class Trainer {
   void resume();
   void start_epoch();
   void report_progress(bool force);
+  const ScoreTotals& read_scores();  // the metrics so far, after the step guard's records
   void save_checkpoints(bool best);
   checkpoint::Metadata checkpoint_meta() const;
   std::string where() const;  // "epoch 3"
@@ -98,6 +103,7 @@ class Trainer {
   std::unique_ptr<optim::Sgd> opt_;
   optim::LrSchedule schedule_;
   std::unique_ptr<RunningScores> scores_;
+  std::unique_ptr<StepGuard> guard_;
 
   // Position and bookkeeping.
   int epoch_ = 0;            // epochs completed
@@ -107,6 +113,7 @@ class Trainer {
   const mixup::Mixer* mix_ = &mixer_;
   double best_acc_ = -1;
   int best_epoch_ = 0;
+  std::string last_good_ = "no checkpoint was written before it";  // for the error that stops a run
   Clock::time_point epoch_start_, last_report_;
   int64_t last_report_step_ = 0;
   double images_ = 0, train_seconds_ = 0;
