@@ -3,7 +3,9 @@
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <variant>
 
@@ -36,6 +38,23 @@ int fail(const char* what) {
   if (isatty(fileno(stderr))) std::fputs("\r\033[K", stderr);
   std::fprintf(stderr, "mixup: error: %s\n", what);
   return 1;
+}
+
+// Every number flag of `cmd` and its commands (CLI11's type FLOAT: float and double) must be finite, so
+// that `--lr inf` or `--range nan` stops with one line naming the flag, as other bad values do. The
+// settings tables check their rows once more after parsing (train/settings.h: check_rows).
+void require_finite_numbers(CLI::App& cmd) {
+  static const CLI::Validator finite(
+      [](std::string& text) -> std::string {
+        char* end = nullptr;
+        const double v = std::strtod(text.c_str(), &end);
+        const bool number = !text.empty() && *end == '\0';  // anything else is CLI11's to refuse
+        return number && !std::isfinite(v) ? "must be a finite number, got " + text : "";
+      },
+      "");
+  for (CLI::Option* opt : cmd.get_options())
+    if (opt->get_type_name() == "FLOAT") opt->check(finite);
+  for (CLI::App* sub : cmd.get_subcommands([](CLI::App*) { return true; })) require_finite_numbers(*sub);
 }
 
 // The recipe decides every default, so find --recipe before the flags are bound.
@@ -381,6 +400,7 @@ int main(int argc, char** argv) {
   add_init_flags(*init, init_config);
   mx::analysis::TranslationScoreConfig translation_score_config;
   CLI::App* translation_score = mx::app::add_translation_score_command(app, translation_score_config);
+  require_finite_numbers(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -110,6 +110,41 @@ TEST_F(Cli, NonPositiveNumbersAreOneLineErrors) {
   EXPECT_FALSE(fs::exists(out)) << "nothing written for rejected settings";
 }
 
+// Every float flag of every command is refused when it is NaN or infinite, before anything runs.
+TEST_F(Cli, NonFiniteNumbersAreOneLineErrorsNamingTheFlag) {
+  const std::string out = tmp_ / "bad", data = tmp_.path() + "/data";
+  expect_one_line_error(tiny_run(tmp_, out, "--lr inf"), "--lr: must be a finite number, got inf");
+  expect_one_line_error(tiny_run(tmp_, out, "--momentum nan"), "--momentum: must be a finite number");
+  expect_one_line_error(tiny_run(tmp_, out, "--warmup 1e999"), "--warmup: must be a finite number");
+  expect_one_line_error("sweep --sweep table1 --data-dir " + data + " --wd nan --out " + out, "--wd");
+  expect_one_line_error("preview --data-dir " + data + " --alpha inf --out " + out + ".png", "--alpha");
+  expect_one_line_error("cyclegan --data-dir " + data + " --lambda-cycle inf --out " + out, "--lambda-cycle");
+  expect_one_line_error("landscape --checkpoint " + out + ".safetensors --range inf", "--range");
+  expect_one_line_error("landscape --checkpoint " + out + ".safetensors --mom nan", "--mom");
+  EXPECT_FALSE(fs::exists(out));
+  EXPECT_FALSE(fs::exists(out + ".png"));
+}
+
+// A learning rate of 1e30 makes the weights overflow within a few steps of epoch 2: the run stops with
+// one line naming the step, and the checkpoint of epoch 1 is left as it was.
+TEST_F(Cli, NonFiniteStepStopsTheRunAndKeepsTheLastGoodCheckpoint) {
+  const std::string out = tmp_ / "diverge";
+  ASSERT_EQ(run_mixup(tiny_run(tmp_, out, "--epochs 1"), tmp_).status, 0);
+  const std::string checkpoint = mx::test::read_file(out + "/checkpoint.safetensors");
+  const std::string state = mx::test::read_file(out + "/checkpoint.state.safetensors");
+  const std::string metrics = mx::test::read_file(out + "/metrics.csv");
+  mx::test::RunResult r = run_mixup(tiny_run(tmp_, out, "--resume " + out + "/checkpoint.safetensors --lr 1e30"), tmp_);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_EQ(r.err.rfind("mixup: error: epoch 2 step ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find(": non-finite "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("the last good checkpoint is " + out + "/checkpoint.safetensors (epoch 1)"), std::string::npos)
+      << r.err;
+  EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
+  EXPECT_TRUE(mx::test::read_file(out + "/checkpoint.safetensors") == checkpoint);
+  EXPECT_TRUE(mx::test::read_file(out + "/checkpoint.state.safetensors") == state);
+  EXPECT_EQ(mx::test::read_file(out + "/metrics.csv"), metrics);
+}
+
 TEST_F(Cli, MissingDataDirectorySaysHowToInstall) {
   expect_one_line_error("train --data-dir " + (tmp_ / "nowhere") + " --out " + (tmp_ / "o"),
                         "dataset-fashion-mnist");

@@ -1,6 +1,8 @@
 // The step guard's device rows and the host's reading of them: counting, notices and the stop.
 #include "train/step_guard.h"
 
+#include <cmath>
+
 #include "engine/error.h"
 #include "engine/ops.h"
 #include "kernels/step_guard.h"
@@ -8,12 +10,16 @@
 namespace mx::train {
 
 namespace {
+
 constexpr int64_t kColumns = kernels::kGuardColumns;
+
+std::string shown(float v) { return std::isnan(v) ? "nan" : detail::concat(v); }  // not "-nan"
+
 }  // namespace
 
 std::string FlaggedStep::problem() const {
-  if (!kernels::finite_float(norm)) return detail::concat("non-finite gradient norm (", norm, "), loss ", loss);
-  return detail::concat("non-finite loss (", loss, "), gradient norm ", norm);
+  if (!kernels::finite_float(norm)) return "non-finite gradient norm (" + shown(norm) + "), loss " + shown(loss);
+  return "non-finite loss (" + shown(loss) + "), gradient norm " + shown(norm);
 }
 
 StepGuard::StepGuard(int64_t max_steps, Device dev, const GuardOptions& opt)

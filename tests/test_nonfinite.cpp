@@ -1,0 +1,184 @@
+// Non-finite training steps: the step guard's record (CPU twin; tests/test_cuda_kernels.cpp compares
+// the CUDA one), SGD leaving weights and momentum alone under its flag, and the Trainer stopping or
+// skipping with a gradient poisoned by the test hook TrainCallbacks::after_backward.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+#include <limits>
+#include <set>
+
+#include "engine/ops.h"
+#include "engine/optim.h"
+#include "engine/parameters.h"
+#include "kernels/sgd.h"
+#include "kernels/step_guard.h"
+#include "tests/expect_error.h"
+#include "tests/fixtures.h"
+#include "train/trainer.h"
+
+using namespace mx;
+
+namespace {
+
+constexpr float kNaN = std::numeric_limits<float>::quiet_NaN();
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+struct Record {
+  float norm, loss, skip;
+};
+
+Record guard(const std::vector<float>& g, float loss, bool loss_decides) {
+  Record r{};
+  kernels::step_guard<Device::CPU>(&r.norm, g.data(), static_cast<int64_t>(g.size()), &loss, loss_decides);
+  return r;
+}
+
+}  // namespace
+
+TEST(StepGuard, RecordsTheNormAndLossAndFlagsNonFiniteSteps) {
+  std::vector<float> g(1001, 0.5f);
+  g[7] = 3.f;
+  Record r = guard(g, 2.5f, true);
+  EXPECT_FLOAT_EQ(r.norm, static_cast<float>(std::sqrt(1000 * 0.25 + 9)));
+  EXPECT_EQ(r.loss, 2.5f);
+  EXPECT_EQ(r.skip, 0.f);
+  EXPECT_EQ(guard({}, 1.f, true).skip, 0.f);  // no parameters: norm 0
+  for (float bad : {kNaN, kInf, -kInf}) {
+    std::vector<float> poisoned = g;
+    poisoned[1000] = bad;
+    EXPECT_EQ(guard(poisoned, 1.f, true).skip, 1.f) << bad;
+    EXPECT_FALSE(std::isfinite(guard(poisoned, 1.f, true).norm)) << bad;
+    EXPECT_EQ(guard(g, bad, true).skip, 1.f) << "loss " << bad;
+    EXPECT_EQ(guard(g, bad, false).skip, 0.f) << "several ranks: the loss does not decide";
+  }
+  // Finite elements whose norm lies beyond float range (the squares are summed in double).
+  EXPECT_EQ(guard(std::vector<float>(4, 3e38f), 1.f, true).skip, 1.f);
+  EXPECT_EQ(guard(std::vector<float>(4, 1e30f), 1.f, true).skip, 0.f);  // 1e60 in double, norm 2e30
+}
+
+TEST(StepGuard, SgdUnderASetFlagLeavesWeightsAndMomentumBitIdentical) {
+  const int64_t n = 37;
+  std::vector<float> w(n), buf(n), g(n);
+  for (int64_t i = 0; i < n; ++i) w[i] = 0.1f * i - 1, buf[i] = 0.01f * i, g[i] = kNaN;
+  const std::vector<float> w0 = w, buf0 = buf;
+  const float skip = 1.f, go = 0.f;
+  kernels::sgd_step<Device::CPU>(w.data(), g.data(), buf.data(), n, 0.1f, 0.9f, 1e-4f, true, false, &skip);
+  EXPECT_EQ(std::memcmp(w.data(), w0.data(), n * 4), 0);
+  EXPECT_EQ(std::memcmp(buf.data(), buf0.data(), n * 4), 0);
+  std::fill(g.begin(), g.end(), 0.5f);
+  std::vector<float> w_plain = w0, buf_plain = buf0;
+  kernels::sgd_step<Device::CPU>(w.data(), g.data(), buf.data(), n, 0.1f, 0.9f, 1e-4f, true, false, &go);
+  kernels::sgd_step<Device::CPU>(w_plain.data(), g.data(), buf_plain.data(), n, 0.1f, 0.9f, 1e-4f, true, false,
+                                 nullptr);
+  EXPECT_EQ(w, w_plain) << "a clear flag is an ordinary update";
+  EXPECT_EQ(buf, buf_plain);
+  EXPECT_NE(w, w0);
+}
+
+TEST(StepGuard, FrontEndChecksShapesAndTheSkipFlag) {
+  Tensor rec = Tensor::zeros({3}), grads = Tensor::zeros({8}), loss = Tensor::zeros({1});
+  EXPECT_NO_THROW(ops::step_guard(rec, grads, loss, true));
+  Tensor short_rec = Tensor::zeros({2}), two_losses = Tensor::zeros({2});
+  EXPECT_THROW(ops::step_guard(short_rec, grads, loss, true), Error);
+  EXPECT_THROW(ops::step_guard(rec, grads, two_losses, true), Error);
+}
+
+namespace {
+
+// A short quicknet run on the tiny dataset: 70 training images in batches of 16 (5 steps per epoch),
+// with `poisoned` (epoch, step) pairs whose gradient gets a NaN between backward and the update.
+class NonFinite : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::filesystem::create_directories(tmp_ / "data");
+    test::write_tiny_fashion_mnist(tmp_ / "data", 70, 30);
+  }
+  train::TrainConfig config(int64_t skips) const {
+    train::TrainConfig c = train::recipe("quick");
+    c.data_dir = tmp_ / "data";
+    c.out = tmp_ / "run";
+    c.epochs = 2;
+    c.batch_size = 16;
+    c.threads = 1;
+    c.device = "cpu";
+    c.skip_nonfinite = skips;
+    return c;
+  }
+  train::TrainCallbacks callbacks() {
+    train::TrainCallbacks cb;
+    cb.notice = [this](const std::string& line) { notices_.push_back(line); };
+    cb.after_backward = [this](int epoch, int64_t step, ParameterStore& store, optim::Optimizer& opt) {
+      checkpoint::Metadata meta;
+      states_.push_back({store.params().to_vector<float>(), opt.state(meta).at(0).second.to_vector<float>()});
+      if (poisoned_.count({epoch, step})) store.grads().data<float>()[0] = kNaN;
+    };
+    return cb;
+  }
+  struct State {
+    std::vector<float> weights, momentum;  // before the step's update
+  };
+  test::TempDir tmp_;
+  std::set<std::pair<int, int64_t>> poisoned_;
+  std::vector<std::string> notices_;
+  std::vector<State> states_;  // one per step
+};
+
+}  // namespace
+
+TEST_F(NonFinite, StopsNamingEpochAndStepAndKeepsTheLastCheckpoint) {
+  poisoned_ = {{2, 3}};
+  train::Trainer t(config(0), callbacks());
+  t.epoch();
+  const std::string checkpoint = test::read_file(tmp_ / "run/checkpoint.safetensors");
+  const std::string state = test::read_file(tmp_ / "run/checkpoint.state.safetensors");
+  ASSERT_FALSE(checkpoint.empty());
+  test::expect_error([&] { t.epoch(); },
+                     {"epoch 2 step 3: non-finite gradient norm (nan)",
+                      "the last good checkpoint is " + (tmp_ / "run/checkpoint.safetensors") + " (epoch 1)",
+                      "--skip-nonfinite"});
+  EXPECT_EQ(test::read_file(tmp_ / "run/checkpoint.safetensors"), checkpoint);
+  EXPECT_EQ(test::read_file(tmp_ / "run/checkpoint.state.safetensors"), state);
+}
+
+TEST_F(NonFinite, SkipsUpToNStepsLeavingWeightsAndMomentumBitIdentical) {
+  poisoned_ = {{1, 2}, {2, 4}};
+  train::Trainer t(config(2), callbacks());
+  t.run();
+  ASSERT_EQ(states_.size(), 10u);
+  for (size_t skipped : {1u, 8u}) {  // steps 1-2 and 2-4: their updates left no trace
+    EXPECT_EQ(states_[skipped].weights, states_[skipped + 1].weights) << "step " << skipped + 1;
+    EXPECT_EQ(states_[skipped].momentum, states_[skipped + 1].momentum) << "step " << skipped + 1;
+  }
+  EXPECT_NE(states_[2].weights, states_[3].weights) << "an ordinary step changes the weights";
+  EXPECT_NE(states_[2].momentum, states_[3].momentum);
+  for (float w : const_cast<ParameterStore&>(t.parameters()).params().to_vector<float>()) ASSERT_TRUE(std::isfinite(w));
+  std::vector<std::string> skips;
+  for (const std::string& n : notices_)
+    if (n.find("update skipped") != std::string::npos) skips.push_back(n);
+  ASSERT_EQ(skips.size(), 2u);
+  EXPECT_NE(skips[0].find("epoch 1 step 2: non-finite gradient norm (nan)"), std::string::npos) << skips[0];
+  EXPECT_NE(skips[1].find("epoch 2 step 4"), std::string::npos) << skips[1];
+  EXPECT_NE(skips[1].find("2 of 2 allowed"), std::string::npos) << skips[1];
+  EXPECT_TRUE(std::filesystem::exists(tmp_ / "run/summary.json"));
+}
+
+TEST_F(NonFinite, StopsAtTheStepPastTheAllowedSkips) {
+  poisoned_ = {{1, 2}, {1, 3}, {2, 1}};
+  train::Trainer t(config(2), callbacks());
+  t.epoch();
+  test::expect_error([&] { t.epoch(); }, {"epoch 2 step 1: non-finite gradient norm (nan)",
+                                          "--skip-nonfinite 2 steps were skipped before this one"});
+}
+
+TEST_F(NonFinite, SkippingEveryStepNeedsNoCount) {
+  train::TrainConfig c = config(0);
+  c.stop_on_nonfinite = false;
+  poisoned_ = {{1, 1}, {1, 2}, {1, 3}};
+  train::Trainer t(c, callbacks());
+  EXPECT_NO_THROW(t.epoch());
+  EXPECT_EQ(states_[0].weights, states_[3].weights);
+  c.skip_nonfinite = 1;
+  test::expect_error([&] { train::validate(c); }, {"--skip-nonfinite", "--stop-on-nonfinite false"});
+}
