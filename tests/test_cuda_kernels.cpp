@@ -6,6 +6,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "engine/dispatch.h"
@@ -18,6 +20,7 @@
 #include "kernels/perturb.h"
 #include "kernels/pool.h"
 #include "kernels/sgd.h"
+#include "kernels/step_guard.h"
 #include "tests/cuda_fixtures.h"
 
 using namespace mx;
@@ -538,7 +541,64 @@ TEST_P(CudaSgd, ThreeStepsMatchCpuTwin) {
   }
 }
 
+// Under a set skip flag (on the device, as the step guard leaves it) nothing changes, bit for bit.
+TEST_P(CudaSgd, SetSkipFlagLeavesWeightsAndMomentumUnchanged) {
+  FreshSeed seed;
+  std::mt19937 rng(seed.value);
+  const int64_t n = GetParam();
+  const std::vector<float> w = random_floats(n, rng), buf = random_floats(n, rng), g = random_floats(n, rng);
+  Guarded<float> gw = on_device(w), gbuf = on_device(buf), gg = on_device(g), flag = on_device(std::vector<float>{1.f});
+  MX_CUDA_KERNEL(sgd_step)(gw.data(), gg.data(), gbuf.data(), n, 0.05f, 0.9f, 1e-4f, true, false, flag.data());
+  expect_bitwise_equal(gw.download(), w, "weights");
+  expect_bitwise_equal(gbuf.download(), buf, "momentum buffer");
+  flag.upload({0.f});
+  std::vector<float> want_w = w, want_buf = buf;
+  kernels::sgd_step<Device::CPU>(want_w.data(), g.data(), want_buf.data(), n, 0.05f, 0.9f, 1e-4f, true, false, nullptr);
+  MX_CUDA_KERNEL(sgd_step)(gw.data(), gg.data(), gbuf.data(), n, 0.05f, 0.9f, 1e-4f, true, false, flag.data());
+  expect_close(gw.download(), want_w, 1e-6, "weights after a clear flag");
+  expect_close(gbuf.download(), want_buf, 1e-6, "momentum after a clear flag");
+  gw.expect_guards_intact();
+  gbuf.expect_guards_intact();
+}
+
 INSTANTIATE_TEST_SUITE_P(Sizes, CudaSgd, ::testing::Values(1, 1000, (1 << 20) + 3));
+
+// ---- step guard ----
+
+// The record of random gradients, then of the same with a NaN or an infinity at a random place, and
+// with a non-finite loss that decides or not: the norm within float rounding of the CPU twin's (both
+// sum in double, in different orders), the loss and the flag equal.
+class CudaStepGuard : public CudaTest, public ::testing::WithParamInterface<int64_t> {};
+
+TEST_P(CudaStepGuard, RecordMatchesCpuTwin) {
+  FreshSeed seed;
+  std::mt19937 rng(seed.value);
+  const int64_t n = GetParam();
+  const float nan = std::numeric_limits<float>::quiet_NaN(), inf = std::numeric_limits<float>::infinity();
+  std::vector<float> g = random_floats(n, rng);
+  struct Case {
+    float poison, loss;
+    bool loss_decides;
+  };
+  for (Case c : {Case{0.f, 1.5f, true}, Case{nan, 1.5f, true}, Case{inf, 1.5f, false}, Case{0.f, nan, true},
+                 Case{0.f, inf, false}}) {
+    SCOPED_TRACE("poison " + std::to_string(c.poison) + ", loss " + std::to_string(c.loss));
+    std::vector<float> grads = g;
+    if (c.poison != 0.f) grads[std::uniform_int_distribution<size_t>(0, grads.size() - 1)(rng)] = c.poison;
+    std::vector<float> want(kernels::kGuardColumns);
+    kernels::step_guard<Device::CPU>(want.data(), grads.data(), n, &c.loss, c.loss_decides);
+    Guarded<float> gg = on_device(grads), gloss = on_device(std::vector<float>{c.loss}), rec(kernels::kGuardColumns);
+    MX_CUDA_KERNEL(step_guard)(rec.data(), gg.data(), n, gloss.data(), c.loss_decides);
+    const std::vector<float> got = rec.download();
+    if (std::isfinite(want[0])) expect_close({got[0]}, {want[0]}, 1e-6, "norm");
+    else EXPECT_TRUE(std::isnan(got[0]) == std::isnan(want[0]) && !std::isfinite(got[0])) << got[0] << " " << want[0];
+    expect_bitwise_equal(std::vector<float>(got.begin() + 1, got.end()), std::vector<float>(want.begin() + 1, want.end()),
+                         "loss and flag");
+    rec.expect_guards_intact();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Sizes, CudaStepGuard, ::testing::Values(1, 7, 1000, (1 << 20) + 3, (1 << 24) + 5));
 
 // ---- fused batch mixup ----
 
