@@ -12,6 +12,12 @@ struct Error : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// An allocation the host or the GPU could not serve; what() names the device and the bytes asked for.
+// The trainer adds the batch size and a hint.
+struct OutOfMemory : Error {
+  using Error::Error;
+};
+
 namespace detail {
 template <typename... Args>
 std::string concat(Args&&... args) {

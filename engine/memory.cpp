@@ -3,9 +3,11 @@
 #include "engine/memory.h"
 
 #include <malloc.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
@@ -32,7 +34,7 @@ void* raw_alloc(size_t rounded, Device dev) {
     return p;
   }
   void* p = std::aligned_alloc(kAlignment, rounded);
-  MX_CHECK(p, "out of host memory allocating ", rounded, " bytes");
+  if (!p) throw OutOfMemory(detail::concat("out of host memory allocating ", rounded, " bytes"));
   return p;
 }
 
@@ -223,6 +225,20 @@ MemoryStats memory_stats(Device dev) {
 }
 
 void reset_peak_memory(Device dev) { usage(dev).peak.store(usage(dev).in_use.load()); }
+
+size_t memory_capacity(Device dev) {
+  if (dev == Device::CUDA) return cuda::memory_info().free;
+  return static_cast<size_t>(sysconf(_SC_PHYS_PAGES)) * static_cast<size_t>(sysconf(_SC_PAGE_SIZE));
+}
+
+std::string bytes_text(double bytes) {
+  const char* units[] = {"bytes", "kB", "MB", "GB", "TB", "PB", "EB"};
+  int u = 0;
+  for (; bytes >= 1000 && u < 6; ++u) bytes /= 1000;
+  char buf[32];
+  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.3g %s", bytes, units[u]);
+  return buf;
+}
 
 void device_copy(void* dst, Device dst_dev, const void* src, Device src_dev, size_t bytes) {
   if (bytes == 0) return;

@@ -21,6 +21,10 @@ struct MemoryStats {
   size_t in_use = 0, peak = 0;
 };
 MemoryStats memory_stats(Device dev);
+// What a device can hold at most now: the machine's physical memory on the CPU (sysconf), the GPU's free
+// memory on CUDA (cudaMemGetInfo).
+size_t memory_capacity(Device dev);
+std::string bytes_text(double bytes);  // "602 GB" (powers of 1000, three digits)
 void reset_peak_memory(Device dev);  // peak = in_use
 void device_copy(void* dst, Device dst_dev, const void* src, Device src_dev, size_t bytes);
 void device_memset_zero(void* ptr, Device dev, size_t bytes);

@@ -145,6 +145,20 @@ TEST_F(Cli, NonFiniteStepStopsTheRunAndKeepsTheLastGoodCheckpoint) {
   EXPECT_EQ(mx::test::read_file(out + "/metrics.csv"), metrics);
 }
 
+// A batch or an image size whose tensors cannot fit is refused before anything that large is allocated.
+TEST_F(Cli, SizesThatCannotFitInMemoryAreOneLineErrors) {
+  expect_one_line_error(tiny_run(tmp_, tmp_ / "big", "--batch-size 2000000000"),
+                        "--batch-size 2000000000: a training step of 2000000000 images of 1x28x28 needs at least "
+                        "50176000000000 bytes");
+  const std::string folder = tmp_ / "folder";
+  ASSERT_EQ(run_mixup("export --data-dir " + tmp_.path() + "/data --out " + folder, tmp_).status, 0);
+  const std::string run = "train --dataset folder --data-dir " + folder + " --batch-size 16 --device cpu --out " +
+                          (tmp_ / "big");
+  expect_one_line_error(run + " --image-size 1000000", "--batch-size 16 with --image-size 1000000: a training step");
+  expect_one_line_error(run + " --image-size 1000000 --augment rrc", "reduce --batch-size or --image-size");
+  EXPECT_FALSE(fs::exists(tmp_ / "big/checkpoint.safetensors"));
+}
+
 TEST_F(Cli, MissingDataDirectorySaysHowToInstall) {
   expect_one_line_error("train --data-dir " + (tmp_ / "nowhere") + " --out " + (tmp_ / "o"),
                         "dataset-fashion-mnist");

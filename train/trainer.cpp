@@ -11,6 +11,7 @@
 #include "models/models.h"
 #include "train/data_parallel.h"
 #include "train/init_weights.h"
+#include "train/sizes.h"
 
 namespace mx::train {
 
@@ -68,8 +69,10 @@ void Trainer::load_data() {
   const std::string dir = c_.data_dir.empty() ? data::default_data_dir(c_.dataset) : c_.data_dir;
   MX_CHECK(c_.augment != "rrc" || c_.dataset == "folder",
            "--augment rrc: needs --dataset folder (use flip-translate or none for ", c_.dataset, ")");
-  if (c_.dataset == "folder") load_folder(dir);
-  else use_in_memory(data::load_dataset(c_.dataset, dir));
+  if (c_.dataset == "folder") return load_folder(dir);
+  const data::Split split = data::load_dataset(c_.dataset, dir);
+  check_step_fits(c_.batch_size, split.train.channels(), split.train.height(), dev_, false);
+  use_in_memory(split);
 }
 
 // An image folder: scanned, then decoded into memory (flip-translate, none) or streamed (rrc).
@@ -79,7 +82,11 @@ void Trainer::load_folder(const std::string& dir) {
   folder.train = data::spaced_subset(folder.train, c_.train_limit);
   folder.val = data::spaced_subset(folder.val, c_.test_limit);
   notice(folder.summary());
-  if (c_.augment != "rrc") return use_in_memory(data::load_image_folder(folder, opt));
+  check_step_fits(c_.batch_size, folder.channels, folder.image_size, dev_, true);
+  if (c_.augment != "rrc") {
+    check_decoded_fits(folder.train.size() + folder.val.size(), folder.channels, folder.image_size, dir);
+    return use_in_memory(data::load_image_folder(folder, opt));
+  }
   constexpr int64_t kNormSample = 2000;
   const data::FolderSplit sample = data::spaced_subset(folder.train, kNormSample);
   norm_ = c_.norm == "imagenet" ? data::imagenet_normalization(folder.channels)
@@ -265,7 +272,11 @@ std::string Trainer::where() const { return "epoch " + std::to_string(epoch_ + 1
 TrainSummary Trainer::run() {
   const auto start = Clock::now();
   EpochInfo last;
-  while (epoch_ < c_.epochs) last = epoch();
+  try {
+    while (epoch_ < c_.epochs) last = epoch();
+  } catch (const OutOfMemory& e) {
+    MX_FAIL(where(), ": ", e.what(), " at --batch-size ", c_.batch_size, "; reduce --batch-size");
+  }
   const TrainSummary s{last.test_acc, best_acc_, best_epoch_, seconds_since<Clock>(start),
                        train_seconds_ > 0 ? images_ / train_seconds_ : 0, device_name(dev_)};
   if (!run_dir_) return s;

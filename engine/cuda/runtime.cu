@@ -174,9 +174,25 @@ void check_launch(const char* op, const char* file, int line) {
 
 void* alloc(size_t bytes) {
   void* p = nullptr;
-  if (runtime().pools) CHECK_CUDA(cudaMallocAsync(&p, bytes, current_stream()));
-  else CHECK_CUDA(cudaMalloc(&p, bytes));
+  const bool pools = runtime().pools;
+  const cudaError_t err = pools ? cudaMallocAsync(&p, bytes, current_stream()) : cudaMalloc(&p, bytes);
+  const char* call = pools ? "cudaMallocAsync" : "cudaMalloc";
+  if (err == cudaErrorMemoryAllocation) {
+    cudaGetLastError();  // clear it: later launch checks must not report it again
+    const MemoryInfo m = memory_info();
+    throw OutOfMemory(detail::concat("out of GPU memory: ", call, " of ", bytes, " bytes failed on cuda:",
+                                     runtime().device, " (", m.free, " of ", m.total, " bytes free)"));
+  }
+  MX_CHECK(err == cudaSuccess, call, " of ", bytes, " bytes failed on cuda:", runtime().device, ": ",
+           cudaGetErrorString(err));
   return p;
+}
+
+MemoryInfo memory_info() {
+  runtime();  // the device is set up
+  MemoryInfo m;
+  CHECK_CUDA(cudaMemGetInfo(&m.free, &m.total));
+  return m;
 }
 
 void free(void* ptr) {

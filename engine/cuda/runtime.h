@@ -20,12 +20,17 @@ std::string device_report();
 void use_device(int index, const std::string& why);
 
 // Memory and copies, all ordered on the compute stream (engine/cuda/stream.h). A copy to the host
-// waits for the stream; the other copies and memsets return at once.
+// waits for the stream; the other copies and memsets return at once. An allocation the GPU cannot
+// serve throws mx::OutOfMemory naming the bytes asked for and those free.
 void* alloc(size_t bytes);
 void free(void* ptr);
 void copy(void* dst, bool dst_on_device, const void* src, bool src_on_device, size_t bytes);
 void memset_zero(void* ptr, size_t bytes);
 void synchronize();  // waits for all work queued on the compute stream
+struct MemoryInfo {
+  size_t free = 0, total = 0;  // bytes of this process's GPU (cudaMemGetInfo)
+};
+MemoryInfo memory_info();
 
 // Event timing by category (benchmarks): while profiling is on, each ProfileScope brackets the device
 // work queued during its lifetime with two events. profile_collect() waits for the stream and returns

@@ -19,6 +19,7 @@ void free(void*) {}
 void copy(void*, bool, const void*, bool, size_t) { unavailable(); }
 void memset_zero(void*, size_t) { unavailable(); }
 void synchronize() {}
+MemoryInfo memory_info() { unavailable(); }
 
 void set_profiling(bool) {}
 int profile_begin(const char*) { return -1; }

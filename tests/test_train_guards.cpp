@@ -1,6 +1,8 @@
-// Non-finite training steps: the step guard's record (CPU twin; tests/test_cuda_kernels.cpp compares
-// the CUDA one), SGD leaving weights and momentum alone under its flag, and the Trainer stopping or
-// skipping with a gradient poisoned by the test hook TrainCallbacks::after_backward.
+// The guards of a training run. Non-finite steps: the step guard's record (CPU twin;
+// tests/test_cuda_kernels.cpp compares the CUDA one), SGD leaving weights and momentum alone under its
+// flag, and the Trainer stopping or skipping with a gradient poisoned by the test hook
+// TrainCallbacks::after_backward. Sizes: the memory estimates against the machine's memory, and an
+// allocation failure reported with the batch size.
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -16,6 +18,8 @@
 #include "kernels/step_guard.h"
 #include "tests/expect_error.h"
 #include "tests/fixtures.h"
+#include "engine/memory.h"
+#include "train/sizes.h"
 #include "train/trainer.h"
 
 using namespace mx;
@@ -89,7 +93,7 @@ namespace {
 
 // A short quicknet run on the tiny dataset: 70 training images in batches of 16 (5 steps per epoch),
 // with `poisoned` (epoch, step) pairs whose gradient gets a NaN between backward and the update.
-class NonFinite : public ::testing::Test {
+class GuardedRun : public ::testing::Test {
  protected:
   void SetUp() override {
     std::filesystem::create_directories(tmp_ / "data");
@@ -110,6 +114,7 @@ class NonFinite : public ::testing::Test {
     train::TrainCallbacks cb;
     cb.notice = [this](const std::string& line) { notices_.push_back(line); };
     cb.after_backward = [this](int epoch, int64_t step, ParameterStore& store, optim::Optimizer& opt) {
+      if (out_of_memory_) throw OutOfMemory("out of GPU memory: cudaMallocAsync of 123 bytes failed (test)");
       checkpoint::Metadata meta;
       states_.push_back({store.params().to_vector<float>(), opt.state(meta).at(0).second.to_vector<float>()});
       if (poisoned_.count({epoch, step})) store.grads().data<float>()[0] = kNaN;
@@ -123,11 +128,12 @@ class NonFinite : public ::testing::Test {
   std::set<std::pair<int, int64_t>> poisoned_;
   std::vector<std::string> notices_;
   std::vector<State> states_;  // one per step
+  bool out_of_memory_ = false;  // every step's allocation fails
 };
 
 }  // namespace
 
-TEST_F(NonFinite, StopsNamingEpochAndStepAndKeepsTheLastCheckpoint) {
+TEST_F(GuardedRun, StopsNamingEpochAndStepAndKeepsTheLastCheckpoint) {
   poisoned_ = {{2, 3}};
   train::Trainer t(config(0), callbacks());
   t.epoch();
@@ -142,7 +148,7 @@ TEST_F(NonFinite, StopsNamingEpochAndStepAndKeepsTheLastCheckpoint) {
   EXPECT_EQ(test::read_file(tmp_ / "run/checkpoint.state.safetensors"), state);
 }
 
-TEST_F(NonFinite, SkipsUpToNStepsLeavingWeightsAndMomentumBitIdentical) {
+TEST_F(GuardedRun, SkipsUpToNStepsLeavingWeightsAndMomentumBitIdentical) {
   poisoned_ = {{1, 2}, {2, 4}};
   train::Trainer t(config(2), callbacks());
   t.run();
@@ -164,7 +170,7 @@ TEST_F(NonFinite, SkipsUpToNStepsLeavingWeightsAndMomentumBitIdentical) {
   EXPECT_TRUE(std::filesystem::exists(tmp_ / "run/summary.json"));
 }
 
-TEST_F(NonFinite, StopsAtTheStepPastTheAllowedSkips) {
+TEST_F(GuardedRun, StopsAtTheStepPastTheAllowedSkips) {
   poisoned_ = {{1, 2}, {1, 3}, {2, 1}};
   train::Trainer t(config(2), callbacks());
   t.epoch();
@@ -172,7 +178,7 @@ TEST_F(NonFinite, StopsAtTheStepPastTheAllowedSkips) {
                                           "--skip-nonfinite 2 steps were skipped before this one"});
 }
 
-TEST_F(NonFinite, SkippingEveryStepNeedsNoCount) {
+TEST_F(GuardedRun, SkippingEveryStepNeedsNoCount) {
   train::TrainConfig c = config(0);
   c.stop_on_nonfinite = false;
   poisoned_ = {{1, 1}, {1, 2}, {1, 3}};
@@ -181,4 +187,35 @@ TEST_F(NonFinite, SkippingEveryStepNeedsNoCount) {
   EXPECT_EQ(states_[0].weights, states_[3].weights);
   c.skip_nonfinite = 1;
   test::expect_error([&] { train::validate(c); }, {"--skip-nonfinite", "--stop-on-nonfinite false"});
+}
+
+// An allocation that fails inside a step is reported with the batch size and a hint.
+TEST_F(GuardedRun, OutOfMemoryNamesTheBatchSize) {
+  out_of_memory_ = true;
+  train::Trainer t(config(0), callbacks());
+  test::expect_error([&] { t.run(); }, {"epoch 1: out of GPU memory: cudaMallocAsync of 123 bytes",
+                                        "at --batch-size 16; reduce --batch-size"});
+}
+
+TEST(MemorySizes, HostAllocationFailureIsOutOfMemory) {
+  EXPECT_THROW(Tensor::empty({int64_t{1} << 60}, DType::F32, Device::CPU), OutOfMemory);
+}
+
+// Just above the machine's memory is refused with the bytes needed, naming the flags; just below passes.
+TEST(MemorySizes, StepAndDecodedFolderAreCheckedAgainstTheMachinesMemory) {
+  const double memory = static_cast<double>(memory_capacity(Device::CPU));
+  ASSERT_GT(memory, 1e8);
+  const double per_image = train::kStepBytesPerInputByte * 3 * 32 * 32 * 4;
+  const auto batch = [&](double share) { return static_cast<int64_t>(share * memory / per_image); };
+  EXPECT_NO_THROW(train::check_step_fits(batch(0.9), 3, 32, Device::CPU, false));
+  test::expect_error([&] { train::check_step_fits(batch(1.1), 3, 32, Device::CPU, false); },
+                     {"--batch-size " + std::to_string(batch(1.1)) + ": a training step of", "images of 3x32x32",
+                      "bytes", "physical memory", "reduce --batch-size"});
+  test::expect_error([&] { train::check_step_fits(batch(1.1), 3, 32, Device::CPU, true); },
+                     {"with --image-size 32", "or --image-size"});
+  const auto side = [&](double share) { return static_cast<int>(std::sqrt(share * memory / 1000 / 3)); };
+  EXPECT_NO_THROW(train::check_decoded_fits(1000, 3, side(0.9), "dir"));
+  test::expect_error([&] { train::check_decoded_fits(1000, 3, side(1.1), "dir"); },
+                     {"--image-size " + std::to_string(side(1.1)) + ": decoding the 1000 images of dir", "bytes",
+                      "--augment rrc"});
 }
