@@ -60,7 +60,9 @@ class Trainer {
   // a single process) is this rank's place in a data-parallel job.
   Trainer(const TrainConfig& config, TrainCallbacks cb, dist::Communicator* comm = nullptr);
 
-  void step(const data::Batch& batch);  // one optimisation step
+  // One optimisation step; its update is not applied when the step guard flags a NaN or infinite
+  // gradient norm or loss (train/step_guard.h), which the next read of the metrics reports.
+  void step(const data::Batch& batch);
   EpochInfo epoch();                    // the next epoch: its steps, the test pass, the run directory
   EvalResult evaluate();                // the test set in evaluation mode (every rank's shard)
   TrainSummary run();                   // every epoch left, then summary.json
