@@ -19,6 +19,7 @@
 #include "engine/device_select.h"
 #include "engine/dist/launch.h"
 #include "engine/error.h"
+#include "engine/interrupt.h"
 #include "engine/threads.h"
 #include "models/models.h"
 #include "train/config.h"
@@ -36,6 +37,38 @@ int fail(const char* what) {
   if (isatty(fileno(stderr))) std::fputs("\r\033[K", stderr);
   std::fprintf(stderr, "mixup: error: %s\n", what);
   return 1;
+}
+
+// A word for a shell command line: as it is when it is plain, else single-quoted.
+std::string shell_word(const std::string& w) {
+  const bool plain = !w.empty() && w.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                                        "-_./=:,+@%") == std::string::npos;
+  if (plain) return w;
+  std::string q = "'";
+  for (char c : w) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+// This command line with `flag` set to `value` (an earlier value of it dropped); no flag: as it is.
+std::string command_with(int argc, char** argv, const std::string& flag, const std::string& value) {
+  std::string line;
+  for (int i = 0; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (!flag.empty() && a == flag) {
+      ++i;  // and its value
+      continue;
+    }
+    if (!flag.empty() && a.rfind(flag + "=", 0) == 0) continue;
+    line += (line.empty() ? "" : " ") + shell_word(a);
+  }
+  return flag.empty() ? line : line + " " + flag + " " + shell_word(value);
+}
+
+// A job stopped by SIGINT or SIGTERM after saving: where it stopped, how to go on, status 128 + signal.
+int stopped(const mx::interrupt::Stopped& e, const std::string& resume_line) {
+  if (isatty(fileno(stderr))) std::fputs("\r\033[K", stderr);
+  std::fprintf(stderr, "mixup: %s\nmixup: resume with: %s\n", e.what(), resume_line.c_str());
+  return e.exit_status();
 }
 
 // The recipe decides every default, so find --recipe before the flags are bound.
@@ -285,6 +318,9 @@ int run_train(const TrainConfig& config) {
   const std::unique_ptr<mx::dist::Communicator> comm = mx::dist::make_communicator(launch, dev, c.dist_timeout);
   try {
     return train_on(c, comm.get());
+  } catch (const mx::interrupt::Stopped& e) {  // every rank stopped at the same step; rank 0 says so
+    if (comm->rank() == 0) throw;
+    return e.exit_status();
   } catch (const mx::dist::JobError& e) {
     return comm->rank() == 0 ? fail(e.what()) : 1;
   } catch (const std::exception& e) {
@@ -387,6 +423,7 @@ int main(int argc, char** argv) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help
     return fail(e.what());
   }
+  if (*train || *sweep || *cyclegan || *landscape) mx::interrupt::install();
   try {
     if (*train) return run_train(config);
     if (*mixtest) return run_mixtest(mixtest_config);
@@ -400,6 +437,10 @@ int main(int argc, char** argv) {
     else if (*models) mx::app::print_models_table(models_config, stdout);
     if (*init) std::printf("%s\n", mx::app::write_init(init_config).c_str());
     if (*translation_score) return mx::app::run_translation_score(translation_score_config);
+  } catch (const mx::interrupt::Stopped& e) {
+    if (*train) return stopped(e, command_with(argc, argv, "--resume", config.out + "/checkpoint.safetensors"));
+    if (*cyclegan) return stopped(e, command_with(argc, argv, "--resume", gan_config.out));
+    return stopped(e, command_with(argc, argv, "", ""));  // sweep and landscape go on from what they wrote
   } catch (const mx::Error& e) {
     return fail(e.what());
   }
