@@ -14,6 +14,7 @@
 
 #include "engine/autograd.h"
 #include "engine/files.h"
+#include "engine/interrupt.h"
 #include "engine/ops.h"
 #include "engine/random.h"
 #include "engine/threads.h"
@@ -370,6 +371,16 @@ std::vector<SearchResult> set_directions(LossSurface& surface, const LandscapeCo
 }
 
 // The grid, alpha-major: the rows of `earlier` kept, the others evaluated, the CSV rewritten after each.
+// After a grid point, a SIGINT or SIGTERM ends the run: the CSV already holds every point so far, and
+// the same command goes on from it.
+void stop_if_requested(const LandscapeSummary& s, int64_t total) {
+  const int sig = interrupt::requested();
+  if (!sig) return;
+  throw interrupt::Stopped(sig, std::string(interrupt::signal_name(sig)) + ": stopped after " +
+                                    std::to_string(s.reused + s.computed) + " of " + std::to_string(total) +
+                                    " grid points; " + s.csv + " holds them");
+}
+
 void evaluate_grid(LossSurface& surface, const LandscapeConfig& c, const std::map<std::string, LandscapeRow>& earlier,
                    LandscapeSummary& s, const ProgressCallbacks& cb) {
   const std::vector<double> axis = grid_axis(c.grid, c.range);
@@ -395,6 +406,7 @@ void evaluate_grid(LossSurface& surface, const LandscapeConfig& c, const std::ma
     ++s.computed;
     files::write_atomic(s.csv, landscape_csv(s.rows, have));
     if (cb.progress) cb.progress(s.reused + s.computed, total, eta_seconds(seconds_since(start), s.computed, pending));
+    stop_if_requested(s, total);
   }
   s.seconds_per_point = s.computed > 0 ? seconds_since(start) / static_cast<double>(s.computed) : 0;
   for (const LandscapeRow& r : s.rows) s.below += r.loss < c.target_loss;

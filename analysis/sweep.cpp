@@ -89,6 +89,8 @@ std::string run_sweep(const std::string& name, const train::TrainConfig& base, c
     c.out = (fs::path(base.out) / folder).string();
     const std::string summary_path = (fs::path(c.out) / "summary.json").string();
     if (cb.notice) cb.notice("sweep " + name + " [" + std::to_string(i + 1) + "/" + std::to_string(runs.size()) + "] " + r.name);
+    const std::string checkpoint = (fs::path(c.out) / "checkpoint.safetensors").string();
+    if (files::exists(checkpoint)) c.resume = checkpoint;  // a run that was stopped goes on
     if (!files::exists(summary_path)) train::Trainer(c, cb).run();
     const nlohmann::json s = nlohmann::json::parse(files::read_all(summary_path));
     const double final_err = 100 * (1 - s.at("final_test_acc").get<double>());

@@ -21,6 +21,7 @@
 #include "engine/device_select.h"
 #include "engine/dist/launch.h"
 #include "engine/error.h"
+#include "engine/interrupt.h"
 #include "engine/threads.h"
 #include "models/models.h"
 #include "train/config.h"
@@ -55,6 +56,38 @@ void require_finite_numbers(CLI::App& cmd) {
   for (CLI::Option* opt : cmd.get_options())
     if (opt->get_type_name() == "FLOAT") opt->check(finite);
   for (CLI::App* sub : cmd.get_subcommands([](CLI::App*) { return true; })) require_finite_numbers(*sub);
+}
+
+// A word for a shell command line: as it is when it is plain, else single-quoted.
+std::string shell_word(const std::string& w) {
+  const bool plain = !w.empty() && w.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+                                                        "-_./=:,+@%") == std::string::npos;
+  if (plain) return w;
+  std::string q = "'";
+  for (char c : w) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+// This command line with `flag` set to `value` (an earlier value of it dropped); no flag: as it is.
+std::string command_with(int argc, char** argv, const std::string& flag, const std::string& value) {
+  std::string line;
+  for (int i = 0; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (!flag.empty() && a == flag) {
+      ++i;  // and its value
+      continue;
+    }
+    if (!flag.empty() && a.rfind(flag + "=", 0) == 0) continue;
+    line += (line.empty() ? "" : " ") + shell_word(a);
+  }
+  return flag.empty() ? line : line + " " + flag + " " + shell_word(value);
+}
+
+// A job stopped by SIGINT or SIGTERM after saving: where it stopped, how to go on, status 128 + signal.
+int stopped(const mx::interrupt::Stopped& e, const std::string& resume_line) {
+  if (isatty(fileno(stderr))) std::fputs("\r\033[K", stderr);
+  std::fprintf(stderr, "mixup: %s\nmixup: resume with: %s\n", e.what(), resume_line.c_str());
+  return e.exit_status();
 }
 
 // The recipe decides every default, so find --recipe before the flags are bound.
@@ -304,6 +337,10 @@ int run_train(const TrainConfig& config) {
   const std::unique_ptr<mx::dist::Communicator> comm = mx::dist::make_communicator(launch, dev, c.dist_timeout);
   try {
     return train_on(c, comm.get());
+  } catch (const mx::interrupt::Stopped& e) {  // every rank stopped at the same step; rank 0 says so
+    if (comm->rank() != 0) return e.exit_status();
+    throw mx::interrupt::Stopped(e.signal(), std::string(e.what()) + " (" + std::to_string(comm->world_size()) +
+                                                 " ranks: launch them again as before, each with the line below)");
   } catch (const mx::dist::JobError& e) {
     return comm->rank() == 0 ? fail(e.what()) : 1;
   } catch (const std::exception& e) {
@@ -407,6 +444,7 @@ int main(int argc, char** argv) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help
     return fail(e.what());
   }
+  if (*train || *sweep || *cyclegan || *landscape) mx::interrupt::install();
   try {
     if (*train) return run_train(config);
     if (*mixtest) return run_mixtest(mixtest_config);
@@ -420,6 +458,10 @@ int main(int argc, char** argv) {
     else if (*models) mx::app::print_models_table(models_config, stdout);
     if (*init) std::printf("%s\n", mx::app::write_init(init_config).c_str());
     if (*translation_score) return mx::app::run_translation_score(translation_score_config);
+  } catch (const mx::interrupt::Stopped& e) {
+    if (*train) return stopped(e, command_with(argc, argv, "--resume", config.out + "/checkpoint.safetensors"));
+    if (*cyclegan) return stopped(e, command_with(argc, argv, "--resume", gan_config.out));
+    return stopped(e, command_with(argc, argv, "", ""));  // sweep and landscape go on from what they wrote
   } catch (const mx::Error& e) {
     return fail(e.what());
   }

@@ -39,14 +39,15 @@ class BatchPipeline {
   BatchPipeline(const BatchPipeline&) = delete;
   BatchPipeline& operator=(const BatchPipeline&) = delete;
 
-  // A new epoch of `batches` batches; batches of the last epoch still being made are thrown away.
-  void start(int64_t batches, Make make) {
+  // A new epoch of `batches` batches, from batch `first` on; batches of the last epoch still being
+  // made are thrown away.
+  void start(int64_t batches, Make make, int64_t first = 0) {
     {
       std::lock_guard<std::mutex> lock(mu_);
       make_ = std::make_shared<const Make>(std::move(make));
       ++generation_;
       batches_ = batches;
-      claimed_ = consumed_ = 0;
+      claimed_ = consumed_ = first;
       ready_.clear();
       error_ = nullptr;
     }

@@ -83,9 +83,11 @@ FolderLoader::FolderLoader(const ImageFolder& folder, const FolderSplit& split, 
 
 FolderLoader::~FolderLoader() = default;
 
-void FolderLoader::start_epoch(int epoch) {
+void FolderLoader::start_epoch(int epoch, int64_t first_batch) {
   MX_CHECK(epoch >= 0, "FolderLoader: epoch must not be negative, got ", epoch);
   State& s = *state_;
+  MX_CHECK(first_batch >= 0 && first_batch <= s.batches, "FolderLoader: first batch ", first_batch, " of an epoch of ",
+           s.batches);
   s.epoch = epoch;
   const auto order =
       std::make_shared<const std::vector<int64_t>>(sample_order(s.split.size(), s.opt.train, s.opt.seed, epoch));
@@ -93,7 +95,7 @@ void FolderLoader::start_epoch(int epoch) {
     const auto [first, count] = shard_span(s.split.size(), s.opt.batch_size, s.opt.shard, index);
     const std::vector<int64_t> ids(order->begin() + first, order->begin() + first + count);
     return s.make_batch(ids, epoch, first, lines);
-  });
+  }, first_batch);
 }
 
 bool FolderLoader::next(Batch& out) {

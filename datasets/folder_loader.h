@@ -34,7 +34,7 @@ class FolderLoader : public BatchSource {
   FolderLoader(const FolderLoader&) = delete;
   FolderLoader& operator=(const FolderLoader&) = delete;
 
-  void start_epoch(int epoch) override;
+  void start_epoch(int epoch, int64_t first_batch = 0) override;
   bool next(Batch& out) override;
   int64_t batches_per_epoch() const override;
 

@@ -182,16 +182,18 @@ Loader::~Loader() {
   state_->worker.join();
 }
 
-void Loader::start_epoch(int epoch) {
+void Loader::start_epoch(int epoch, int64_t first_batch) {
   MX_CHECK(epoch >= 0, "Loader: epoch must not be negative, got ", epoch);
   State& s = *state_;
+  MX_CHECK(first_batch >= 0 && first_batch <= s.batches, "Loader: first batch ", first_batch, " of an epoch of ",
+           s.batches);
   std::vector<int64_t> order = sample_order(s.data.size(), s.opt.shuffle, s.opt.seed, epoch);
   {
     std::lock_guard<std::mutex> lock(s.mu);
     s.epoch = epoch;
     ++s.generation;
     s.order = std::move(order);
-    s.produced = s.consumed = 0;
+    s.produced = s.consumed = first_batch;
     s.ready.reset();
     s.error = nullptr;
   }

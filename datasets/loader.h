@@ -30,7 +30,9 @@ struct Batch {
 class BatchSource {
  public:
   virtual ~BatchSource() = default;
-  virtual void start_epoch(int epoch) = 0;  // begins preparing the first batches of this epoch
+  // Begins preparing the batches of this epoch from batch `first_batch` on (a run resumed mid-epoch
+  // skips those it trained); every batch is the same whatever the first.
+  virtual void start_epoch(int epoch, int64_t first_batch = 0) = 0;
   virtual bool next(Batch& out) = 0;        // false at the end of the epoch
   virtual int64_t batches_per_epoch() const = 0;
 };
@@ -42,7 +44,7 @@ class Loader : public BatchSource {
   Loader(const Loader&) = delete;
   Loader& operator=(const Loader&) = delete;
 
-  void start_epoch(int epoch) override;
+  void start_epoch(int epoch, int64_t first_batch = 0) override;
   bool next(Batch& out) override;
   int64_t batches_per_epoch() const override;
 

@@ -316,14 +316,17 @@ TranslationLoader::~TranslationLoader() = default;
 
 int64_t TranslationLoader::batches_per_epoch() const { return state_->batches; }
 
-void TranslationLoader::start_epoch(int epoch) {
+void TranslationLoader::start_epoch(int epoch, int64_t first_batch) {
   MX_CHECK(epoch >= 0, "TranslationLoader: epoch must not be negative, got ", epoch);
   State& s = *state_;
+  MX_CHECK(first_batch >= 0 && first_batch <= s.batches, "TranslationLoader: first batch ", first_batch,
+           " of an epoch of ", s.batches);
   s.started = true;
   const auto e =
       std::make_shared<const EpochPlan>(EpochPlan{epoch, sample_order(s.folder.size(), s.train, s.seed, epoch)});
   s.pipeline->start(s.batches,
-                    [&s, e](int64_t index, std::vector<std::string>& lines) { return s.make_batch(*e, index, lines); });
+                    [&s, e](int64_t index, std::vector<std::string>& lines) { return s.make_batch(*e, index, lines); },
+                    first_batch);
 }
 
 bool TranslationLoader::next(TranslationBatch& out) {

@@ -80,7 +80,8 @@ class TranslationLoader {
   TranslationLoader& operator=(const TranslationLoader&) = delete;
 
   int64_t batches_per_epoch() const;  // ceil(size / batch), the last batch may be short
-  void start_epoch(int epoch);        // all randomness of the epoch from (seed, epoch)
+  // All randomness of the epoch from (seed, epoch); from batch `first_batch` on (a resumed run).
+  void start_epoch(int epoch, int64_t first_batch = 0);
   bool next(TranslationBatch& out);   // false after the last batch of the epoch; warnings go to opt.warn
 
  private:

@@ -1,8 +1,11 @@
 // Whole-file I/O that never leaves a half-written file: every write goes to "<path>.tmp.<pid>", is
-// flushed to disk (fsync) and renamed over the path; a write that fails or is abandoned deletes the
-// temporary. Errors name the path.
+// flushed to disk (fsync), renamed over the path, and the directory is synced so that the rename
+// itself survives a crash; a write that fails or is abandoned deletes the temporary. Errors name the
+// path. Also: an exclusive lock on a file for the life of a process, and the fault injection that
+// tests crash safety and full disks.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <cstdio>
 #include <string>
 
@@ -16,7 +19,7 @@ class AtomicFile {
   AtomicFile(const AtomicFile&) = delete;
   AtomicFile& operator=(const AtomicFile&) = delete;
   void write(const void* data, size_t n);
-  void commit();  // flush, fsync, close, rename
+  void commit();  // flush, fsync, close, rename, fsync of the directory
 
  private:
   std::string path_, tmp_;
@@ -29,5 +32,31 @@ std::string read_all(const std::string& path);  // throws naming path when missi
 bool exists(const std::string& path);
 // Creates the directory (and parents) and checks a file can be written there; throws naming `flag`.
 void ensure_writable_dir(const std::string& dir, const std::string& flag);
+
+// An exclusive lock (flock) on `path`, created when missing, held until destruction; the holder's pid
+// is written into it. A process that dies, even by SIGKILL, frees its lock. Throws `what` followed by
+// the holder's pid when another process holds it.
+class ProcessLock {
+ public:
+  ProcessLock(const std::string& path, const std::string& what);
+  ~ProcessLock();
+  ProcessLock(const ProcessLock&) = delete;
+  ProcessLock& operator=(const ProcessLock&) = delete;
+
+ private:
+  int fd_ = -1;
+};
+
+// Fault injection for the tests of crash safety and full disks. Every I/O step of an AtomicFile is
+// counted (creating the temporary, each write, flush with fsync, close, rename, fsync of the
+// directory); under a plan, step `at` (1-based) kills the process with SIGKILL or fails as a full
+// disk would (ENOSPC). The environment variable MIXUP_IO_FAULT="kill:N" or "enospc:N" sets the plan of
+// a whole process (the command-line tests use it).
+struct FaultPlan {
+  enum class Kind { None, Kill, NoSpace } kind = Kind::None;
+  int64_t at = 0;
+};
+void set_fault_plan(const FaultPlan& plan);  // and restarts the count
+int64_t io_steps();                          // steps counted since the plan was set
 
 }  // namespace mx::files

@@ -74,6 +74,10 @@ std::vector<Setting> cyclegan_settings(CycleGanConfig& c) {
       {"--device", "device", train::join_names(devices()), &c.device, {"auto"}, one_of(devices)},
       {"--out", "out", "Output directory", &c.out, {"runs/cyclegan"}, required()},
       {"--resume", "resume", "Continue the run in this output directory (its latest_* files)", &c.resume, {""}, {}},
+      {"--save-minutes", "save_minutes",
+       "Also save the latest_* files in the middle of an epoch when this many minutes have passed since the last "
+       "save (0: only at epoch ends)",
+       &c.save_minutes, {"15"}, at_least(0)},
   };
 }
 

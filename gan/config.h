@@ -27,6 +27,7 @@ struct CycleGanConfig {
   float lr, beta1, beta2;
   float lambda_cycle, lambda_identity;
   int pool_size, grid_rows;
+  double save_minutes;  // a mid-epoch checkpoint when this many minutes have passed since the last save (0: off)
   uint64_t seed;
   int threads;
   std::string device, out, resume;

@@ -9,6 +9,7 @@
 #include "engine/checkpoint.h"
 #include "engine/device_select.h"
 #include "engine/files.h"
+#include "engine/interrupt.h"
 #include "engine/ops.h"
 #include "engine/threads.h"
 #include "gan/grid.h"
@@ -21,6 +22,16 @@ namespace {
 constexpr uint64_t kStepStream = 11;  // stitching draws and pool choices; the loader keys its own streams
 constexpr double kReportSeconds = 2;
 const char* const kNetNames[] = {"G_A", "G_B", "D_A", "D_B"};
+
+// The entries of a state file under `prefix` (tensors and metadata), the prefix taken off, as a file of their own.
+checkpoint::File part_of(const checkpoint::File& state, const std::string& prefix) {
+  checkpoint::File f;
+  for (const auto& [name, t] : state.tensors)
+    if (name.rfind(prefix, 0) == 0) f.tensors.emplace_back(name.substr(prefix.size()), t);
+  for (const auto& [k, v] : state.meta)
+    if (k.rfind(prefix, 0) == 0) f.meta[k.substr(prefix.size())] = v;
+  return f;
+}
 
 // Two networks under one module, so that one ParameterStore and one Adam serve both (the reference
 // optimizes G_A with G_B and D_A with D_B).
@@ -154,6 +165,8 @@ void CycleGan::record(int column, const Tensor& loss) {
 void CycleGan::step(const data::TranslationBatch& batch) {
   nn::Module &g_a = *nets_.g_a, &g_b = *nets_.g_b, &d_a = *nets_.d_a, &d_b = *nets_.d_b;
   const bool mix = c_.mode == "mix";
+  // The step's own stream, so that a run resumed in the middle of an epoch draws what the uninterrupted one did.
+  rng_ = random::make_rng({c_.seed, kStepStream, static_cast<uint64_t>(epoch_ + 1), static_cast<uint64_t>(step_)});
   const StitchDraw da = mix ? draw_stitch(c_.clean_share, c_.alpha, rng_) : StitchDraw{};
   const StitchDraw db = mix ? draw_stitch(c_.clean_share, c_.alpha, rng_) : StitchDraw{};
   const Tensor real_a = input(batch.a, batch.a_partner, da), real_b = input(batch.b, batch.b_partner, db);
@@ -197,17 +210,21 @@ void CycleGan::step(const data::TranslationBatch& batch) {
 
 GanEpoch CycleGan::epoch() {
   const int epoch = epoch_ + 1;
-  rng_ = random::make_rng({c_.seed, kStepStream, static_cast<uint64_t>(epoch)});
   lr_ = schedule_.at(epoch_);
-  loader_->start_epoch(epoch);
-  losses_ = Tensor::zeros({std::max<int64_t>(loader_->batches_per_epoch(), 1), kLossColumns}, DType::F32, dev_);
-  step_ = 0;
-  images_ = 0;
-  epoch_start_ = last_report_ = Clock::now();
+  const int64_t steps = loader_->batches_per_epoch();
+  loader_->start_epoch(epoch, resume_at_.step);
+  losses_ = Tensor::zeros({std::max<int64_t>(steps, 1), kLossColumns}, DType::F32, dev_);
+  if (resume_at_.step > 0) losses_.slice(0, resume_at_.step).copy_from(resume_at_.losses.to(dev_));
+  step_ = resume_at_.step;
+  images_ = resume_at_.images;
+  last_report_ = Clock::now();
+  epoch_start_ = last_report_ - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(resume_at_.seconds));
+  resume_at_ = {};
   data::TranslationBatch batch;
   while (loader_->next(batch)) {
     step(batch);
     report(false);
+    if (step_ < steps) handle_requests(false);  // after the last step, the epoch's end saves
   }
   report(true);
   GanEpoch e;
@@ -225,11 +242,29 @@ GanEpoch CycleGan::epoch() {
   train_seconds_ += e.seconds;
   epoch_ = epoch;
   rows_.push_back(e);
+  step_ = 0;  // the epoch is complete: its checkpoint is a resume point at its end
   write_grid(epoch);
   write_metrics();
-  save(epoch);
+  save();
   if (cb_.epoch) cb_.epoch(e);
+  handle_requests(true);
   return e;
+}
+
+// After a step: a SIGINT or SIGTERM, or the --save-minutes clock, saves the latest_* files in the
+// middle of the epoch (at an epoch's end they have just been written); a signal then ends the run.
+void CycleGan::handle_requests(bool epoch_end) {
+  const int signal = interrupt::requested();
+  const bool save_due = c_.save_minutes > 0 && seconds_since<Clock>(last_save_) >= 60 * c_.save_minutes;
+  if (!epoch_end && (signal || save_due)) {
+    save();
+    if (cb_.notice) cb_.notice("saved " + c_.out + " at epoch " + std::to_string(epoch_ + 1) + " step " + std::to_string(step_));
+  }
+  if (!signal) return;
+  const std::string where = epoch_end ? "the end of epoch " + std::to_string(epoch_)
+                                      : "epoch " + std::to_string(epoch_ + 1) + " step " + std::to_string(step_);
+  throw interrupt::Stopped(signal, std::string(interrupt::signal_name(signal)) + ": stopped at " + where + "; saved " +
+                                       c_.out + "/latest.state.safetensors");
 }
 
 // Progress at most every kReportSeconds (and at the epoch's end): reads the loss rows back, one sync.
@@ -277,14 +312,17 @@ void CycleGan::write_metrics() {
   files::write_atomic(c_.out + "/metrics.csv", csv.str());
 }
 
-// The four networks, then the state file last: a state file names the epoch its networks must carry.
-void CycleGan::save(int epoch) {
-  const checkpoint::Metadata meta{{"epoch", std::to_string(epoch)}, {"seed", std::to_string(c_.seed)},
+// The state file first, complete on its own (the four networks as "net.<name>.*", both optimizers, the
+// pools and, in the middle of an epoch, its place and loss rows), then each network's own file. A
+// process killed at any moment of a save leaves a state file that resumes: the previous one or the new.
+void CycleGan::save() {
+  const checkpoint::Metadata meta{{"epoch", std::to_string(epoch_)}, {"seed", std::to_string(c_.seed)},
                                   {"mode", c_.mode}, {"format", "mixup cyclegan 1"}};
   const std::shared_ptr<nn::Module> nets[] = {nets_.g_a, nets_.g_b, nets_.d_a, nets_.d_b};
-  for (int k = 0; k < 4; ++k) checkpoint::save(net_path(c_.out, kNetNames[k]), nets[k]->state_dict(), meta);
   checkpoint::Metadata gm, dm;
   nn::NamedTensors state;
+  for (int k = 0; k < 4; ++k)
+    for (auto& [name, t] : nets[k]->state_dict()) state.emplace_back(std::string("net.") + kNetNames[k] + "." + name, t);
   for (auto& [name, t] : g_opt_->state(gm)) state.emplace_back("G." + name, t);
   for (auto& [name, t] : d_opt_->state(dm)) state.emplace_back("D." + name, t);
   if (pool_a_.size() > 0) state.emplace_back("pool_A", pool_a_.contents());
@@ -292,7 +330,15 @@ void CycleGan::save(int epoch) {
   checkpoint::Metadata all = meta;
   for (auto& [k, v] : gm) all["G." + k] = v;
   for (auto& [k, v] : dm) all["D." + k] = v;
+  if (step_ > 0) {
+    state.emplace_back("epoch_losses", losses_.slice(0, step_));
+    all["step"] = std::to_string(step_);
+    all["epoch_seconds"] = std::to_string(seconds_since<Clock>(epoch_start_));
+    all["epoch_images"] = std::to_string(images_);
+  }
   checkpoint::save(c_.out + "/latest.state.safetensors", state, all);
+  for (int k = 0; k < 4; ++k) checkpoint::save(net_path(c_.out, kNetNames[k]), nets[k]->state_dict(), meta);
+  last_save_ = Clock::now();
 }
 
 void CycleGan::resume() {
@@ -304,25 +350,9 @@ void CycleGan::resume() {
   MX_CHECK(meta_value(state.meta, "seed") == std::to_string(c_.seed) && meta_value(state.meta, "mode") == c_.mode,
            "--resume ", state_file, ": written by a run with --seed ", meta_value(state.meta, "seed"), " and --mode ",
            meta_value(state.meta, "mode"), ", this run has --seed ", c_.seed, " and --mode ", c_.mode);
-  const std::shared_ptr<nn::Module> nets[] = {nets_.g_a, nets_.g_b, nets_.d_a, nets_.d_b};
-  for (int k = 0; k < 4; ++k) {
-    const std::string path = net_path(dir, kNetNames[k]);
-    const checkpoint::File f = checkpoint::load(path);
-    MX_CHECK(meta_value(f.meta, "epoch") == epoch, "--resume ", path, ": holds epoch ", meta_value(f.meta, "epoch"),
-             " but ", state_file, " epoch ", epoch, " (an interrupted save); resume from a complete one");
-    checkpoint::load_into(path, f, nets[k]->state_dict());
-  }
-  // Each optimizer reads its own entries, as a file of its own.
-  auto part = [&](const std::string& prefix) {
-    checkpoint::File f;
-    for (const auto& [name, t] : state.tensors)
-      if (name.rfind(prefix, 0) == 0) f.tensors.emplace_back(name.substr(prefix.size()), t);
-    for (const auto& [k, v] : state.meta)
-      if (k.rfind(prefix, 0) == 0) f.meta[k.substr(prefix.size())] = v;
-    return f;
-  };
-  g_opt_->load_state(part("G."), state_file);
-  d_opt_->load_state(part("D."), state_file);
+  load_networks(state, state_file);
+  g_opt_->load_state(part_of(state, "G."), state_file);
+  d_opt_->load_state(part_of(state, "D."), state_file);
   for (const auto& [name, t] : state.tensors) {
     if (name == "pool_A") pool_a_.restore(t, dev_);
     if (name == "pool_B") pool_b_.restore(t, dev_);
@@ -359,7 +389,44 @@ void CycleGan::resume() {
       rows_.push_back(e);
     }
   }
+  if (state.meta.count("step")) return resume_mid_epoch(state, state_file);
   if (cb_.notice) cb_.notice("resumed from " + dir + " at epoch " + std::to_string(epoch_));
+}
+
+// The four networks from the state file ("net.<name>.*"), or, from a state file of an older version,
+// from their own files, which must then be of the state's epoch.
+void CycleGan::load_networks(const checkpoint::File& state, const std::string& state_file) {
+  const std::shared_ptr<nn::Module> nets[] = {nets_.g_a, nets_.g_b, nets_.d_a, nets_.d_b};
+  const std::string epoch = meta_value(state.meta, "epoch");
+  for (int k = 0; k < 4; ++k) {
+    const checkpoint::File inside = part_of(state, std::string("net.") + kNetNames[k] + ".");
+    if (!inside.tensors.empty()) {
+      checkpoint::load_into(state_file, inside, nets[k]->state_dict());
+      continue;
+    }
+    const std::string path = net_path(c_.resume, kNetNames[k]);
+    const checkpoint::File f = checkpoint::load(path);
+    MX_CHECK(meta_value(f.meta, "epoch") == epoch, "--resume ", path, ": holds epoch ", meta_value(f.meta, "epoch"),
+             " but ", state_file, " epoch ", epoch, " (an interrupted save); resume from a complete one");
+    checkpoint::load_into(path, f, nets[k]->state_dict());
+  }
+}
+
+// A state saved in the middle of epoch epoch_ + 1: its step and the loss rows of the steps before.
+void CycleGan::resume_mid_epoch(const checkpoint::File& state, const std::string& state_file) {
+  resume_at_.step = std::atoll(meta_value(state.meta, "step").c_str());
+  MX_CHECK(resume_at_.step > 0 && resume_at_.step < loader_->batches_per_epoch(), "--resume ", state_file, ": step ",
+           meta_value(state.meta, "step"), " is not inside an epoch of ", loader_->batches_per_epoch(),
+           " steps (were --batch-size or --max-images changed?)");
+  for (const auto& [name, t] : state.tensors)
+    if (name == "epoch_losses") resume_at_.losses = t;
+  MX_CHECK(resume_at_.losses.defined() && resume_at_.losses.size(0) == resume_at_.step, "--resume ", state_file,
+           ": lacks the loss rows of its epoch's first ", resume_at_.step, " steps");
+  resume_at_.seconds = std::atof(meta_value(state.meta, "epoch_seconds").c_str());
+  resume_at_.images = std::atof(meta_value(state.meta, "epoch_images").c_str());
+  if (cb_.notice)
+    cb_.notice("resumed from " + c_.resume + " at epoch " + std::to_string(epoch_ + 1) + " step " +
+               std::to_string(resume_at_.step));
 }
 
 void CycleGan::run() {

@@ -83,8 +83,11 @@ class CycleGan {
   void record(int column, const Tensor& loss);
   void report(bool force);
   void write_grid(int epoch);
-  void save(int epoch);
+  void save();
+  void handle_requests(bool epoch_end);
   void resume();
+  void load_networks(const checkpoint::File& state, const std::string& state_file);
+  void resume_mid_epoch(const checkpoint::File& state, const std::string& state_file);
   void write_metrics();
 
   CycleGanConfig c_;
@@ -101,7 +104,13 @@ class CycleGan {
   ImagePool pool_a_, pool_b_;  // fakes of domain A (for D_B) and B (for D_A)
 
   int epoch_ = 0;  // epochs completed
-  int64_t step_ = 0;
+  int64_t step_ = 0;  // steps done in the current epoch
+  struct MidEpoch {   // where a run resumed in the middle of an epoch starts it
+    int64_t step = 0;
+    Tensor losses;  // [step, kLossColumns] on the host
+    double seconds = 0, images = 0;
+  } resume_at_;
+  Clock::time_point last_save_ = Clock::now();
   float lr_ = 0;
   random::Rng rng_;
   Tensor losses_;  // [steps per epoch, kLossColumns] on the device

@@ -44,6 +44,18 @@ inline bool has_temporary_files(const std::string& dir) {
   return false;
 }
 
+// CSV text with the last `n` fields of every line cut off (timing columns, which differ run to run).
+inline std::string without_last_fields(const std::string& csv, int n) {
+  std::istringstream in(csv);
+  std::string out, line;
+  while (std::getline(in, line)) {
+    size_t cut = line.size();
+    for (int k = 0; k < n && cut != std::string::npos && cut > 0; ++k) cut = line.rfind(',', cut - 1);
+    out += line.substr(0, cut) + "\n";
+  }
+  return out;
+}
+
 using Bytes = std::vector<uint8_t>;
 
 inline void put_be32(Bytes& b, uint32_t v) {

@@ -5,12 +5,14 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <random>
 
 #include "engine/autograd.h"
+#include "engine/interrupt.h"
 #include "engine/ops.h"
 #include "kernels/perturb.h"
 #include "analysis/landscape.h"
@@ -444,6 +446,32 @@ TEST_F(AnalysisCli, DefaultOutputsSitBesideTheCheckpoint) {
   for (const char* f : {"mixtest-c.csv", "mixtest-c.png", "landscape-weighted-noise.csv", "landscape-weighted-noise.png",
                         "landscape-weighted-noise.json"})
     EXPECT_TRUE(fs::exists(dir + "/" + f)) << f;
+}
+
+// A SIGINT during the grid: the run ends after the point in progress with interrupt::Stopped (status
+// 130), its CSV holding every point so far, and the same command completes the grid of an
+// uninterrupted run.
+TEST_F(AnalysisCli, AStopSignalEndsTheLandscapeAfterAPointAndTheSameCommandCompletesIt) {
+  analysis::LandscapeConfig c;
+  c.source.checkpoint = checkpoint();
+  c.source.data_dir = *dir_ / "data";
+  c.threads = 1, c.target_loss = 3, c.max_search = 40, c.grid = 4, c.samples = 16;
+  c.out = tmp_ / "full";
+  analysis::run_landscape(c, {});
+  c.out = tmp_ / "stopped";
+  interrupt::request(SIGINT);
+  try {
+    analysis::run_landscape(c, {});
+    ADD_FAILURE() << "the stop request must end the run";
+  } catch (const interrupt::Stopped& e) {
+    EXPECT_EQ(e.exit_status(), 130);
+    EXPECT_NE(std::string(e.what()).find("stopped after 1 of 16 grid points"), std::string::npos) << e.what();
+  }
+  interrupt::clear();
+  EXPECT_EQ(lines(tmp_ / "stopped.csv"), 2u);
+  const analysis::LandscapeSummary s = analysis::run_landscape(c, {});
+  EXPECT_EQ(s.reused, 1);
+  EXPECT_EQ(test::read_file(tmp_ / "stopped.csv"), test::read_file(tmp_ / "full.csv"));
 }
 
 TEST_F(AnalysisCli, InterruptedLandscapeResumesFromItsCsv) {

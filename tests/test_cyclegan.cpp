@@ -3,13 +3,19 @@
 // written here: grids, metrics, checkpoints, bit-identical resume, cyclegan-test, one-line errors.
 #include <gtest/gtest.h>
 
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include <cmath>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <random>
 
 #include "datasets/image_folder.h"
 #include "engine/checkpoint.h"
+#include "engine/files.h"
+#include "engine/interrupt.h"
 #include "gan/cyclegan.h"
 #include "gan/image_pool.h"
 #include "gan/stitch.h"
@@ -215,6 +221,77 @@ TEST_P(CycleGanRun, TwoEpochsWriteEverythingAndResumeIsBitIdentical) {
   EXPECT_EQ(weights(tmp / "full/latest.state.safetensors"), weights(tmp / "part/latest.state.safetensors"));
   const std::string resumed_csv = test::read_file(tmp / "part/metrics.csv");
   EXPECT_EQ(std::count(resumed_csv.begin(), resumed_csv.end(), '\n'), 3) << resumed_csv;
+}
+
+// A SIGTERM during the first step: the run saves the latest_* files in the middle of epoch 1 (with its
+// place, loss rows and pools) and stops; resumed, it ends with the uninterrupted run's files.
+TEST_P(CycleGanRun, AStopRequestSavesMidEpochAndTheResumedRunEndsBitIdentical) {
+  TempDir tmp;
+  write_unaligned_tree(tmp / "data", 5, 3);
+  gan::CycleGanConfig c = tiny_config(tmp / "data", tmp / "stopped", GetParam());
+  c.batch_size = 2;  // three steps per epoch
+  gan::CycleGanConfig full = c;
+  full.out = tmp / "full2";
+  gan::CycleGan(full, {}).run();
+  interrupt::request(SIGTERM);
+  try {
+    gan::CycleGan(c, {}).run();
+    ADD_FAILURE() << "a stop request must end the run";
+  } catch (const interrupt::Stopped& e) {
+    EXPECT_EQ(e.exit_status(), 143);
+    EXPECT_NE(std::string(e.what()).find("stopped at epoch 1 step 1"), std::string::npos) << e.what();
+  }
+  interrupt::clear();
+  EXPECT_EQ(checkpoint::load(tmp / "stopped/latest.state.safetensors").meta.at("step"), "1");
+  c.resume = tmp / "stopped";
+  gan::CycleGan(c, {}).run();
+  for (const char* net : {"G_A", "G_B", "D_A", "D_B"})
+    EXPECT_EQ(weights(gan::net_path(tmp / "full2", net)), weights(gan::net_path(tmp / "stopped", net))) << net;
+  EXPECT_EQ(weights(tmp / "full2/latest.state.safetensors"), weights(tmp / "stopped/latest.state.safetensors"));
+  EXPECT_EQ(test::without_last_fields(test::read_file(tmp / "stopped/metrics.csv"), 2),
+            test::without_last_fields(test::read_file(tmp / "full2/metrics.csv"), 2))
+      << "the losses of every epoch, not the timings";
+}
+
+// A process killed at I/O steps all through the saves of epoch 2 (grid, metrics, state file, the four
+// networks) leaves a run that resumes, from epoch 1 or epoch 2.
+TEST_P(CycleGanRun, KilledDuringTheSavesOfAnEpochLeavesARunThatResumes) {
+  TempDir tmp;
+  write_unaligned_tree(tmp / "data", 5, 3);
+  gan::CycleGanConfig c = tiny_config(tmp / "data", tmp / "run", GetParam());
+  c.epochs = 1;
+  gan::CycleGan(c, {}).run();
+  fs::copy(tmp / "run", tmp / "epoch1", fs::copy_options::recursive);
+  c.epochs = 2;
+  c.resume = tmp / "run";
+  int killed = 0;
+  for (int64_t at = 1;; at += 3) {
+    const pid_t child = fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      files::set_fault_plan({files::FaultPlan::Kind::Kill, at});
+      try {
+        gan::CycleGan(c, {}).run();
+      } catch (...) {
+        _exit(3);
+      }
+      _exit(0);
+    }
+    int status = 0;
+    ASSERT_EQ(waitpid(child, &status, 0), child);
+    if (WIFEXITED(status)) {
+      ASSERT_EQ(WEXITSTATUS(status), 0);
+      break;
+    }
+    ASSERT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGKILL);
+    ++killed;
+    const std::string epoch = checkpoint::load(tmp / "run/latest.state.safetensors").meta.at("epoch");
+    EXPECT_TRUE(epoch == "1" || epoch == "2") << at;
+    EXPECT_NO_THROW(gan::CycleGan(c, {})) << "killed at I/O step " << at;
+    fs::remove_all(tmp / "run");
+    fs::copy(tmp / "epoch1", tmp / "run", fs::copy_options::recursive);
+  }
+  EXPECT_GT(killed, 10);
 }
 
 INSTANTIATE_TEST_SUITE_P(Modes, CycleGanRun, ::testing::Values("plain", "mix"));

@@ -237,7 +237,7 @@ TEST(Optim, AdamResumesBitIdenticallyFromACheckpoint) {
     adam_b.step(lr_at(step));
   }
   test::TempDir tmp;
-  train::RunDir run(tmp.path());
+  train::RunDir run(tmp.path(), false);
   run.save_checkpoint("ckpt", model_b, adam_b, {}, {{"epoch", "1"}});
 
   std::mt19937 other(99);

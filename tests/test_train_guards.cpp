@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <limits>
@@ -18,6 +19,7 @@
 #include "kernels/step_guard.h"
 #include "tests/expect_error.h"
 #include "tests/fixtures.h"
+#include "engine/interrupt.h"
 #include "engine/memory.h"
 #include "train/sizes.h"
 #include "train/trainer.h"
@@ -98,7 +100,9 @@ class GuardedRun : public ::testing::Test {
   void SetUp() override {
     std::filesystem::create_directories(tmp_ / "data");
     test::write_tiny_fashion_mnist(tmp_ / "data", 70, 30);
+    interrupt::clear();
   }
+  void TearDown() override { interrupt::clear(); }
   train::TrainConfig config(int64_t skips) const {
     train::TrainConfig c = train::recipe("quick");
     c.data_dir = tmp_ / "data";
@@ -118,6 +122,7 @@ class GuardedRun : public ::testing::Test {
       checkpoint::Metadata meta;
       states_.push_back({store.params().to_vector<float>(), opt.state(meta).at(0).second.to_vector<float>()});
       if (poisoned_.count({epoch, step})) store.grads().data<float>()[0] = kNaN;
+      if (stop_at_ == std::make_pair(epoch, step)) interrupt::request(SIGTERM);
     };
     return cb;
   }
@@ -129,6 +134,7 @@ class GuardedRun : public ::testing::Test {
   std::vector<std::string> notices_;
   std::vector<State> states_;  // one per step
   bool out_of_memory_ = false;  // every step's allocation fails
+  std::pair<int, int64_t> stop_at_{0, 0};  // a SIGTERM arrives during this step: a mid-epoch resume point
 };
 
 }  // namespace
@@ -146,6 +152,36 @@ TEST_F(GuardedRun, StopsNamingEpochAndStepAndKeepsTheLastCheckpoint) {
                       "--skip-nonfinite"});
   EXPECT_EQ(test::read_file(tmp_ / "run/checkpoint.safetensors"), checkpoint);
   EXPECT_EQ(test::read_file(tmp_ / "run/checkpoint.state.safetensors"), state);
+}
+
+// A stop request after a non-finite step reads the guard before it saves the resume point: the run
+// ends with the non-finite error and the epoch's checkpoint is left as it was.
+TEST_F(GuardedRun, NoResumePointIsSavedAfterANonFiniteStep) {
+  poisoned_ = {{2, 2}};
+  stop_at_ = {2, 3};
+  train::Trainer t(config(0), callbacks());
+  t.epoch();
+  const std::string checkpoint = test::read_file(tmp_ / "run/checkpoint.safetensors");
+  test::expect_error([&] { t.epoch(); }, {"epoch 2 step 2: non-finite gradient norm (nan)", "(epoch 1)"});
+  EXPECT_EQ(test::read_file(tmp_ / "run/checkpoint.safetensors"), checkpoint);
+}
+
+// After a resume in the middle of an epoch the guard names the epoch's own step numbers and the resume
+// point as the last good checkpoint.
+TEST_F(GuardedRun, StepsAfterAMidEpochResumeKeepTheirNumbers) {
+  stop_at_ = {1, 2};
+  {
+    train::Trainer t(config(0), callbacks());
+    EXPECT_THROW(t.epoch(), interrupt::Stopped);
+  }
+  interrupt::clear();
+  stop_at_ = {0, 0};
+  poisoned_ = {{1, 4}};
+  train::TrainConfig c = config(0);
+  c.resume = tmp_ / "run/checkpoint.safetensors";
+  train::Trainer t(c, callbacks());
+  test::expect_error([&] { t.epoch(); }, {"epoch 1 step 4: non-finite gradient norm (nan)",
+                                          "the last good checkpoint is " + c.resume + " (epoch 1 step 2)"});
 }
 
 TEST_F(GuardedRun, SkipsUpToNStepsLeavingWeightsAndMomentumBitIdentical) {

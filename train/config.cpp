@@ -121,6 +121,10 @@ std::vector<Setting> train_settings(TrainConfig& c) {
        {}},
       {"--save-every", "save_every", "Also keep epoch-K.safetensors every K epochs (0: off)", &c.save_every, {"0"},
        at_least(0)},
+      {"--save-minutes", "save_minutes",
+       "Also write checkpoint.safetensors in the middle of an epoch when this many minutes have passed since the "
+       "last save, so that a preempted run loses at most that much (0: only at epoch ends)",
+       &c.save_minutes, {"15"}, at_least(0)},
       {"--train-limit", "train_limit", "Use only the first N training images (0: all)", &c.train_limit, {"0"},
        at_least(0)},
       {"--test-limit", "test_limit", "Use only the first N test images (0: all)", &c.test_limit, {"0"}, at_least(0)},

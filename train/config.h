@@ -45,6 +45,7 @@ struct TrainConfig {
   std::string device, out, resume, init;
   bool zero_init_residual, memory_efficient;
   int save_every;
+  double save_minutes;  // a mid-epoch checkpoint when this many minutes have passed since the last save (0: off)
   int64_t train_limit, test_limit;
   bool sync_bn;         // data-parallel: batch-norm statistics over every rank's batch
   std::string lr_scale;  // none | linear (lr times the world size)

@@ -14,6 +14,8 @@ namespace fs = std::filesystem;
 
 namespace {
 
+const std::string kModelPrefix = "model.";  // the weights and buffers inside a state file
+
 const char* kMetricsHeader =
     "epoch,train_loss,train_acc,train_x1x2,train_x2x1,test_loss,test_acc,lr,images_per_s,seconds\n";
 
@@ -53,9 +55,24 @@ viz::plot::LineChart curves(const std::vector<EpochInfo>& rows, const std::strin
   return chart;
 }
 
+// The temporaries of atomic writes that a killed process left behind (no other process writes here:
+// the caller holds the lock).
+void remove_temporaries(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.path().filename().string().find(".tmp.") != std::string::npos) fs::remove(e.path(), ec);
+}
+
 }  // namespace
 
-RunDir::RunDir(const std::string& dir) : dir_(dir) { files::ensure_writable_dir(dir, "--out"); }
+RunDir::RunDir(const std::string& dir, bool resuming) : dir_(dir) {
+  files::ensure_writable_dir(dir, "--out");
+  lock_ = std::make_unique<files::ProcessLock>(path(".lock"), "--out " + dir + ": another mixup train is writing there");
+  remove_temporaries(dir);
+  const std::string earlier = path("checkpoint.safetensors");
+  MX_CHECK(resuming || !files::exists(earlier), "--out ", dir, ": holds an earlier run (", earlier,
+           "); continue it with --resume ", earlier, ", or choose another --out");
+}
 
 std::string RunDir::path(const std::string& name) const { return (fs::path(dir_) / name).string(); }
 
@@ -83,10 +100,12 @@ void RunDir::add_metrics(const EpochInfo& e, const std::string& title) {
 void RunDir::save_checkpoint(const std::string& name, nn::Module& model, optim::Optimizer& opt,
                              const checkpoint::Metadata& meta, const checkpoint::Metadata& state_meta) {
   const std::string file = path(name + ".safetensors");
-  checkpoint::save(file, model.state_dict(), meta);
+  const nn::NamedTensors weights = model.state_dict();
   checkpoint::Metadata smeta = state_meta;
-  const nn::NamedTensors state = opt.state(smeta);
-  checkpoint::save(state_path(file), state, smeta);
+  nn::NamedTensors state = opt.state(smeta);
+  for (const auto& [n, t] : weights) state.emplace_back(kModelPrefix + n, t);
+  checkpoint::save(state_path(file), state, smeta);  // first: the resume point, complete on its own
+  checkpoint::save(file, weights, meta);
 }
 
 void RunDir::write_summary(const nlohmann::json& summary) {
@@ -99,11 +118,19 @@ std::string state_path(const std::string& checkpoint) {
 }
 
 checkpoint::Metadata load_checkpoint(const std::string& path, nn::Module& model, optim::Optimizer& opt) {
-  checkpoint::File f = checkpoint::load(path);
-  checkpoint::load_into(path, f, model.state_dict());
   const std::string sp = state_path(path);
   MX_CHECK(files::exists(sp), "--resume ", path, ": no training state beside it (", sp, " is missing)");
   checkpoint::File s = checkpoint::load(sp);
+  checkpoint::File weights;
+  nn::NamedTensors rest;
+  for (auto& entry : s.tensors) {
+    if (entry.first.rfind(kModelPrefix, 0) == 0) weights.tensors.emplace_back(entry.first.substr(kModelPrefix.size()), entry.second);
+    else rest.push_back(std::move(entry));
+  }
+  s.tensors = std::move(rest);
+  const bool older = weights.tensors.empty();  // an older version kept the weights in the checkpoint alone
+  if (older) weights = checkpoint::load(path);
+  checkpoint::load_into(older ? path : sp, weights, model.state_dict());
   opt.load_state(s, "--resume " + sp);
   return s.meta;
 }

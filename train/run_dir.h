@@ -1,14 +1,22 @@
 // The output directory of a training run, owned by one type: config.json, metrics.csv with its
 // metrics.png (loss and accuracy against epochs, drawn by the engine), checkpoints with their
 // training state beside them (NAME.safetensors + NAME.state.safetensors), and summary.json. Every file
-// is written to a temporary name and renamed.
+// is written to a temporary name and renamed. One process at a time writes a run directory: it holds
+// the lock file .lock for its life.
+//
+// A checkpoint's state file is complete on its own: the weights and buffers (as "model.<name>"), the
+// optimizer's state and the metadata of the place in training. It is written before the checkpoint,
+// so a process killed at any moment of a save leaves a state file that resumes (the previous one, or
+// the new one when only the checkpoint's rename was left), and resume reads the state file alone.
 #pragma once
+#include <memory>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "engine/checkpoint.h"
+#include "engine/files.h"
 #include "engine/nn.h"
 #include "engine/optim.h"
 
@@ -24,7 +32,9 @@ struct EpochInfo {
 
 class RunDir {
  public:
-  explicit RunDir(const std::string& dir);  // creates it; throws naming --out when it is not writable
+  // Creates the directory and takes its lock. Throws naming --out when it is not writable, when another
+  // process writes there, or when it holds an earlier run's checkpoint and this run does not resume.
+  RunDir(const std::string& dir, bool resuming);
   std::string path(const std::string& name) const;
 
   void write_config(const nlohmann::json& config);
@@ -39,14 +49,15 @@ class RunDir {
 
  private:
   std::string dir_;
+  std::unique_ptr<files::ProcessLock> lock_;
   std::vector<EpochInfo> rows_;
 };
 
 // The training state file beside a checkpoint: "DIR/NAME.state.safetensors" for "DIR/NAME.safetensors".
 std::string state_path(const std::string& checkpoint);
 
-// Loads a checkpoint written by save_checkpoint into `model` and `opt`; returns the state file's
-// metadata. Throws naming --resume and the file at fault.
+// Loads the training state of a checkpoint written by save_checkpoint (its state file) into `model`
+// and `opt`; returns the state file's metadata. Throws naming --resume and the file at fault.
 checkpoint::Metadata load_checkpoint(const std::string& path, nn::Module& model, optim::Optimizer& opt);
 
 }  // namespace mx::train

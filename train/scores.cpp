@@ -19,6 +19,15 @@ void RunningScores::reset() {
   totals_ = {};
 }
 
+void RunningScores::restore(const ScoreTotals& totals, int64_t batches) {
+  MX_CHECK(batches >= 0 && batches <= rows_.size(0), "metrics: cannot continue after ", batches, " of ", rows_.size(0),
+           " batches");
+  sizes_.assign(static_cast<size_t>(batches), 0.0);  // rows already counted in `totals`
+  left_out_.assign(static_cast<size_t>(batches), false);
+  read_ = sizes_.size();
+  totals_ = totals;
+}
+
 void RunningScores::add(const Tensor& loss, const Tensor& logits, const Tensor& ya, const Tensor& yb,
                         const Tensor& lam) {
   MX_CHECK(batches() < rows_.size(0), "metrics: more than ", rows_.size(0), " batches in one pass");

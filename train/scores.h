@@ -32,6 +32,8 @@ class RunningScores {
   // naming its batch (1-based) after `where` ("epoch 3").
   const ScoreTotals& read(const std::string& where);
   int64_t batches() const { return static_cast<int64_t>(sizes_.size()); }
+  // Continues a pass from the totals of its first `batches` batches (a run resumed mid-epoch).
+  void restore(const ScoreTotals& totals, int64_t batches);
 
  private:
   Tensor rows_;  // [max_batches, kScoreColumns] F32 on the device

@@ -2,10 +2,14 @@
 #include "train/trainer.h"
 
 #include <algorithm>
+#include <csignal>
+#include <cstdio>
+#include <sstream>
 
 #include "datasets/folder_loader.h"
 #include "engine/device_select.h"
 #include "engine/dist/replicas.h"
+#include "engine/interrupt.h"
 #include "engine/ops.h"
 #include "engine/threads.h"
 #include "models/models.h"
@@ -20,6 +24,10 @@ namespace {
 constexpr uint64_t kMixStream = 3;  // the loader uses streams 1 and 2 of the seed
 constexpr int64_t kReportSteps = 50;
 constexpr double kReportSeconds = 2;
+// Several ranks agree on a stop or a save every this many steps (a host all-reduce, which on a GPU
+// waits for the step), one rank alone after every step.
+constexpr int64_t kAgreeSteps = 10;
+constexpr int kScoreFields = 5;  // ScoreTotals as saved at a mid-epoch resume point
 
 template <typename Clock>
 double seconds_since(typename Clock::time_point t) {
@@ -36,6 +44,46 @@ std::string meta_value(const checkpoint::Metadata& m, const char* key) {
   return it == m.end() ? "?" : it->second;
 }
 
+// A double as text that reads back to the same bits.
+std::string exact(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  return buf;
+}
+
+double field(const ScoreTotals& t, int i) {
+  const double fields[kScoreFields] = {t.loss_sum, t.weighted, t.x1x2, t.x2x1, t.seen};
+  return fields[i];
+}
+
+// Every rank's running scores, rank by rank, as space-separated exact numbers (a collective).
+std::string gathered_scores(const ScoreTotals& mine, dist::Communicator& comm) {
+  std::vector<double> all(static_cast<size_t>(comm.world_size() * kScoreFields), 0.0);
+  for (int i = 0; i < kScoreFields; ++i) all[static_cast<size_t>(comm.rank() * kScoreFields + i)] = field(mine, i);
+  comm.all_reduce_host(all.data(), static_cast<int64_t>(all.size()), dist::Reduce::Sum);  // adds zeros: exact
+  std::string text;
+  for (double v : all) text += (text.empty() ? "" : " ") + exact(v);
+  return text;
+}
+
+// This rank's scores from gathered_scores' text; throws naming `path` when it does not fit.
+ScoreTotals scores_of_rank(const std::string& text, int rank, int world, const std::string& path) {
+  std::istringstream in(text);
+  std::vector<double> all;
+  for (double v; in >> v;) all.push_back(v);
+  MX_CHECK(in.eof() && all.size() == static_cast<size_t>(world * kScoreFields), "--resume ", path,
+           ": the running scores do not hold ", world, " ranks");
+  const double* r = all.data() + rank * kScoreFields;
+  return {r[0], r[1], r[2], r[3], r[4]};
+}
+
+// Where the last good weights are, for the error that stops a run at a non-finite step: the end of
+// `epoch` (step 0) or its step `step`.
+std::string last_good(const std::string& path, int epoch, int64_t step) {
+  const std::string place = "epoch " + std::to_string(epoch) + (step > 0 ? " step " + std::to_string(step) : "");
+  return "the last good checkpoint is " + path + " (" + place + ")";
+}
+
 }  // namespace
 
 Trainer::Trainer(const TrainConfig& config, TrainCallbacks cb, dist::Communicator* comm)
@@ -44,7 +92,7 @@ Trainer::Trainer(const TrainConfig& config, TrainCallbacks cb, dist::Communicato
       comm_(comm ? *comm : single_),
       mixer_(c_.mixing),
       no_mixing_(mixup::MixerOptions{}),
-      run_dir_(comm_.rank() == 0 ? std::make_unique<RunDir>(c_.out) : nullptr) {
+      run_dir_(comm_.rank() == 0 ? std::make_unique<RunDir>(c_.out, !c_.resume.empty()) : nullptr) {
   check_same_settings(to_json(c_), comm_);
   std::string device_line;
   dev_ = select_device(c_.device, device_line);
@@ -153,13 +201,32 @@ void Trainer::resume() {
     MX_FAIL("--resume ", state_path(path), ": metadata lacks epoch/best_acc/best_epoch");
   }
   MX_CHECK(epoch_ <= c_.epochs, "--resume ", path, ": checkpoint is at epoch ", epoch_, ", beyond --epochs ", c_.epochs);
+  if (m.count("step")) return resume_mid_epoch(m);
   notice("resumed from " + path + " at epoch " + std::to_string(epoch_));
-  last_good_ = "the last good checkpoint is " + path + " (epoch " + std::to_string(epoch_) + ")";
+  last_good_ = last_good(path, epoch_, 0);
+}
+
+// A resume point in the middle of epoch epoch_ + 1: the same ranks go on from its step.
+void Trainer::resume_mid_epoch(const checkpoint::Metadata& m) {
+  const std::string& path = c_.resume;
+  const int ranks = std::atoi(meta_value(m, "ranks").c_str());
+  MX_CHECK(ranks == comm_.world_size(), "--resume ", path, ": saved in the middle of an epoch by ", ranks,
+           " ranks; resume it with as many (this job has ", comm_.world_size(), ")");
+  resume_at_.step = std::atoll(meta_value(m, "step").c_str());
+  MX_CHECK(resume_at_.step > 0 && resume_at_.step < train_loader_->batches_per_epoch(), "--resume ", path, ": step ",
+           meta_value(m, "step"), " is not inside an epoch of ", train_loader_->batches_per_epoch(),
+           " steps (were --batch-size or --train-limit changed?)");
+  resume_at_.scores = scores_of_rank(meta_value(m, "scores"), comm_.rank(), ranks, path);
+  resume_at_.seconds = std::atof(meta_value(m, "epoch_seconds").c_str());
+  notice("resumed from " + path + " at epoch " + std::to_string(epoch_ + 1) + " step " +
+         std::to_string(resume_at_.step));
+  last_good_ = last_good(path, epoch_ + 1, resume_at_.step);
 }
 
 // The data path of one step. Everything stays on the model's device; nothing is read back here.
 void Trainer::step(const data::Batch& batch) {
-  const mixup::MixedBatch mb = mix_->mix(batch.images.to(dev_), batch.labels, rng_);  // mix
+  random::Rng rng = mixing_rng();
+  const mixup::MixedBatch mb = mix_->mix(batch.images.to(dev_), batch.labels, rng);  // mix
   store_->zero_grad();
   const Tensor logits = (*model_)(mb.images);                                    // forward
   const Tensor loss = ops::mixed_cross_entropy(logits, mb.ya, mb.yb, mb.lam);    // loss
@@ -173,26 +240,38 @@ void Trainer::step(const data::Batch& batch) {
   ++step_;
 }
 
+// The mixing draws of the coming step: a stream of its own, keyed by seed, epoch, step and (past rank
+// 0) rank, so that a run resumed in the middle of an epoch draws what the uninterrupted one did.
+random::Rng Trainer::mixing_rng() const {
+  const auto e = static_cast<uint64_t>(epoch_ + 1), s = static_cast<uint64_t>(step_);
+  const auto rank = static_cast<uint64_t>(comm_.rank());
+  return rank == 0 ? random::make_rng({c_.seed, kMixStream, e, s}) : random::make_rng({c_.seed, kMixStream, e, s, rank});
+}
+
+// The next epoch from its first step, or, after a resume in the middle of it, from the saved place.
 void Trainer::start_epoch() {
   const int epoch = epoch_ + 1;
-  const auto e = static_cast<uint64_t>(epoch), rank = static_cast<uint64_t>(comm_.rank());
-  rng_ = rank == 0 ? random::make_rng({c_.seed, kMixStream, e}) : random::make_rng({c_.seed, kMixStream, e, rank});
   mix_ = c_.mix_off_epoch > 0 && epoch >= c_.mix_off_epoch ? &no_mixing_ : &mixer_;
-  train_loader_->start_epoch(epoch);
+  train_loader_->start_epoch(epoch, resume_at_.step);
   scores_->reset();
   guard_->start_epoch();
-  step_ = last_report_step_ = 0;
-  epoch_start_ = last_report_ = Clock::now();
+  if (resume_at_.step > 0) scores_->restore(resume_at_.scores, resume_at_.step);
+  step_ = last_report_step_ = resume_at_.step;
+  last_report_ = Clock::now();
+  epoch_start_ = last_report_ - std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(resume_at_.seconds));
+  resume_at_ = {};
 }
 
 EpochInfo Trainer::epoch() {
   start_epoch();
   data::Batch b;
+  const int64_t steps = train_loader_->batches_per_epoch();
   while (train_loader_->next(b)) {
     const auto step_start = Clock::now();
     step(b);
     step_seconds_ += seconds_since<Clock>(step_start);
     report_progress(false);
+    if (step_ < steps) handle_requests(false);  // after the last step, the epoch's end saves
   }
   report_progress(true);
   const ScoreTotals t = summed_over_ranks(read_scores(), comm_);
@@ -208,7 +287,53 @@ EpochInfo Trainer::epoch() {
   if (run_dir_) run_dir_->add_metrics(e, c_.model + " on " + c_.dataset + ", mix " + c_.mixing.mix);
   save_checkpoints(best);
   if (cb_.epoch) cb_.epoch(e);
+  handle_requests(true);
   return e;
+}
+
+// What the ranks ask for after a step (or at an epoch's end), the same on every rank.
+Trainer::Requests Trainer::agreed_requests(bool epoch_end) {
+  const bool save_due = !epoch_end && comm_.rank() == 0 && c_.save_minutes > 0 &&
+                        seconds_since<Clock>(last_save_) >= 60 * c_.save_minutes;
+  const int signal = interrupt::requested();
+  if (comm_.world_size() == 1) return {signal, save_due};
+  if (!epoch_end && step_ % kAgreeSteps != 0) return {};
+  double votes[3] = {signal == SIGINT ? 1.0 : 0.0, signal == SIGTERM ? 1.0 : 0.0, save_due ? 1.0 : 0.0};
+  comm_.all_reduce_host(votes, 3, dist::Reduce::Sum);
+  const int agreed = votes[1] > 0 ? SIGTERM : votes[0] > 0 ? SIGINT : 0;
+  if (agreed) interrupt::request(agreed);  // every rank ends with the same status
+  return {agreed, votes[2] > 0};
+}
+
+// A stop signal or the --save-minutes clock: a resume point in the middle of the epoch (at an epoch's
+// end its checkpoint has just been written), then, on a signal, the end of the run.
+void Trainer::handle_requests(bool epoch_end) {
+  const Requests r = agreed_requests(epoch_end);
+  if (!epoch_end && (r.save || r.signal)) save_resume_point();
+  if (!r.signal) return;
+  const std::string where = epoch_end ? "the end of epoch " + std::to_string(epoch_)
+                                      : "epoch " + std::to_string(epoch_ + 1) + " step " + std::to_string(step_);
+  const std::string checkpoint = c_.out + "/checkpoint.safetensors";
+  throw interrupt::Stopped(r.signal, std::string(interrupt::signal_name(r.signal)) + ": stopped at " + where +
+                                         "; saved " + checkpoint);
+}
+
+// checkpoint.safetensors in the middle of an epoch: the weights, the optimizer, the place in the
+// epoch and every rank's running scores (rank 0 writes them all).
+void Trainer::save_resume_point() {
+  const std::string scores = gathered_scores(read_scores(), comm_);
+  if (run_dir_) {
+    checkpoint::Metadata state = state_meta();
+    state["step"] = std::to_string(step_);
+    state["ranks"] = std::to_string(comm_.world_size());
+    state["scores"] = scores;
+    state["epoch_seconds"] = exact(seconds_since<Clock>(epoch_start_));
+    run_dir_->save_checkpoint("checkpoint", *model_, *opt_, checkpoint_meta(), state);
+    notice("saved " + c_.out + "/checkpoint.safetensors at epoch " + std::to_string(epoch_ + 1) + " step " +
+           std::to_string(step_));
+  }
+  last_save_ = Clock::now();
+  last_good_ = last_good(c_.out + "/checkpoint.safetensors", epoch_ + 1, step_);
 }
 
 // Every rank evaluates rank 0's model (its batch-norm statistics are broadcast first) on its shard.
@@ -253,14 +378,22 @@ checkpoint::Metadata Trainer::checkpoint_meta() const {
   return meta;
 }
 
+// The training state of a checkpoint at the current place: the checkpoint's metadata, the seed and the
+// best epoch so far.
+checkpoint::Metadata Trainer::state_meta() const {
+  checkpoint::Metadata state = checkpoint_meta();
+  state["seed"] = std::to_string(c_.seed);
+  state["best_acc"] = exact(best_acc_);
+  state["best_epoch"] = std::to_string(best_epoch_);
+  return state;
+}
+
 void Trainer::save_checkpoints(bool best) {
-  last_good_ = "the last good checkpoint is " + c_.out + "/checkpoint.safetensors (epoch " + std::to_string(epoch_) + ")";
+  last_save_ = Clock::now();
+  last_good_ = last_good(c_.out + "/checkpoint.safetensors", epoch_, 0);
   if (!run_dir_) return;
   const checkpoint::Metadata meta = checkpoint_meta();
-  checkpoint::Metadata state = meta;
-  state["seed"] = std::to_string(c_.seed);
-  state["best_acc"] = std::to_string(best_acc_);
-  state["best_epoch"] = std::to_string(best_epoch_);
+  const checkpoint::Metadata state = state_meta();
   run_dir_->save_checkpoint("checkpoint", *model_, *opt_, meta, state);
   if (best) run_dir_->save_checkpoint("best", *model_, *opt_, meta, state);
   if (c_.save_every > 0 && epoch_ % c_.save_every == 0)

@@ -5,6 +5,11 @@
 // writes the run directory.
 // epoch() runs the steps of one epoch, evaluates and records it in the run directory; run() trains
 // every epoch left (after --resume) and writes the summary.
+// Between two steps, a SIGINT or SIGTERM (engine/interrupt.h) or the --save-minutes clock writes a
+// resume point in the middle of the epoch (checkpoint.safetensors with its place in the epoch); a
+// signal then ends the run with interrupt::Stopped. A run resumed from it ends bit-identical to one
+// that was never stopped: every batch, augmentation and mixing draw depends only on the seed and the
+// step's place (epoch, step, rank), never on what ran before in the same process.
 #pragma once
 #include <chrono>
 #include <functional>
@@ -78,7 +83,17 @@ class Trainer {
   void use_in_memory(const data::Split& split);
   void build_model();
   void resume();
+  void resume_mid_epoch(const checkpoint::Metadata& m);
   void start_epoch();
+  random::Rng mixing_rng() const;
+  struct Requests {
+    int signal = 0;     // a stop asked for by SIGINT or SIGTERM on any rank
+    bool save = false;  // rank 0's --save-minutes clock has run out
+  };
+  Requests agreed_requests(bool epoch_end);
+  void handle_requests(bool epoch_end);
+  void save_resume_point();
+  checkpoint::Metadata state_meta() const;
   void report_progress(bool force);
   const ScoreTotals& read_scores();  // the metrics so far, after the step guard's records
   void save_checkpoints(bool best);
@@ -111,8 +126,13 @@ class Trainer {
   int epoch_ = 0;            // epochs completed
   int64_t step_ = 0;         // steps done in the current epoch
   float lr_ = 0;
-  random::Rng rng_;
   const mixup::Mixer* mix_ = &mixer_;
+  Clock::time_point last_save_ = Clock::now();
+  struct MidEpoch {  // where a resumed run starts its first epoch
+    int64_t step = 0;
+    ScoreTotals scores;
+    double seconds = 0;  // of the epoch before the stop
+  } resume_at_;
   double best_acc_ = -1;
   int best_epoch_ = 0;
   std::string last_good_ = "no checkpoint was written before it";  // for the error that stops a run

@@ -4,6 +4,7 @@
 // an epoch the replicas are identical; a resumed two-rank run equals an uninterrupted one.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <numeric>
@@ -11,6 +12,7 @@
 
 #include "engine/dist/grad_sync.h"
 #include "engine/dist/launch.h"
+#include "engine/interrupt.h"
 #include "engine/ops.h"
 #include "engine/optim.h"
 #include "engine/threads.h"
@@ -220,6 +222,54 @@ TEST_F(MpiTrain, ResumedTwoRankRunEqualsAnUninterruptedOne) {
   train::Trainer t(c, {}, &comm());
   t.run();
   EXPECT_EQ(const_cast<ParameterStore&>(t.parameters()).params().to_vector<float>(), full);
+}
+
+// A SIGTERM that reaches rank 1 alone: both ranks stop at the same step (the next agreement, step
+// 10), rank 0 saves the resume point with both ranks' running scores, and the resumed two-rank run
+// equals an uninterrupted one. One process cannot resume it: the shards of its epoch would differ.
+TEST_F(MpiTrain, ASignalOnOneRankStopsBothAtOneStepAndTheResumedRunEqualsAnUninterruptedOne) {
+  train::TrainConfig c = tiny_config(dir_ / "data", dir_ / "stopped");
+  c.batch_size = 2;  // 18 steps per epoch
+  if (comm().rank() == 1) interrupt::request(SIGTERM);
+  try {
+    train::Trainer(c, {}, &comm()).run();
+    ADD_FAILURE() << "the stop must end the run on every rank";
+  } catch (const interrupt::Stopped& e) {
+    EXPECT_EQ(e.exit_status(), 143);
+    EXPECT_NE(std::string(e.what()).find("stopped at epoch 1 step 10"), std::string::npos) << e.what();
+  }
+  interrupt::clear();
+  comm().barrier();
+  train::TrainConfig resumed = c;
+  resumed.resume = dir_ / "stopped/checkpoint.safetensors";
+  train::Trainer t(resumed, {}, &comm());
+  t.run();
+  train::TrainConfig full = c;
+  full.out = dir_ / "full";
+  train::Trainer u(full, {}, &comm());
+  u.run();
+  EXPECT_EQ(const_cast<ParameterStore&>(t.parameters()).params().to_vector<float>(),
+            const_cast<ParameterStore&>(u.parameters()).params().to_vector<float>());
+  comm().barrier();
+  EXPECT_EQ(test::read_file(dir_ / "stopped/metrics.csv").substr(0, 60), test::read_file(dir_ / "full/metrics.csv").substr(0, 60));
+}
+
+TEST_F(MpiTrain, AResumePointInsideAnEpochNeedsAsManyRanks) {
+  train::TrainConfig c = tiny_config(dir_ / "data", dir_ / "two");
+  c.batch_size = 2;
+  c.epochs = 1;
+  interrupt::request(SIGINT);  // both ranks stop at step 10
+  EXPECT_THROW(train::Trainer(c, {}, &comm()).run(), interrupt::Stopped);
+  interrupt::clear();
+  comm().barrier();
+  c.resume = dir_ / "two/checkpoint.safetensors";
+  c.out = dir_ / ("alone-" + std::to_string(comm().rank()));
+  try {
+    train::Trainer(c, {});
+    ADD_FAILURE() << "one process must refuse a resume point of two ranks";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("by 2 ranks; resume it with as many"), std::string::npos) << e.what();
+  }
 }
 
 TEST_F(MpiTrain, RanksWithDifferentSettingsAreRefusedOnEveryRank) {
