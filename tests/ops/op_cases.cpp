@@ -13,6 +13,7 @@
 #include "engine/autograd.h"
 #include "engine/error.h"
 #include "engine/ops.h"
+#include "kernels/step_guard.h"
 #include "tests/fake_ranks.h"
 #include "tests/ops/op_inputs.h"
 
@@ -548,6 +549,32 @@ Expected naive_batch_scores(const MixedCe& p, const std::vector<Tensor>& t) {
       return row;
     },
     naive_batch_scores,
+    Tolerances().reference_tol(1e-6)});
+
+// ---- step guard (no backward) ----
+
+// Finite gradients only: the harness compares values, and the NaN and infinite cases are checked
+// against the CPU twin in tests/test_cuda_kernels.cpp and tests/test_train_guards.cpp.
+Expected naive_step_guard(const Elementwise&, const std::vector<Tensor>& t) {
+  double sum = 0;
+  for (float g : t[0].to_vector<float>()) sum += static_cast<double>(g) * g;
+  return {{kernels::kGuardColumns}, {std::sqrt(sum), t[1].to_vector<float>()[0], 0.0}};
+}
+
+[[maybe_unused]] const bool step_guard_registered = register_op<Elementwise>({
+    "step_guard",
+    {},
+    {{{1}}, {{7}}, {{4099}}, {{(1 << 20) + 5}}},
+    shape_name,
+    [](const Elementwise& p, std::mt19937& rng) {
+      return OpInputs().fixed("grads", random_tensor(p.shape, rng)).fixed("loss", random_tensor({1}, rng));
+    },
+    [](const Elementwise&, std::vector<Tensor>& t) {
+      Tensor record = Tensor::zeros({kernels::kGuardColumns}, DType::F32, t[0].device());
+      ops::step_guard(record, t[0], t[1], true);
+      return record;
+    },
+    naive_step_guard,
     Tolerances().reference_tol(1e-6)});
 
 // ---- every op in one small network ----
