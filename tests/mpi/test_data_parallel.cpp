@@ -1,12 +1,14 @@
 // Data-parallel training over MPI, run by ctest as `mpirun -np 2 mixup_mpi_tests`: every rank runs
 // every test, so each collective below is met by both ranks. Checks: collectives are exact on awkward
 // sizes; two ranks with half the batch each reach the weights of one rank with the whole batch; after
-// an epoch the replicas are identical; a resumed two-rank run equals an uninterrupted one.
+// an epoch the replicas are identical; a resumed two-rank run equals an uninterrupted one; a non-finite
+// gradient on one rank is skipped on both.
 #include <gtest/gtest.h>
 
 #include <csignal>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <numeric>
 #include <random>
 
@@ -270,6 +272,26 @@ TEST_F(MpiTrain, AResumePointInsideAnEpochNeedsAsManyRanks) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("by 2 ranks; resume it with as many"), std::string::npos) << e.what();
   }
+}
+
+// A NaN image on rank 1 alone: its loss and gradient are NaN, rank 0's are finite, and the averaged
+// gradient is NaN on both. The step guard decides from that gradient, so both ranks skip the update and
+// the replicas stay identical, with the weights they started from.
+TEST_F(MpiTrain, ANonFiniteGradientOnOneRankIsSkippedOnEveryRank) {
+  train::TrainConfig c = tiny_config(dir_ / "data", dir_ / "nonfinite");
+  c.skip_nonfinite = 1;
+  train::Trainer t(c, {}, &comm());
+  ParameterStore& store = const_cast<ParameterStore&>(t.parameters());
+  const std::vector<float> before = store.params().to_vector<float>();
+  data::Batch b{Tensor::full({8, 1, 28, 28}, 0.5f), Tensor::zeros({8}, DType::I32)};
+  if (comm().rank() == 1) b.images.data<float>()[0] = std::numeric_limits<float>::quiet_NaN();
+  t.step(b);
+  EXPECT_EQ(store.params().to_vector<float>(), before) << "rank " << comm().rank();
+  b.images.data<float>()[0] = 0.5f;
+  t.step(b);
+  const std::vector<float> after = store.params().to_vector<float>();
+  EXPECT_NE(after, before) << "a finite step updates";
+  EXPECT_EQ(rank0_copy(after), after);
 }
 
 TEST_F(MpiTrain, RanksWithDifferentSettingsAreRefusedOnEveryRank) {
