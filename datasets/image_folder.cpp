@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <climits>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -16,6 +17,7 @@
 #include <memory>
 
 #include "datasets/workers.h"
+#include "engine/files.h"
 
 namespace mx::data {
 namespace {
@@ -105,6 +107,13 @@ int resolve_image_size(int requested, const std::vector<ImageHeader>& train) {
   for (const ImageHeader& h : train)
     if (h.width != h.height || h.width != train.front().width) return kFallbackSize;
   return train.front().width;
+}
+
+// Why an image of the dimensions its header announces is refused, or "" when it is not.
+std::string size_problem(const std::string& path, int width, int height) {
+  if (int64_t{width} * height <= kMaxImagePixels) return "";
+  return path + ": the image is " + std::to_string(width) + "x" + std::to_string(height) + ", more than the " +
+         std::to_string(kMaxImagePixels) + " pixels an image may have";
 }
 
 double unit_interval(random::SplitMix64& g) { return static_cast<double>(g() >> 11) * 0x1.0p-53; }
@@ -198,6 +207,7 @@ std::vector<ImageHeader> probe_images(const std::vector<std::string>& files, con
     h.index = static_cast<size_t>(i);
     if (!stbi_info(files[h.index].c_str(), &h.width, &h.height, &h.channels))
       failed[h.index] = files[h.index] + ": cannot decode the image (" + stbi_failure_reason() + ")";
+    else failed[h.index] = size_problem(files[h.index], h.width, h.height);
   });
   std::vector<ImageHeader> kept;
   drop_failures(opt, files, failed, undecodable, [&](size_t i) { kept.push_back(headers[i]); });
@@ -345,11 +355,23 @@ FolderSplit spaced_subset(const FolderSplit& split, int64_t count) {
 }
 
 Image decode_image(const std::string& path, int channels) {
+  return decode_image_bytes(files::read_all(path), channels, path);
+}
+
+Image decode_image_bytes(const std::string& bytes, int channels, const std::string& path) {
+  MX_CHECK(bytes.size() <= INT_MAX, path, ": ", bytes.size(), " bytes are more than an image file may have");
+  const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
+  const int len = static_cast<int>(bytes.size());
   int w = 0, h = 0, stored = 0;
-  std::unique_ptr<stbi_uc, void (*)(void*)> p(stbi_load(path.c_str(), &w, &h, &stored, channels), stbi_image_free);
+  MX_CHECK(stbi_info_from_memory(data, len, &w, &h, &stored), path, ": cannot decode the image (",
+           stbi_failure_reason(), ")");
+  const std::string problem = size_problem(path, w, h);
+  MX_CHECK(problem.empty(), problem);
+  std::unique_ptr<stbi_uc, void (*)(void*)> p(stbi_load_from_memory(data, len, &w, &h, &stored, channels),
+                                              stbi_image_free);
   MX_CHECK(p, path, ": cannot decode the image (", stbi_failure_reason(), ")");
-  const size_t bytes = static_cast<size_t>(w) * h * channels;
-  return {w, h, channels, std::vector<uint8_t>(p.get(), p.get() + bytes)};
+  const size_t n = static_cast<size_t>(w) * h * channels;
+  return {w, h, channels, std::vector<uint8_t>(p.get(), p.get() + n)};
 }
 
 std::optional<Image> decode_or_warn(const std::string& path, int channels, bool strict, const std::string& flag,

@@ -3,6 +3,7 @@
 // the streaming loader's determinism across worker counts, and `mixup export` / `train --dataset folder`.
 #include <gtest/gtest.h>
 #include <stb_image_write.h>
+#include <zlib.h>
 
 #include <cmath>
 #include <filesystem>
@@ -65,6 +66,25 @@ void write_grey_tree(const TempDir& d, int images_per_class) {
     for (const char* split : {"train", "val"})
       for (int i = 0; i < images_per_class; ++i)
         write_image(d / (std::string(split) + "/" + cls + "/" + std::to_string(i) + ".png"), 12, 12, 1, i + cls[0]);
+}
+
+std::string big_endian32(uint32_t v) {
+  std::string s;
+  for (int shift = 24; shift >= 0; shift -= 8) s.push_back(static_cast<char>(v >> shift));
+  return s;
+}
+
+std::string png_chunk(const std::string& type, const std::string& data) {
+  const std::string body = type + data;
+  const uLong crc = crc32(0, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size()));
+  return big_endian32(static_cast<uint32_t>(data.size())) + body + big_endian32(static_cast<uint32_t>(crc));
+}
+
+// A PNG of its header chunks only (IHDR, IEND), announcing width x height 8-bit grey pixels.
+std::string png_header(uint32_t width, uint32_t height) {
+  const std::string format("\x08\x00\x00\x00\x00", 5);  // 8 bits, grey, deflate, no filter, no interlace
+  return "\x89PNG\r\n\x1a\n" + png_chunk("IHDR", big_endian32(width) + big_endian32(height) + format) +
+         png_chunk("IEND", "");
 }
 
 ImageFolder scan(const TempDir& d, FolderOptions opt = {}) { return scan_image_folder(d.path(), opt); }
@@ -166,6 +186,27 @@ TEST(ImageFolder, UndecodableImagesAreSkippedWithAWarningOrStopWithStrict) {
   EXPECT_NE(warnings[0].find(bad), std::string::npos) << warnings[0];
   opt.strict = true;
   expect_error([&] { scan(d, opt); }, {bad, "cannot decode"});
+}
+
+TEST(ImageFolder, ImagesAnnouncingAbsurdSizesAreRefusedBeforeDecoding) {
+  TempDir d;
+  write_grey_tree(d, 2);
+  const std::string huge = d / "train/2-c/huge.png";
+  write_bytes(huge, png_header(20000, 20000));  // 400 megapixels, which stb_image itself would accept
+  const std::string limit = std::to_string(kMaxImagePixels) + " pixels";
+  expect_error([&] { decode_image(huge, 1); }, {huge, "20000x20000", limit});
+  std::vector<std::string> warnings;
+  FolderOptions opt;
+  opt.warn = [&](const std::string& s) { warnings.push_back(s); };
+  const ImageFolder f = scan(d, opt);
+  EXPECT_EQ(f.train.size(), 6);
+  EXPECT_EQ(f.undecodable, 1);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find(huge), std::string::npos) << warnings[0];
+  opt.strict = true;
+  expect_error([&] { scan(d, opt); }, {huge, "20000x20000", limit});
+  write_bytes(huge, png_header(8192, 8192));  // at the limit: only the missing pixel data is wrong
+  expect_error([&] { decode_image(huge, 1); }, {huge, "cannot decode"});
 }
 
 TEST(ImageFolder, ImagesThatFailOnlyInTheFullDecodeAreHandledTheSameWay) {
