@@ -16,6 +16,7 @@
 #include <fstream>
 #include <memory>
 
+#include "datasets/jpeg_check.h"
 #include "datasets/workers.h"
 #include "engine/files.h"
 
@@ -109,11 +110,50 @@ int resolve_image_size(int requested, const std::vector<ImageHeader>& train) {
   return train.front().width;
 }
 
-// Why an image of the dimensions its header announces is refused, or "" when it is not.
-std::string size_problem(const std::string& path, int width, int height) {
-  if (int64_t{width} * height <= kMaxImagePixels) return "";
-  return path + ": the image is " + std::to_string(width) + "x" + std::to_string(height) + ", more than the " +
-         std::to_string(kMaxImagePixels) + " pixels an image may have";
+// The fewest bytes a complete file can hold `pixels` pixels in: a PNG at least one bit per pixel, deflated
+// at most 1032:1; a JPEG (the other format stb_image is built with) at least one bit per 8x8 block.
+uint64_t fewest_bytes(const std::string& head, int64_t pixels) {
+  const bool png = head.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0;
+  return static_cast<uint64_t>(pixels) / (png ? 8 * 1032 : 8 * 64);
+}
+
+// Why the image whose file of `file_bytes` bytes holds `bytes` (or begins with them) is refused, or ""
+// with its dimensions in h: the Huffman table check that stb_image lacks (jpeg_check.h; to the frame
+// header, or to the end of the image when `whole`), the header read by stbi_info, and its dimensions
+// against kMaxImagePixels and against what the file can hold.
+std::string header_problem(const std::string& bytes, uint64_t file_bytes, bool whole, const std::string& path,
+                           ImageHeader& h) {
+  if (bytes.size() > INT_MAX) return path + ": " + std::to_string(bytes.size()) + " bytes, too many for an image file";
+  const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
+  if (jpeg_has_overfull_huffman_table(data, bytes.size(), !whole))
+    return path + ": cannot decode the image (corrupt JPEG: a Huffman table of more than 256 codes)";
+  if (!stbi_info_from_memory(data, static_cast<int>(bytes.size()), &h.width, &h.height, &h.channels))
+    return path + ": cannot decode the image (" + stbi_failure_reason() + ")";
+  const int64_t pixels = int64_t{h.width} * h.height;
+  const std::string size = std::to_string(h.width) + "x" + std::to_string(h.height);
+  if (pixels > kMaxImagePixels)
+    return path + ": the image is " + size + ", more than the " + std::to_string(kMaxImagePixels) +
+           " pixels an image may have";
+  if (file_bytes < fewest_bytes(bytes, pixels))
+    return path + ": the header says " + size + " pixels, more than its " + std::to_string(file_bytes) +
+           " bytes can hold";
+  return "";
+}
+
+// header_problem on the first kHeadBytes of the file, or on all of it when its header cannot be read from
+// those (metadata before the frame header of a JPEG, or before the pixels of a PNG with a palette).
+constexpr size_t kHeadBytes = size_t{64} << 10;
+std::string probe_header(const std::string& path, ImageHeader& h) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) return path + ": cannot open the file (" + std::strerror(errno) + ")";
+  const auto file_bytes = static_cast<uint64_t>(in.tellg());
+  in.seekg(0);
+  std::string head(std::min<uint64_t>(kHeadBytes, file_bytes), '\0');
+  in.read(head.data(), static_cast<std::streamsize>(head.size()));
+  if (!in) return path + ": cannot read the file (" + std::strerror(errno) + ")";
+  const std::string problem = header_problem(head, file_bytes, false, path, h);
+  if (problem.empty() || head.size() == file_bytes) return problem;
+  return header_problem(files::read_all(path), file_bytes, false, path, h);
 }
 
 double unit_interval(random::SplitMix64& g) { return static_cast<double>(g() >> 11) * 0x1.0p-53; }
@@ -205,9 +245,7 @@ std::vector<ImageHeader> probe_images(const std::vector<std::string>& files, con
   parallel_for(static_cast<int64_t>(files.size()), opt.workers, [&](int64_t i) {
     ImageHeader& h = headers[static_cast<size_t>(i)];
     h.index = static_cast<size_t>(i);
-    if (!stbi_info(files[h.index].c_str(), &h.width, &h.height, &h.channels))
-      failed[h.index] = files[h.index] + ": cannot decode the image (" + stbi_failure_reason() + ")";
-    else failed[h.index] = size_problem(files[h.index], h.width, h.height);
+    failed[h.index] = probe_header(files[h.index], h);
   });
   std::vector<ImageHeader> kept;
   drop_failures(opt, files, failed, undecodable, [&](size_t i) { kept.push_back(headers[i]); });
@@ -359,16 +397,14 @@ Image decode_image(const std::string& path, int channels) {
 }
 
 Image decode_image_bytes(const std::string& bytes, int channels, const std::string& path) {
-  MX_CHECK(bytes.size() <= INT_MAX, path, ": ", bytes.size(), " bytes are more than an image file may have");
-  const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
-  const int len = static_cast<int>(bytes.size());
-  int w = 0, h = 0, stored = 0;
-  MX_CHECK(stbi_info_from_memory(data, len, &w, &h, &stored), path, ": cannot decode the image (",
-           stbi_failure_reason(), ")");
-  const std::string problem = size_problem(path, w, h);
+  ImageHeader header;
+  const std::string problem = header_problem(bytes, bytes.size(), true, path, header);
   MX_CHECK(problem.empty(), problem);
-  std::unique_ptr<stbi_uc, void (*)(void*)> p(stbi_load_from_memory(data, len, &w, &h, &stored, channels),
-                                              stbi_image_free);
+  int w = 0, h = 0, stored = 0;
+  std::unique_ptr<stbi_uc, void (*)(void*)> p(
+      stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), static_cast<int>(bytes.size()), &w, &h,
+                            &stored, channels),
+      stbi_image_free);
   MX_CHECK(p, path, ": cannot decode the image (", stbi_failure_reason(), ")");
   const size_t n = static_cast<size_t>(w) * h * channels;
   return {w, h, channels, std::vector<uint8_t>(p.get(), p.get() + n)};

@@ -205,8 +205,36 @@ TEST(ImageFolder, ImagesAnnouncingAbsurdSizesAreRefusedBeforeDecoding) {
   EXPECT_NE(warnings[0].find(huge), std::string::npos) << warnings[0];
   opt.strict = true;
   expect_error([&] { scan(d, opt); }, {huge, "20000x20000", limit});
-  write_bytes(huge, png_header(8192, 8192));  // at the limit: only the missing pixel data is wrong
-  expect_error([&] { decode_image(huge, 1); }, {huge, "cannot decode"});
+  write_bytes(huge, png_header(8192, 8192));  // at the limit, but 45 bytes cannot hold 64 megapixels
+  expect_error([&] { decode_image(huge, 1); }, {huge, "8192x8192 pixels, more than its 45 bytes can hold"});
+  std::string jpeg = encode(16, 16, 3, 1, true);
+  const size_t frame = jpeg.find("\xFF\xC0");
+  ASSERT_NE(frame, std::string::npos);
+  jpeg.replace(frame + 5, 4, "\x1f\x40\x1f\x40");  // 8000x8000, which stb_image would fill with grey
+  write_bytes(huge, jpeg);
+  expect_error([&] { decode_image(huge, 3); }, {huge, "8000x8000 pixels, more than its"});
+}
+
+TEST(ImageFolder, JpegWithAnOverfullHuffmanTableIsRefusedBeforeStbImageReadsIt) {
+  TempDir d;
+  write_grey_tree(d, 2);
+  std::string jpeg = encode(16, 16, 3, 1, true);
+  const size_t table = jpeg.find("\xFF\xC4");
+  ASSERT_NE(table, std::string::npos);
+  jpeg.replace(table + 5, 16, std::string(16, '\x20'));  // 16 x 32 codes where stb_image holds 256
+  const std::string bad = d / "train/0-a/overfull.jpg";
+  write_bytes(bad, jpeg);
+  expect_error([&] { decode_image(bad, 3); }, {bad, "Huffman table of more than 256 codes"});
+  FolderOptions strict;
+  strict.strict = true;
+  const ImageFolder f = scan(d, strict);  // the table follows the frame header, which stbi_info stops at
+  EXPECT_EQ(f.train.size(), 7);
+  expect_error([&] { load_image_folder(f, strict); }, {bad, "Huffman table of more than 256 codes"});
+  const size_t length = static_cast<size_t>(static_cast<uint8_t>(jpeg[table + 2])) << 8 |
+                        static_cast<uint8_t>(jpeg[table + 3]);
+  jpeg.insert(2, jpeg.substr(table, 2 + length));  // the same segment before the frame header too
+  write_bytes(bad, jpeg);
+  expect_error([&] { scan(d, strict); }, {bad, "Huffman table of more than 256 codes"});
 }
 
 TEST(ImageFolder, ImagesThatFailOnlyInTheFullDecodeAreHandledTheSameWay) {
