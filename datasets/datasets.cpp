@@ -12,6 +12,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "datasets/big_endian.h"
 #include "datasets/image_folder.h"
 #include "engine/files.h"
 
@@ -90,10 +91,6 @@ class GzReader {
   const std::string& path_;
   bool ended_ = false;
 };
-
-uint32_t big_endian32(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
-}
 
 // Copies `count` labels spaced `stride` bytes apart into dst, checking each is below `classes`.
 void copy_labels(const uint8_t* src, int64_t count, size_t stride, int classes, const std::string& path,

@@ -16,7 +16,7 @@
 #include <fstream>
 #include <memory>
 
-#include "datasets/jpeg_check.h"
+#include "datasets/stb_checks.h"
 #include "datasets/workers.h"
 #include "engine/files.h"
 
@@ -118,15 +118,15 @@ uint64_t fewest_bytes(const std::string& head, int64_t pixels) {
 }
 
 // Why the image whose file of `file_bytes` bytes holds `bytes` (or begins with them) is refused, or ""
-// with its dimensions in h: the Huffman table check that stb_image lacks (jpeg_check.h; to the frame
-// header, or to the end of the image when `whole`), the header read by stbi_info, and its dimensions
-// against kMaxImagePixels and against what the file can hold.
+// with its dimensions in h: the checks that stb_image lacks (stb_checks.h; what stbi_info reads, or all
+// that stbi_load reads when `whole`), the header read by stbi_info, and its dimensions
+// against kMaxImagePixels, kMaxAspectRatio and what the file can hold.
 std::string header_problem(const std::string& bytes, uint64_t file_bytes, bool whole, const std::string& path,
                            ImageHeader& h) {
   if (bytes.size() > INT_MAX) return path + ": " + std::to_string(bytes.size()) + " bytes, too many for an image file";
   const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
-  if (jpeg_has_overfull_huffman_table(data, bytes.size(), !whole))
-    return path + ": cannot decode the image (corrupt JPEG: a Huffman table of more than 256 codes)";
+  if (const char* hazard = stb_image_hazard(data, bytes.size(), !whole))
+    return path + ": cannot decode the image (" + hazard + ")";
   if (!stbi_info_from_memory(data, static_cast<int>(bytes.size()), &h.width, &h.height, &h.channels))
     return path + ": cannot decode the image (" + stbi_failure_reason() + ")";
   const int64_t pixels = int64_t{h.width} * h.height;
@@ -134,6 +134,9 @@ std::string header_problem(const std::string& bytes, uint64_t file_bytes, bool w
   if (pixels > kMaxImagePixels)
     return path + ": the image is " + size + ", more than the " + std::to_string(kMaxImagePixels) +
            " pixels an image may have";
+  if (std::max(h.width, h.height) > int64_t{kMaxAspectRatio} * std::min(h.width, h.height))
+    return path + ": the image is " + size + ", one side more than " + std::to_string(kMaxAspectRatio) +
+           " times the other";
   if (file_bytes < fewest_bytes(bytes, pixels))
     return path + ": the header says " + size + " pixels, more than its " + std::to_string(file_bytes) +
            " bytes can hold";

@@ -105,6 +105,22 @@ void expect_same_batches(const std::vector<Batch>& a, const std::vector<Batch>& 
   }
 }
 
+// The scan of a grey tree of 2 images per class plus `bad`: skipped with one warning naming it, or with
+// strict an error holding `fragments`.
+void expect_skipped_in_the_scan(const TempDir& d, const std::string& bad,
+                                std::initializer_list<std::string> fragments) {
+  std::vector<std::string> warnings;
+  FolderOptions opt;
+  opt.warn = [&](const std::string& s) { warnings.push_back(s); };
+  const ImageFolder f = scan(d, opt);
+  EXPECT_EQ(f.train.size(), 6);
+  EXPECT_EQ(f.undecodable, 1);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find(bad), std::string::npos) << warnings[0];
+  opt.strict = true;
+  expect_error([&] { scan(d, opt); }, fragments);
+}
+
 }  // namespace
 
 TEST(ImageFolder, ScansSortedClassesAndFilesAndCountsNonImages) {
@@ -176,16 +192,7 @@ TEST(ImageFolder, UndecodableImagesAreSkippedWithAWarningOrStopWithStrict) {
   write_grey_tree(d, 2);
   const std::string bad = d / "train/1-b/broken.png";
   write_bytes(bad, "this is not a PNG");
-  std::vector<std::string> warnings;
-  FolderOptions opt;
-  opt.warn = [&](const std::string& s) { warnings.push_back(s); };
-  const ImageFolder f = scan(d, opt);
-  EXPECT_EQ(f.train.size(), 6);
-  EXPECT_EQ(f.undecodable, 1);
-  ASSERT_EQ(warnings.size(), 1u);
-  EXPECT_NE(warnings[0].find(bad), std::string::npos) << warnings[0];
-  opt.strict = true;
-  expect_error([&] { scan(d, opt); }, {bad, "cannot decode"});
+  expect_skipped_in_the_scan(d, bad, {bad, "cannot decode"});
 }
 
 TEST(ImageFolder, ImagesAnnouncingAbsurdSizesAreRefusedBeforeDecoding) {
@@ -195,16 +202,11 @@ TEST(ImageFolder, ImagesAnnouncingAbsurdSizesAreRefusedBeforeDecoding) {
   write_bytes(huge, png_header(20000, 20000));  // 400 megapixels, which stb_image itself would accept
   const std::string limit = std::to_string(kMaxImagePixels) + " pixels";
   expect_error([&] { decode_image(huge, 1); }, {huge, "20000x20000", limit});
-  std::vector<std::string> warnings;
-  FolderOptions opt;
-  opt.warn = [&](const std::string& s) { warnings.push_back(s); };
-  const ImageFolder f = scan(d, opt);
-  EXPECT_EQ(f.train.size(), 6);
-  EXPECT_EQ(f.undecodable, 1);
-  ASSERT_EQ(warnings.size(), 1u);
-  EXPECT_NE(warnings[0].find(huge), std::string::npos) << warnings[0];
-  opt.strict = true;
-  expect_error([&] { scan(d, opt); }, {huge, "20000x20000", limit});
+  expect_skipped_in_the_scan(d, huge, {huge, "20000x20000", limit});
+  write_bytes(huge, encode(1, 101, 1, 0, false));  // evaluated at 224, it would become 256 x 25856
+  expect_error([&] { decode_image(huge, 1); }, {huge, "1x101, one side more than 100 times the other"});
+  write_bytes(huge, encode(1, 100, 1, 0, false));
+  EXPECT_EQ(decode_image(huge, 1).height, 100);
   write_bytes(huge, png_header(8192, 8192));  // at the limit, but 45 bytes cannot hold 64 megapixels
   expect_error([&] { decode_image(huge, 1); }, {huge, "8192x8192 pixels, more than its 45 bytes can hold"});
   std::string jpeg = encode(16, 16, 3, 1, true);
@@ -235,6 +237,16 @@ TEST(ImageFolder, JpegWithAnOverfullHuffmanTableIsRefusedBeforeStbImageReadsIt) 
   jpeg.insert(2, jpeg.substr(table, 2 + length));  // the same segment before the frame header too
   write_bytes(bad, jpeg);
   expect_error([&] { scan(d, strict); }, {bad, "Huffman table of more than 256 codes"});
+}
+
+TEST(ImageFolder, PngWithAnEmptyFirstIdatChunkIsRefusedBeforeStbImageCopiesIt) {
+  TempDir d;
+  std::string png = encode(3, 5, 4, 1, false);
+  const size_t data = png.find("IDAT");
+  ASSERT_NE(data, std::string::npos);
+  png.insert(data - 4, png_chunk("IDAT", ""));
+  write_bytes(d / "empty-idat.png", png);
+  expect_error([&] { decode_image(d / "empty-idat.png", 3); }, {d / "empty-idat.png", "an empty first IDAT chunk"});
 }
 
 TEST(ImageFolder, ImagesThatFailOnlyInTheFullDecodeAreHandledTheSameWay) {

@@ -1,5 +1,10 @@
-// The JPEG Huffman table check (jpeg_check.h): a walk over the marker segments (ITU-T T.81, annex B).
-#include "datasets/jpeg_check.h"
+// The checks of stb_checks.h: walks over the marker segments of a JPEG (ITU-T T.81, annex B) and the
+// chunks of a PNG.
+#include "datasets/stb_checks.h"
+
+#include <cstring>
+
+#include "datasets/big_endian.h"
 
 namespace mx::data {
 namespace {
@@ -20,8 +25,8 @@ bool overfull_dht(const uint8_t* data, size_t n, size_t i, long length) {
   return false;
 }
 
-}  // namespace
-
+// True when data[0, n) is a JPEG with a Huffman table of more than 256 codes, up to the frame header
+// when header_only.
 bool jpeg_has_overfull_huffman_table(const uint8_t* data, size_t n, bool header_only) {
   size_t i = 0;
   if (n == 0 || data[0] != 0xFF) return false;  // stb_image takes only a marker for the start
@@ -41,6 +46,24 @@ bool jpeg_has_overfull_huffman_table(const uint8_t* data, size_t n, bool header_
     if (header_only && marker >= 0xC0 && marker <= 0xC2) return false;  // the frames stb reads
     i += static_cast<size_t>(length);
   }
+}
+
+// True when data[0, n) is a PNG whose first IDAT chunk is empty. stb_image reads the chunks in order,
+// each of its announced length followed by a CRC, and meets the first IDAT before any other.
+bool png_has_empty_first_idat(const uint8_t* data, size_t n) {
+  if (n < 8 || std::memcmp(data, "\x89PNG\r\n\x1a\n", 8) != 0) return false;
+  for (size_t i = 8; i + 8 <= n; i += 12 + size_t{big_endian32(data + i)})
+    if (std::memcmp(data + i + 4, "IDAT", 4) == 0) return big_endian32(data + i) == 0;
+  return false;
+}
+
+}  // namespace
+
+const char* stb_image_hazard(const uint8_t* data, size_t n, bool header_only) {
+  if (jpeg_has_overfull_huffman_table(data, n, header_only))
+    return "corrupt JPEG: a Huffman table of more than 256 codes";
+  if (!header_only && png_has_empty_first_idat(data, n)) return "corrupt PNG: an empty first IDAT chunk";
+  return nullptr;
 }
 
 }  // namespace mx::data
