@@ -110,11 +110,17 @@ int resolve_image_size(int requested, const std::vector<ImageHeader>& train) {
   return train.front().width;
 }
 
-// The fewest bytes a complete file can hold `pixels` pixels in: a PNG at least one bit per pixel, deflated
-// at most 1032:1; a JPEG (the other format stb_image is built with) at least one bit per 8x8 block.
-uint64_t fewest_bytes(const std::string& head, int64_t pixels) {
-  const bool png = head.compare(0, 8, "\x89PNG\r\n\x1a\n") == 0;
-  return static_cast<uint64_t>(pixels) / (png ? 8 * 1032 : 8 * 64);
+// The fewest bytes a complete file can hold its width x height pixels in. A PNG deflates at most 1032:1
+// its rows of a filter byte and the pixels' bits (bit depth times the channels of its colour type, from
+// the IHDR chunk that stbi_info has read); a JPEG (the other format stb_image is built with) codes at
+// least one bit per 8x8 block.
+uint64_t fewest_bytes(const std::string& head, const ImageHeader& h) {
+  const auto pixels = static_cast<uint64_t>(h.width) * static_cast<uint64_t>(h.height);
+  if (head.compare(0, 8, "\x89PNG\r\n\x1a\n") != 0) return pixels / (8 * 64);
+  constexpr uint64_t kChannels[7] = {1, 1, 3, 1, 2, 1, 4};  // grey, -, RGB, palette, grey+alpha, -, RGBA
+  auto byte = [&](size_t i) { return i < head.size() ? static_cast<uint8_t>(head[i]) : uint8_t{0}; };
+  const uint64_t bits = byte(24) * (byte(25) < 7 ? kChannels[byte(25)] : 1);
+  return (static_cast<uint64_t>(h.height) + pixels * bits / 8) / 1032;
 }
 
 // Why the image whose file of `file_bytes` bytes holds `bytes` (or begins with them) is refused, or ""
@@ -137,7 +143,7 @@ std::string header_problem(const std::string& bytes, uint64_t file_bytes, bool w
   if (std::max(h.width, h.height) > int64_t{kMaxAspectRatio} * std::min(h.width, h.height))
     return path + ": the image is " + size + ", one side more than " + std::to_string(kMaxAspectRatio) +
            " times the other";
-  if (file_bytes < fewest_bytes(bytes, pixels))
+  if (file_bytes < fewest_bytes(bytes, h))
     return path + ": the header says " + size + " pixels, more than its " + std::to_string(file_bytes) +
            " bytes can hold";
   return "";

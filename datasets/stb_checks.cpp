@@ -48,13 +48,21 @@ bool jpeg_has_overfull_huffman_table(const uint8_t* data, size_t n, bool header_
   }
 }
 
-// True when data[0, n) is a PNG whose first IDAT chunk is empty. stb_image reads the chunks in order,
-// each of its announced length followed by a CRC, and meets the first IDAT before any other.
-bool png_has_empty_first_idat(const uint8_t* data, size_t n) {
-  if (n < 8 || std::memcmp(data, "\x89PNG\r\n\x1a\n", 8) != 0) return false;
-  for (size_t i = 8; i + 8 <= n; i += 12 + size_t{big_endian32(data + i)})
-    if (std::memcmp(data + i + 4, "IDAT", 4) == 0) return big_endian32(data + i) == 0;
-  return false;
+// Why stb_image's decode must not be given the PNG in data[0, n), or nullptr. stb reads the chunks in
+// order, each of its announced length followed by a CRC, and grows its buffer to hold every IDAT
+// chunk before it reads the chunk.
+const char* png_hazard(const uint8_t* data, size_t n) {
+  if (n < 8 || std::memcmp(data, "\x89PNG\r\n\x1a\n", 8) != 0) return nullptr;
+  bool first = true;
+  for (size_t i = 8; i + 8 <= n; i += 12 + size_t{big_endian32(data + i)}) {
+    const uint32_t length = big_endian32(data + i);
+    if (std::memcmp(data + i + 4, "IEND", 4) == 0) return nullptr;
+    if (std::memcmp(data + i + 4, "IDAT", 4) != 0) continue;
+    if (first && length == 0) return "corrupt PNG: an empty first IDAT chunk";
+    if (length > n - i - 8) return "corrupt PNG: an IDAT chunk runs past the end of the file";
+    first = false;
+  }
+  return nullptr;
 }
 
 }  // namespace
@@ -62,8 +70,7 @@ bool png_has_empty_first_idat(const uint8_t* data, size_t n) {
 const char* stb_image_hazard(const uint8_t* data, size_t n, bool header_only) {
   if (jpeg_has_overfull_huffman_table(data, n, header_only))
     return "corrupt JPEG: a Huffman table of more than 256 codes";
-  if (!header_only && png_has_empty_first_idat(data, n)) return "corrupt PNG: an empty first IDAT chunk";
-  return nullptr;
+  return header_only ? nullptr : png_hazard(data, n);
 }
 
 }  // namespace mx::data

@@ -4,7 +4,9 @@
 //   code lengths without checking, in stbi_info as in stbi_load, and writes past it (checked upstream
 //   from stb_image 2.28 on);
 // - a PNG whose first IDAT chunk is empty: stbi_load copies it with memcpy into its data buffer while
-//   that is still null (undefined behaviour).
+//   that is still null (undefined behaviour);
+// - a PNG IDAT chunk longer than the rest of the file: stbi_load allocates the announced length (up to
+//   2 GiB) before it finds the data missing.
 #pragma once
 #include <cstddef>
 #include <cstdint>

@@ -239,14 +239,15 @@ TEST(ImageFolder, JpegWithAnOverfullHuffmanTableIsRefusedBeforeStbImageReadsIt) 
   expect_error([&] { scan(d, strict); }, {bad, "Huffman table of more than 256 codes"});
 }
 
-TEST(ImageFolder, PngWithAnEmptyFirstIdatChunkIsRefusedBeforeStbImageCopiesIt) {
+TEST(ImageFolder, PngsWithIdatChunksStbImageMishandlesAreRefused) {
   TempDir d;
-  std::string png = encode(3, 5, 4, 1, false);
-  const size_t data = png.find("IDAT");
+  const std::string good = encode(3, 5, 4, 1, false), path = d / "bad.png";
+  const size_t data = good.find("IDAT");
   ASSERT_NE(data, std::string::npos);
-  png.insert(data - 4, png_chunk("IDAT", ""));
-  write_bytes(d / "empty-idat.png", png);
-  expect_error([&] { decode_image(d / "empty-idat.png", 3); }, {d / "empty-idat.png", "an empty first IDAT chunk"});
+  write_bytes(path, std::string(good).insert(data - 4, png_chunk("IDAT", "")));
+  expect_error([&] { decode_image(path, 3); }, {path, "an empty first IDAT chunk"});
+  write_bytes(path, std::string(good).replace(data - 4, 4, "\x7f\xff\xff\xf0"));  // stb would allocate 2 GiB
+  expect_error([&] { decode_image(path, 3); }, {path, "an IDAT chunk runs past the end of the file"});
 }
 
 TEST(ImageFolder, ImagesThatFailOnlyInTheFullDecodeAreHandledTheSameWay) {
