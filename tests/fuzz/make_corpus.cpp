@@ -143,6 +143,21 @@ void images() {
       std::string("\x0e\x05", 2) + "\x89PNG\r\n\x1a\n" + png_chunk("IHDR", be32(20000) + be32(20000) + format) +
           png_chunk("IEND", ""));
   put("fuzz_image", "edge-cut.png", std::string("\x0e\x06", 2) + png(12, 12, 1).substr(0, 40));
+  put("fuzz_image", "edge-1x101.png", std::string("\x0e\x07", 2) + png(1, 101, 1));
+  // Variants of what the long runs found (tests/fuzz/README.md), rebuilt from valid files.
+  std::string overfull = jpeg(8, 8, 3);
+  const size_t dht = overfull.find("\xff\xc4");
+  overfull.replace(dht + 5, 16, std::string(16, '\x20'));
+  put("fuzz_image", "found-overfull-huffman.jpg", std::string("\x0b\x08", 2) + "\xff\xff" + overfull);
+  std::string vast = jpeg(8, 8, 3);
+  vast.replace(vast.find("\xff\xc0") + 5, 4, "\xf4\x06\x04\x09");  // 62470 x 1033 pixels in 700 bytes
+  put("fuzz_image", "found-vast-header.jpg", std::string("\x0b\x09", 2) + vast);
+  const std::string rgba = png(3, 5, 4);
+  const size_t idat = rgba.find("IDAT") - 4;
+  put("fuzz_image", "found-empty-first-idat.png",
+      std::string("\x07\x0a", 2) + std::string(rgba).insert(idat, png_chunk("IDAT", "")));
+  put("fuzz_image", "found-idat-past-end.png",
+      std::string("\x07\x0b", 2) + std::string(rgba).replace(idat, 4, "\x7f\xff\xff\xf0"));
 }
 
 // fuzz_mix_spec: one line per flag, --mix, --lam-x, --lam-l.
@@ -153,6 +168,7 @@ void specs() {
   put("fuzz_mix_spec", "edge-empty", "\n\n\n");
   put("fuzz_mix_spec", "edge-separators", ",\n:\n::\n");
   put("fuzz_mix_spec", "edge-extremes", "c:1e308,h:1e308\nbeta:1e-300\nuniform:1:0\n");
+  put("fuzz_mix_spec", "found-repeated-letters", "vvvvvvvvv\nbeta:1e7\n\n");
 }
 
 }  // namespace
