@@ -149,20 +149,21 @@ std::string header_problem(const std::string& bytes, uint64_t file_bytes, bool w
   return "";
 }
 
-// header_problem on the first kHeadBytes of the file, or on all of it when its header cannot be read from
-// those (metadata before the frame header of a JPEG, or before the pixels of a PNG with a palette).
-constexpr size_t kHeadBytes = size_t{64} << 10;
+// header_problem on the first 4 KiB of the file (what stdio would read for stbi_info), then on 16 times as
+// much, and so on up to the whole file, while the header cannot be read from them (metadata before the
+// frame header of a JPEG, or before the pixels of a PNG with a palette).
 std::string probe_header(const std::string& path, ImageHeader& h) {
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) return path + ": cannot open the file (" + std::strerror(errno) + ")";
   const auto file_bytes = static_cast<uint64_t>(in.tellg());
-  in.seekg(0);
-  std::string head(std::min<uint64_t>(kHeadBytes, file_bytes), '\0');
-  in.read(head.data(), static_cast<std::streamsize>(head.size()));
-  if (!in) return path + ": cannot read the file (" + std::strerror(errno) + ")";
-  const std::string problem = header_problem(head, file_bytes, false, path, h);
-  if (problem.empty() || head.size() == file_bytes) return problem;
-  return header_problem(files::read_all(path), file_bytes, false, path, h);
+  for (uint64_t want = 4 << 10;; want *= 16) {
+    std::string head(std::min(want, file_bytes), '\0');
+    in.seekg(0);
+    in.read(head.data(), static_cast<std::streamsize>(head.size()));
+    if (!in) return path + ": cannot read the file (" + std::strerror(errno) + ")";
+    const std::string problem = header_problem(head, file_bytes, false, path, h);
+    if (problem.empty() || head.size() == file_bytes) return problem;
+  }
 }
 
 double unit_interval(random::SplitMix64& g) { return static_cast<double>(g() >> 11) * 0x1.0p-53; }

@@ -217,6 +217,18 @@ TEST(ImageFolder, ImagesAnnouncingAbsurdSizesAreRefusedBeforeDecoding) {
   expect_error([&] { decode_image(huge, 3); }, {huge, "8000x8000 pixels, more than its"});
 }
 
+TEST(ImageFolder, HeadersBeyondTheFirstKilobytesOfAFileAreRead) {
+  TempDir d;
+  write_grey_tree(d, 2);
+  const std::string comment(20000, 'c');  // a JPEG comment segment before the frame header
+  std::string jpeg = encode(16, 16, 1, 1, true);
+  jpeg.insert(2, "\xFF\xFE" + big_endian32(static_cast<uint32_t>(comment.size() + 2)).substr(2) + comment);
+  write_bytes(d / "train/0-a/commented.jpg", jpeg);
+  FolderOptions strict;
+  strict.strict = true;
+  EXPECT_EQ(scan(d, strict).train.size(), 7);
+}
+
 TEST(ImageFolder, JpegWithAnOverfullHuffmanTableIsRefusedBeforeStbImageReadsIt) {
   TempDir d;
   write_grey_tree(d, 2);
