@@ -1,20 +1,20 @@
-// Dataset readers: Fashion-MNIST from gzip-compressed IDX files, CIFAR-10/100 from their binary record
-// files (image folders: image_folder.cpp), and the per-channel statistics used to normalize them. Every
-// error is one line naming the file.
+// Dataset readers: Fashion-MNIST from gzip-compressed IDX files (inflated from memory only as far as the
+// checked header announces), CIFAR-10/100 from their binary record files (image folders:
+// image_folder.cpp), and the per-channel statistics used to normalize them. Every error is one line
+// naming the file.
 #include "datasets/datasets.h"
 
 #include <zlib.h>
 
 #include <algorithm>
 #include <array>
-#include <cerrno>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <memory>
 
+#include "datasets/big_endian.h"
 #include "datasets/image_folder.h"
+#include "engine/files.h"
 
 namespace mx::data {
 namespace {
@@ -42,51 +42,55 @@ void require_file(const std::string& path, const char* hint) {
   MX_CHECK(fs::is_regular_file(path, ec), path, ": file is missing; ", hint);
 }
 
-// What went wrong in a gzip stream, from zlib's error code.
-const char* gz_problem(int err) {
-  if (err == Z_BUF_ERROR) return "truncated gzip data";
-  if (err == Z_DATA_ERROR) return "corrupt gzip data";
-  return "cannot read gzip data";
-}
+// The densest deflate can pack: at most 1032 inflated bytes per compressed byte (zlib's FAQ).
+constexpr uint64_t kDeflateMaxRatio = 1032;
 
-// zlib prefixes its messages with the path; drop it since the caller names the file already.
-std::string gz_message(const char* msg, const std::string& path) {
-  std::string m = msg ? msg : "";
-  std::string prefix = path + ": ";
-  return m.compare(0, prefix.size(), prefix) == 0 ? m.substr(prefix.size()) : m;
-}
-
-// The whole decompressed content of a .gz file; a truncated or corrupt stream is an error.
-Bytes read_gz(const std::string& path) {
-  std::unique_ptr<gzFile_s, int (*)(gzFile)> file(gzopen(path.c_str(), "rb"), gzclose);
-  MX_CHECK(file, path, ": cannot open (", std::strerror(errno), ")");
-  constexpr unsigned kChunk = 1u << 20;
-  gzbuffer(file.get(), kChunk);
-  Bytes out;
-  for (;;) {
-    size_t old = out.size();
-    out.resize(old + kChunk);
-    int n = gzread(file.get(), out.data() + old, kChunk);
-    out.resize(old + static_cast<size_t>(std::max(n, 0)));
-    if (n <= 0) break;
+// A gzip stream inflated from memory on demand, so that a reader inflates only what a header announces.
+// Concatenated gzip members read as one stream, as with gunzip.
+class GzReader {
+ public:
+  GzReader(const std::string& gz, const std::string& path) : path_(path) {
+    z_.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(gz.data()));
+    z_.avail_in = static_cast<uInt>(gz.size());
+    MX_CHECK(gz.size() == z_.avail_in, path, ": ", gz.size(), " bytes of gzip data are more than zlib takes at once");
+    MX_CHECK(inflateInit2(&z_, 15 + 16) == Z_OK, path, ": cannot start inflating gzip data");  // 16: gzip only
   }
-  int err = Z_OK;
-  const char* msg = gzerror(file.get(), &err);
-  MX_CHECK(err == Z_OK, path, ": ", gz_problem(err), " (", gz_message(msg, path), ")");
-  return out;
-}
+  ~GzReader() { inflateEnd(&z_); }
+  GzReader(const GzReader&) = delete;
+  GzReader& operator=(const GzReader&) = delete;
 
-Bytes read_file(const std::string& path, size_t bytes) {
-  std::ifstream in(path, std::ios::binary);
-  Bytes out(bytes);
-  in.read(reinterpret_cast<char*>(out.data()), static_cast<std::streamsize>(bytes));
-  MX_CHECK(in && static_cast<size_t>(in.gcount()) == bytes, path, ": cannot read ", bytes, " bytes");
-  return out;
-}
+  // Inflates up to n bytes into dst and returns how many came: fewer only at the end of the stream.
+  // Throws on truncated or corrupt data (the CRC is checked when the end is reached).
+  size_t read(uint8_t* dst, size_t n) {
+    size_t got = 0;
+    while (got < n && !ended_) {
+      const auto chunk = static_cast<uInt>(std::min<size_t>(n - got, 1u << 30));
+      z_.next_out = dst + got;
+      z_.avail_out = chunk;
+      step();
+      got += chunk - z_.avail_out;
+    }
+    return got;
+  }
 
-uint32_t big_endian32(const uint8_t* p) {
-  return (uint32_t{p[0]} << 24) | (uint32_t{p[1]} << 16) | (uint32_t{p[2]} << 8) | uint32_t{p[3]};
-}
+ private:
+  // One inflate call; at the end of a member, either the stream ends or the next member starts.
+  void step() {
+    MX_CHECK(z_.avail_in > 0, path_, ": truncated gzip data (the stream ends before its trailer)");
+    const int r = inflate(&z_, Z_NO_FLUSH);
+    if (r == Z_STREAM_END) {
+      if (z_.avail_in == 0) ended_ = true;
+      else MX_CHECK(inflateReset(&z_) == Z_OK, path_, ": cannot read the next gzip member");
+      return;
+    }
+    MX_CHECK(r == Z_OK, path_, ": ", r == Z_DATA_ERROR || r == Z_NEED_DICT ? "corrupt" : "cannot inflate",
+             " gzip data (", z_.msg ? z_.msg : "zlib error " + std::to_string(r), ")");
+  }
+
+  z_stream z_{};
+  const std::string& path_;
+  bool ended_ = false;
+};
 
 // Copies `count` labels spaced `stride` bytes apart into dst, checking each is below `classes`.
 void copy_labels(const uint8_t* src, int64_t count, size_t stride, int classes, const std::string& path,
@@ -98,41 +102,42 @@ void copy_labels(const uint8_t* src, int64_t count, size_t stride, int classes, 
   }
 }
 
-// Checks an IDX file's magic number and returns the item count its header announces.
-int64_t idx_count(const Bytes& b, size_t header, uint32_t magic, const char* what, const std::string& path) {
-  MX_CHECK(b.size() >= header, path, ": too short for an IDX ", what, " header (", b.size(), " bytes)");
-  uint32_t got = big_endian32(&b[0]);
-  MX_CHECK(got == magic, path, ": wrong IDX magic number ", got, " (expected ", magic, " for ", what, ")");
-  int64_t count = big_endian32(&b[4]);
-  MX_CHECK(count > 0, path, ": header says the file holds no ", what);
-  return count;
+// The sizes after the magic number of an IDX header of `dims` sizes, inflated from `in`; checks the
+// magic number and that the first size, the item count, is positive.
+std::vector<uint32_t> idx_header(GzReader& in, size_t dims, uint32_t magic, const char* what,
+                                 const std::string& path) {
+  uint8_t b[16];
+  const size_t header = 4 * (dims + 1), got = in.read(b, header);
+  MX_CHECK(got == header, path, ": too short for an IDX ", what, " header (", got, " bytes)");
+  const uint32_t found = big_endian32(b);
+  MX_CHECK(found == magic, path, ": wrong IDX magic number ", found, " (expected ", magic, " for ", what, ")");
+  std::vector<uint32_t> sizes;
+  for (size_t i = 1; i <= dims; ++i) sizes.push_back(big_endian32(b + 4 * i));
+  MX_CHECK(sizes[0] > 0, path, ": header says the file holds no ", what);
+  return sizes;
 }
 
-// Checks that the payload after the header holds exactly `count` items of `item_bytes` each.
-void check_idx_payload(const Bytes& b, size_t header, int64_t count, size_t item_bytes, const char* what,
-                       const std::string& path) {
-  uint64_t want = static_cast<uint64_t>(count) * item_bytes, payload = b.size() - header;
-  MX_CHECK(payload == want, path, ": header says ", count, " ", what, " (", want, " bytes) but the data holds ",
-           payload, " bytes");
+// Checks, before anything is allocated, that the `count` items of `item_bytes` the header announces
+// are no more than `gz_bytes` of gzip data can inflate to, nor than kMaxIdxBytes.
+uint64_t idx_payload(uint64_t count, uint64_t item_bytes, size_t gz_bytes, const char* what,
+                     const std::string& path) {
+  const uint64_t want = count * item_bytes, most = gz_bytes * kDeflateMaxRatio;
+  MX_CHECK(want <= most, path, ": header says ", count, " ", what, " (", want, " bytes), more than its ", gz_bytes,
+           " bytes of gzip data can inflate to (at most ", most, ")");
+  MX_CHECK(want <= kMaxIdxBytes, path, ": header says ", count, " ", what, " (", want,
+           " bytes), more than the IDX limit of ", kMaxIdxBytes, " bytes");
+  return want;
 }
 
-Tensor parse_idx_images(const Bytes& b, const std::string& path) {
-  constexpr uint32_t kSide = 28;
-  int64_t n = idx_count(b, 16, 2051, "images", path);
-  uint32_t rows = big_endian32(&b[8]), cols = big_endian32(&b[12]);
-  MX_CHECK(rows == kSide && cols == kSide, path, ": images are ", rows, "x", cols, ", expected 28x28");
-  check_idx_payload(b, 16, n, kSide * kSide, "images", path);
-  Tensor images = Tensor::empty({n, 1, kSide, kSide}, DType::U8);
-  std::memcpy(images.raw(), b.data() + 16, images.nbytes());
-  return images;
-}
-
-Tensor parse_idx_labels(const Bytes& b, int classes, const std::string& path) {
-  int64_t n = idx_count(b, 8, 2049, "labels", path);
-  check_idx_payload(b, 8, n, 1, "labels", path);
-  Tensor labels = Tensor::empty({n}, DType::I32);
-  copy_labels(b.data() + 8, n, 1, classes, path, labels.data<int32_t>());
-  return labels;
+// Inflates exactly the announced payload into dst, then checks that the stream ends there.
+void read_idx_payload(GzReader& in, uint8_t* dst, uint64_t want, uint64_t count, const char* what,
+                      const std::string& path) {
+  const size_t got = in.read(dst, static_cast<size_t>(want));
+  MX_CHECK(got == want, path, ": header says ", count, " ", what, " (", want, " bytes) but the data holds ", got,
+           " bytes");
+  uint8_t extra;
+  MX_CHECK(in.read(&extra, 1) == 0, path, ": header says ", count, " ", what, " (", want,
+           " bytes) but the data holds more");
 }
 
 // One half of Fashion-MNIST: prefix "train" or "t10k".
@@ -143,8 +148,8 @@ Dataset load_fashion_part(const std::string& dir, const std::string& prefix) {
   require_file(label_path, kFashionHint);
   Dataset d;
   d.num_classes = 10;
-  d.images = parse_idx_images(read_gz(image_path), image_path);
-  d.labels = parse_idx_labels(read_gz(label_path), d.num_classes, label_path);
+  d.images = parse_idx_images(files::read_all(image_path), image_path);
+  d.labels = parse_idx_labels(files::read_all(label_path), d.num_classes, label_path);
   MX_CHECK(d.images.size(0) == d.labels.size(0), image_path, " holds ", d.images.size(0), " images but ",
            label_path, " holds ", d.labels.size(0), " labels");
   return d;
@@ -164,37 +169,56 @@ struct CifarFormat {
 const CifarFormat kCifar10{"CIFAR-10", "cifar-10-batches-bin", 1, 0, 10};
 const CifarFormat kCifar100{"CIFAR-100", "cifar-100-binary", 2, 1, 100};
 
-// Checks a record file's size and returns how many records it holds.
-int64_t cifar_records(const std::string& path, const CifarFormat& f) {
-  require_file(path, kCifarHint);
-  std::error_code ec;
-  uintmax_t bytes = fs::file_size(path, ec);
-  MX_CHECK(!ec, path, ": cannot read its size (", ec.message(), ")");
+// How many records a file of `bytes` bytes holds; it must be a positive whole number.
+int64_t cifar_records(uintmax_t bytes, const CifarFormat& f, const std::string& path) {
   MX_CHECK(bytes > 0, path, ": file is empty");
   MX_CHECK(bytes % f.record() == 0, path, ": size ", bytes, " is not a multiple of the ", f.name,
            " record size ", f.record());
   return static_cast<int64_t>(bytes / f.record());
 }
 
-// Concatenates the records of several files into one dataset.
-Dataset load_cifar_files(const std::vector<std::string>& paths, const CifarFormat& f) {
-  std::vector<int64_t> counts;
-  int64_t total = 0;
-  for (const std::string& p : paths) total += counts.emplace_back(cifar_records(p, f));
-  constexpr size_t kPixels = 3 * 32 * 32;
+Dataset empty_cifar(int64_t records, const CifarFormat& f) {
   Dataset d;
   d.num_classes = f.classes;
-  d.images = Tensor::empty({total, 3, 32, 32}, DType::U8);
-  d.labels = Tensor::empty({total}, DType::I32);
-  uint8_t* images = d.images.data<uint8_t>();
-  int32_t* labels = d.labels.data<int32_t>();
-  for (size_t i = 0; i < paths.size(); ++i) {
-    Bytes b = read_file(paths[i], static_cast<size_t>(counts[i]) * f.record());
-    copy_labels(b.data() + f.label_offset, counts[i], f.record(), f.classes, paths[i], labels);
-    for (int64_t r = 0; r < counts[i]; ++r, images += kPixels)
-      std::memcpy(images, b.data() + static_cast<size_t>(r) * f.record() + f.label_bytes, kPixels);
-    labels += counts[i];
+  d.images = Tensor::empty({records, 3, 32, 32}, DType::U8);
+  d.labels = Tensor::empty({records}, DType::I32);
+  return d;
+}
+
+// Copies the records of one file into d from record `first` on; returns how many there were.
+int64_t copy_cifar(const std::string& bytes, const CifarFormat& f, const std::string& path, Dataset& d,
+                   int64_t first) {
+  const int64_t n = cifar_records(bytes.size(), f, path);
+  MX_CHECK(first + n <= d.size(), path, ": the file grew while it was read");
+  constexpr size_t kPixels = 3 * 32 * 32;
+  const auto* src = reinterpret_cast<const uint8_t*>(bytes.data());
+  copy_labels(src + f.label_offset, n, f.record(), f.classes, path, d.labels.data<int32_t>() + first);
+  uint8_t* images = d.images.data<uint8_t>() + static_cast<size_t>(first) * kPixels;
+  for (int64_t r = 0; r < n; ++r, images += kPixels)
+    std::memcpy(images, src + static_cast<size_t>(r) * f.record() + f.label_bytes, kPixels);
+  return n;
+}
+
+Dataset parse_cifar(const std::string& bytes, const CifarFormat& f, const std::string& path) {
+  Dataset d = empty_cifar(cifar_records(bytes.size(), f, path), f);
+  copy_cifar(bytes, f, path, d, 0);
+  return d;
+}
+
+// Concatenates the records of several files into one dataset, sized from the files' sizes.
+Dataset load_cifar_files(const std::vector<std::string>& paths, const CifarFormat& f) {
+  int64_t total = 0;
+  for (const std::string& p : paths) {
+    require_file(p, kCifarHint);
+    std::error_code ec;
+    const uintmax_t bytes = fs::file_size(p, ec);
+    MX_CHECK(!ec, p, ": cannot read its size (", ec.message(), ")");
+    total += cifar_records(bytes, f, p);
   }
+  Dataset d = empty_cifar(total, f);
+  int64_t first = 0;
+  for (const std::string& p : paths) first += copy_cifar(files::read_all(p), f, p, d, first);
+  MX_CHECK(first == total, paths.back(), ": a file shrank while it was read");
   return d;
 }
 
@@ -250,6 +274,33 @@ Split load_cifar100(const std::string& dir) {
   std::string root = cifar_dir(dir, kCifar100);
   return {load_cifar_files({join(root, "train.bin")}, kCifar100),
           load_cifar_files({join(root, "test.bin")}, kCifar100)};
+}
+
+Tensor parse_idx_images(const std::string& gz, const std::string& path) {
+  constexpr uint32_t kSide = 28;
+  GzReader in(gz, path);
+  const std::vector<uint32_t> h = idx_header(in, 3, 2051, "images", path);
+  MX_CHECK(h[1] == kSide && h[2] == kSide, path, ": images are ", h[1], "x", h[2], ", expected 28x28");
+  const uint64_t want = idx_payload(h[0], kSide * kSide, gz.size(), "images", path);
+  Tensor images = Tensor::empty({h[0], 1, kSide, kSide}, DType::U8);
+  read_idx_payload(in, images.data<uint8_t>(), want, h[0], "images", path);
+  return images;
+}
+
+Tensor parse_idx_labels(const std::string& gz, int classes, const std::string& path) {
+  GzReader in(gz, path);
+  const uint32_t n = idx_header(in, 1, 2049, "labels", path)[0];
+  const uint64_t want = idx_payload(n, 1, gz.size(), "labels", path);
+  Bytes raw(static_cast<size_t>(want));
+  read_idx_payload(in, raw.data(), want, n, "labels", path);
+  Tensor labels = Tensor::empty({n}, DType::I32);
+  copy_labels(raw.data(), n, 1, classes, path, labels.data<int32_t>());
+  return labels;
+}
+
+Dataset parse_cifar10(const std::string& bytes, const std::string& path) { return parse_cifar(bytes, kCifar10, path); }
+Dataset parse_cifar100(const std::string& bytes, const std::string& path) {
+  return parse_cifar(bytes, kCifar100, path);
 }
 
 Dataset head(const Dataset& d, int64_t limit) {

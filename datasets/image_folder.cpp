@@ -9,13 +9,16 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <climits>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <memory>
 
+#include "datasets/stb_checks.h"
 #include "datasets/workers.h"
+#include "engine/files.h"
 
 namespace mx::data {
 namespace {
@@ -107,6 +110,62 @@ int resolve_image_size(int requested, const std::vector<ImageHeader>& train) {
   return train.front().width;
 }
 
+// The fewest bytes a complete file can hold its width x height pixels in. A PNG deflates at most 1032:1
+// its rows of a filter byte and the pixels' bits (bit depth times the channels of its colour type, from
+// the IHDR chunk that stbi_info has read); a JPEG (the other format stb_image is built with) codes at
+// least one bit per 8x8 block.
+uint64_t fewest_bytes(const std::string& head, const ImageHeader& h) {
+  const auto pixels = static_cast<uint64_t>(h.width) * static_cast<uint64_t>(h.height);
+  if (head.compare(0, 8, "\x89PNG\r\n\x1a\n") != 0) return pixels / (8 * 64);
+  constexpr uint64_t kChannels[7] = {1, 1, 3, 1, 2, 1, 4};  // grey, -, RGB, palette, grey+alpha, -, RGBA
+  auto byte = [&](size_t i) { return i < head.size() ? static_cast<uint8_t>(head[i]) : uint8_t{0}; };
+  const uint64_t bits = byte(24) * (byte(25) < 7 ? kChannels[byte(25)] : 1);
+  return (static_cast<uint64_t>(h.height) + pixels * bits / 8) / 1032;
+}
+
+// Why the image whose file of `file_bytes` bytes holds `bytes` (or begins with them) is refused, or ""
+// with its dimensions in h: the checks that stb_image lacks (stb_checks.h; what stbi_info reads, or all
+// that stbi_load reads when `whole`), the header read by stbi_info, and its dimensions
+// against kMaxImagePixels, kMaxAspectRatio and what the file can hold.
+std::string header_problem(const std::string& bytes, uint64_t file_bytes, bool whole, const std::string& path,
+                           ImageHeader& h) {
+  if (bytes.size() > INT_MAX) return path + ": " + std::to_string(bytes.size()) + " bytes, too many for an image file";
+  const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
+  if (const char* hazard = stb_image_hazard(data, bytes.size(), !whole))
+    return path + ": cannot decode the image (" + hazard + ")";
+  if (!stbi_info_from_memory(data, static_cast<int>(bytes.size()), &h.width, &h.height, &h.channels))
+    return path + ": cannot decode the image (" + stbi_failure_reason() + ")";
+  const int64_t pixels = int64_t{h.width} * h.height;
+  const std::string size = std::to_string(h.width) + "x" + std::to_string(h.height);
+  if (pixels > kMaxImagePixels)
+    return path + ": the image is " + size + ", more than the " + std::to_string(kMaxImagePixels) +
+           " pixels an image may have";
+  if (std::max(h.width, h.height) > int64_t{kMaxAspectRatio} * std::min(h.width, h.height))
+    return path + ": the image is " + size + ", one side more than " + std::to_string(kMaxAspectRatio) +
+           " times the other";
+  if (file_bytes < fewest_bytes(bytes, h))
+    return path + ": the header says " + size + " pixels, more than its " + std::to_string(file_bytes) +
+           " bytes can hold";
+  return "";
+}
+
+// header_problem on the first 4 KiB of the file (what stdio would read for stbi_info), then on 16 times as
+// much, and so on up to the whole file, while the header cannot be read from them (metadata before the
+// frame header of a JPEG, or before the pixels of a PNG with a palette).
+std::string probe_header(const std::string& path, ImageHeader& h) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) return path + ": cannot open the file (" + std::strerror(errno) + ")";
+  const auto file_bytes = static_cast<uint64_t>(in.tellg());
+  for (uint64_t want = 4 << 10;; want *= 16) {
+    std::string head(std::min(want, file_bytes), '\0');
+    in.seekg(0);
+    in.read(head.data(), static_cast<std::streamsize>(head.size()));
+    if (!in) return path + ": cannot read the file (" + std::strerror(errno) + ")";
+    const std::string problem = header_problem(head, file_bytes, false, path, h);
+    if (problem.empty() || head.size() == file_bytes) return problem;
+  }
+}
+
 double unit_interval(random::SplitMix64& g) { return static_cast<double>(g() >> 11) * 0x1.0p-53; }
 
 // Triangle-filter taps along one axis from `in` to `out` samples (Pillow's bilinear): the filter is
@@ -196,8 +255,7 @@ std::vector<ImageHeader> probe_images(const std::vector<std::string>& files, con
   parallel_for(static_cast<int64_t>(files.size()), opt.workers, [&](int64_t i) {
     ImageHeader& h = headers[static_cast<size_t>(i)];
     h.index = static_cast<size_t>(i);
-    if (!stbi_info(files[h.index].c_str(), &h.width, &h.height, &h.channels))
-      failed[h.index] = files[h.index] + ": cannot decode the image (" + stbi_failure_reason() + ")";
+    failed[h.index] = probe_header(files[h.index], h);
   });
   std::vector<ImageHeader> kept;
   drop_failures(opt, files, failed, undecodable, [&](size_t i) { kept.push_back(headers[i]); });
@@ -345,11 +403,21 @@ FolderSplit spaced_subset(const FolderSplit& split, int64_t count) {
 }
 
 Image decode_image(const std::string& path, int channels) {
+  return decode_image_bytes(files::read_all(path), channels, path);
+}
+
+Image decode_image_bytes(const std::string& bytes, int channels, const std::string& path) {
+  ImageHeader header;
+  const std::string problem = header_problem(bytes, bytes.size(), true, path, header);
+  MX_CHECK(problem.empty(), problem);
   int w = 0, h = 0, stored = 0;
-  std::unique_ptr<stbi_uc, void (*)(void*)> p(stbi_load(path.c_str(), &w, &h, &stored, channels), stbi_image_free);
+  std::unique_ptr<stbi_uc, void (*)(void*)> p(
+      stbi_load_from_memory(reinterpret_cast<const stbi_uc*>(bytes.data()), static_cast<int>(bytes.size()), &w, &h,
+                            &stored, channels),
+      stbi_image_free);
   MX_CHECK(p, path, ": cannot decode the image (", stbi_failure_reason(), ")");
-  const size_t bytes = static_cast<size_t>(w) * h * channels;
-  return {w, h, channels, std::vector<uint8_t>(p.get(), p.get() + bytes)};
+  const size_t n = static_cast<size_t>(w) * h * channels;
+  return {w, h, channels, std::vector<uint8_t>(p.get(), p.get() + n)};
 }
 
 std::optional<Image> decode_or_warn(const std::string& path, int channels, bool strict, const std::string& flag,

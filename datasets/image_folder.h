@@ -78,8 +78,19 @@ struct ImageHeader {
 std::vector<ImageHeader> probe_images(const std::vector<std::string>& files, const FolderOptions& opt,
                                       int64_t& undecodable);
 
+// The most pixels (width x height) an image may announce in its header, and the most its longer side
+// may exceed its shorter one by (the evaluation resize brings the shorter side to the image size, so a
+// needle-thin image would become a vast one); other images are refused before they are decoded (in the
+// scan they count as undecodable), as are those whose header announces more pixels than the file can
+// hold. 2^26: 8192 x 8192, far above ImageNet's.
+constexpr int64_t kMaxImagePixels = int64_t{1} << 26;
+constexpr int kMaxAspectRatio = 100;
+
 // The file decoded to `channels` channels (1: grey by luma, 3: RGB); throws naming the path.
 Image decode_image(const std::string& path, int channels);
+// decode_image on the file's bytes in memory (what decode_image calls; the fuzz target too): the header
+// is read first (stbi_info) and its dimensions checked against kMaxImagePixels and kMaxAspectRatio.
+Image decode_image_bytes(const std::string& bytes, int channels, const std::string& path);
 // decode_image for the streaming loaders: a file that fails to decode throws with `strict` (the message
 // names `flag`), else gives nullopt and a warning line in `lines`, and the caller uses a blank image.
 std::optional<Image> decode_or_warn(const std::string& path, int channels, bool strict, const std::string& flag,

@@ -151,6 +151,10 @@ File load(const std::string& path) {
   } catch (const Error& e) {
     MX_FAIL("checkpoint ", e.what());  // "checkpoint PATH: reason", as every other load error
   }
+  return parse(bytes, path);
+}
+
+File parse(const std::string& bytes, const std::string& path) {
   if (bytes.size() < 8) fail(path, "file too short (", bytes.size(), " bytes) to hold a safetensors header");
   uint64_t header_len = read_le64(bytes);
   if (header_len > bytes.size() - 8)

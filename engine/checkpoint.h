@@ -20,6 +20,10 @@ struct File {
 };
 // Throws mx::Error naming the file when it is missing, truncated or does not follow the format.
 File load(const std::string& path);
+// load on the file's bytes in memory (what load calls; the fuzz target too); `path` names it in errors.
+// The header length must fit the file and every tensor's data_offsets the data section, so nothing is
+// allocated beyond what the bytes hold.
+File parse(const std::string& bytes, const std::string& path);
 
 // Copies the file's tensors into the model's state (parameters and buffers) by name. Every model
 // entry must be present with the same shape and dtype, and the file must hold no unknown names;

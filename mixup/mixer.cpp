@@ -11,7 +11,8 @@ namespace mx::mixup {
 namespace {
 
 LamDist image_ratio(const MixerOptions& o) {
-  MX_CHECK(o.alpha > 0, "--alpha: must be > 0, got ", o.alpha);
+  MX_CHECK(o.alpha >= kMinBetaParameter && o.alpha <= kMaxBetaParameter, "--alpha: ", o.alpha, " is outside [",
+           kMinBetaParameter, ", ", kMaxBetaParameter, "]");
   return o.lam_x.empty() ? LamDist::beta(o.alpha) : LamDist::parse(o.lam_x, "--lam-x");
 }
 

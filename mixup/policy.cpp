@@ -66,6 +66,7 @@ ModeSet ModeSet::parse(const std::string& spec, const std::string& flag) {
     total += w;
   }
   MX_CHECK(total > 0, flag, ": the weights in '", spec, "' sum to zero");
+  MX_CHECK(std::isfinite(total), flag, ": the weights in '", spec, "' sum to more than a double holds");
   for (auto& mw : set.modes_) mw.second /= total;
   return set;
 }
@@ -94,6 +95,7 @@ std::string ModeSet::str() const {
 
 LamDist LamDist::parse(const std::string& spec, const std::string& flag) {
   std::vector<std::string> p = split(spec, ':');
+  if (p.empty()) p.emplace_back();  // an empty spec, refused below
   auto num = [&](size_t i) { return parse_number(p[i], flag, spec); };
   auto in01 = [&](double v) {
     MX_CHECK(v >= 0 && v <= 1, flag, ": ", v, " in '", spec, "' is outside [0, 1]");
@@ -101,7 +103,9 @@ LamDist LamDist::parse(const std::string& spec, const std::string& flag) {
   };
   if (p[0] == "beta" && (p.size() == 2 || p.size() == 3)) {
     const double a = num(1), b = p.size() == 3 ? num(2) : a;
-    MX_CHECK(a > 0 && b > 0, flag, ": Beta parameters must be > 0 in '", spec, "'");
+    for (double v : {a, b})
+      MX_CHECK(v >= kMinBetaParameter && v <= kMaxBetaParameter, flag, ": Beta parameter ", v, " in '", spec,
+               "' is outside [", kMinBetaParameter, ", ", kMaxBetaParameter, "]");
     return LamDist(Kind::Beta, a, b);
   }
   if (p[0] == "uniform" && p.size() == 3) {

@@ -29,6 +29,10 @@ class ModeSet {
   std::vector<std::pair<Mode, double>> modes_;
 };
 
+// The Beta parameters taken (beta:A, beta:A:B, --alpha): from 0.05, below which both Gamma draws of the
+// sampler can underflow to 0 (a ratio 0/0), to 1e6, beyond which Beta is a constant in all but name.
+constexpr double kMinBetaParameter = 0.05, kMaxBetaParameter = 1e6;
+
 // A distribution on [0, 1]: beta:a (symmetric Beta(a, a)), beta:a:b, uniform:l1:l2, const:v.
 class LamDist {
  public:

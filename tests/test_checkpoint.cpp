@@ -158,6 +158,20 @@ TEST_F(Checkpoint, BrokenFilesThrowNamingTheFile) {
   test::expect_error([&] { checkpoint::load(path("missing.safetensors")); }, {path("missing.safetensors")});
 }
 
+TEST_F(Checkpoint, AbsurdLengthsAndOffsetsAreRefusedBeforeAllocating) {
+  const std::string p = path("hostile.safetensors");
+  const std::string good = file_with_header(R"({"w":{"dtype":"U8","shape":[4],"data_offsets":[0,4]}})", 4);
+  const std::string body = good.substr(8);
+  for (uint64_t len : {uint64_t{3} << 30, ~uint64_t{0}, ~uint64_t{0} - 7, uint64_t{body.size()} + 1}) {
+    write_bytes(p, le64(len) + body);
+    test::expect_error([&] { checkpoint::load(p); }, {p, "header length " + std::to_string(len), "beyond the end"});
+  }
+  const std::string far =
+      R"({"w":{"dtype":"U8","shape":[3],"data_offsets":[18446744073709551612,18446744073709551615]}})";
+  test::expect_error([&] { checkpoint::parse(file_with_header(far, 4), "in-memory"); }, {"in-memory", "out of range"});
+  EXPECT_EQ(checkpoint::parse(good, "in-memory").tensors.at(0).second.shape(), Shape{4});
+}
+
 TEST_F(Checkpoint, FailedSaveLeavesNoFileBehind) {
   const std::string into_missing_dir = path("no/such/dir/a.safetensors");
   test::expect_error([&] { checkpoint::save(into_missing_dir, sample_tensors()); }, {into_missing_dir});

@@ -137,6 +137,49 @@ TEST_F(DataFashion, LabelOutOfRange) {
   expect_load_error(kTrainLabels, "out of range");
 }
 
+// Hostile IDX files: the header is judged against what the file's bytes can hold before anything is
+// allocated, and a stream longer than its header says is not inflated to its end.
+TEST_F(DataFashion, HeaderAnnouncingBillionsOfImagesIsRefusedBeforeAllocating) {
+  write_gz(dir.file(kTrainImages), idx_images(4000000000u, 28, 28, 1));
+  expect_load_error(kTrainImages, "header says 4000000000 images (3136000000000 bytes), more than its");
+  Bytes labels;
+  for (uint32_t v : {2049u, 3000000000u}) put_be32(labels, v);
+  write_gz(dir.file(kTrainImages), idx_images(3, 28, 28, 3));
+  write_gz(dir.file(kTrainLabels), labels);
+  expect_load_error(kTrainLabels, "header says 3000000000 labels (3000000000 bytes), more than its");
+}
+
+TEST_F(DataFashion, HeaderBeyondTheIdxLimitIsRefusedEvenWhenTheFileCouldHoldIt) {
+  const uint32_t count = kMaxIdxBytes / 784 + 1;
+  Bytes b = idx_images(count, 28, 28, 0);
+  uint64_t state = 1;  // incompressible bytes, so that the ratio bound alone would let the header pass
+  for (uint64_t i = 0; i < kMaxIdxBytes / 1000; ++i) {
+    state = state * 6364136223846793005ull + 1;
+    b.push_back(static_cast<uint8_t>(state >> 56));
+  }
+  write_gz(dir.file(kTestImages), b);
+  expect_load_error(kTestImages, "more than the IDX limit of 4294967296 bytes");
+}
+
+TEST_F(DataFashion, StreamLongerThanTheHeaderSaysIsNotInflatedToItsEnd) {
+  Bytes b = idx_images(3, 28, 28, 3);
+  b.resize(b.size() + (size_t{64} << 20));  // a 64 MiB tail of zeros, which gzip packs into 64 KiB
+  write_gz(dir.file(kTrainImages), b);
+  expect_load_error(kTrainImages, "header says 3 images (2352 bytes) but the data holds more");
+}
+
+TEST(DataParsers, WorkOnBytesInMemory) {
+  TempDir dir;
+  write_gz(dir.file("images.gz"), idx_images(2, 28, 28, 2));
+  const std::string gz = read_file(dir.file("images.gz"));
+  EXPECT_EQ(parse_idx_images(gz, "mem.gz").shape(), (Shape{2, 1, 28, 28}));
+  test::expect_error([&] { parse_idx_images(gz.substr(0, 20), "mem.gz"); }, {"mem.gz", "truncated"});
+  EXPECT_EQ(parse_cifar10(std::string(2 * 3073, '\1'), "mem.bin").labels.to_vector<int32_t>(),
+            (std::vector<int32_t>{1, 1}));
+  test::expect_error([&] { parse_cifar100(std::string(3074 + 5, '\0'), "mem.bin"); },
+                     {"mem.bin", "not a multiple of", "3074"});
+}
+
 TEST(DataDatasets, UnknownNameListsKnownOnes) {
   expect_error([] { load_dataset("mnist", "/tmp"); }, {"mnist", "fashion-mnist, cifar10, cifar100"});
   EXPECT_EQ(default_data_dir("fashion-mnist"), "/usr/share/datasets/fashion-mnist");

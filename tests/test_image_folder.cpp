@@ -3,6 +3,7 @@
 // the streaming loader's determinism across worker counts, and `mixup export` / `train --dataset folder`.
 #include <gtest/gtest.h>
 #include <stb_image_write.h>
+#include <zlib.h>
 
 #include <cmath>
 #include <filesystem>
@@ -67,6 +68,25 @@ void write_grey_tree(const TempDir& d, int images_per_class) {
         write_image(d / (std::string(split) + "/" + cls + "/" + std::to_string(i) + ".png"), 12, 12, 1, i + cls[0]);
 }
 
+std::string big_endian32(uint32_t v) {
+  std::string s;
+  for (int shift = 24; shift >= 0; shift -= 8) s.push_back(static_cast<char>(v >> shift));
+  return s;
+}
+
+std::string png_chunk(const std::string& type, const std::string& data) {
+  const std::string body = type + data;
+  const uLong crc = crc32(0, reinterpret_cast<const Bytef*>(body.data()), static_cast<uInt>(body.size()));
+  return big_endian32(static_cast<uint32_t>(data.size())) + body + big_endian32(static_cast<uint32_t>(crc));
+}
+
+// A PNG of its header chunks only (IHDR, IEND), announcing width x height 8-bit grey pixels.
+std::string png_header(uint32_t width, uint32_t height) {
+  const std::string format("\x08\x00\x00\x00\x00", 5);  // 8 bits, grey, deflate, no filter, no interlace
+  return "\x89PNG\r\n\x1a\n" + png_chunk("IHDR", big_endian32(width) + big_endian32(height) + format) +
+         png_chunk("IEND", "");
+}
+
 ImageFolder scan(const TempDir& d, FolderOptions opt = {}) { return scan_image_folder(d.path(), opt); }
 
 std::vector<Batch> epoch_batches(BatchSource& loader, int epoch) {
@@ -83,6 +103,22 @@ void expect_same_batches(const std::vector<Batch>& a, const std::vector<Batch>& 
     EXPECT_EQ(a[i].images.to_vector<float>(), b[i].images.to_vector<float>()) << "batch " << i;
     EXPECT_EQ(a[i].labels.to_vector<int32_t>(), b[i].labels.to_vector<int32_t>()) << "batch " << i;
   }
+}
+
+// The scan of a grey tree of 2 images per class plus `bad`: skipped with one warning naming it, or with
+// strict an error holding `fragments`.
+void expect_skipped_in_the_scan(const TempDir& d, const std::string& bad,
+                                std::initializer_list<std::string> fragments) {
+  std::vector<std::string> warnings;
+  FolderOptions opt;
+  opt.warn = [&](const std::string& s) { warnings.push_back(s); };
+  const ImageFolder f = scan(d, opt);
+  EXPECT_EQ(f.train.size(), 6);
+  EXPECT_EQ(f.undecodable, 1);
+  ASSERT_EQ(warnings.size(), 1u);
+  EXPECT_NE(warnings[0].find(bad), std::string::npos) << warnings[0];
+  opt.strict = true;
+  expect_error([&] { scan(d, opt); }, fragments);
 }
 
 }  // namespace
@@ -156,16 +192,74 @@ TEST(ImageFolder, UndecodableImagesAreSkippedWithAWarningOrStopWithStrict) {
   write_grey_tree(d, 2);
   const std::string bad = d / "train/1-b/broken.png";
   write_bytes(bad, "this is not a PNG");
-  std::vector<std::string> warnings;
-  FolderOptions opt;
-  opt.warn = [&](const std::string& s) { warnings.push_back(s); };
-  const ImageFolder f = scan(d, opt);
-  EXPECT_EQ(f.train.size(), 6);
-  EXPECT_EQ(f.undecodable, 1);
-  ASSERT_EQ(warnings.size(), 1u);
-  EXPECT_NE(warnings[0].find(bad), std::string::npos) << warnings[0];
-  opt.strict = true;
-  expect_error([&] { scan(d, opt); }, {bad, "cannot decode"});
+  expect_skipped_in_the_scan(d, bad, {bad, "cannot decode"});
+}
+
+TEST(ImageFolder, ImagesAnnouncingAbsurdSizesAreRefusedBeforeDecoding) {
+  TempDir d;
+  write_grey_tree(d, 2);
+  const std::string huge = d / "train/2-c/huge.png";
+  write_bytes(huge, png_header(20000, 20000));  // 400 megapixels, which stb_image itself would accept
+  const std::string limit = std::to_string(kMaxImagePixels) + " pixels";
+  expect_error([&] { decode_image(huge, 1); }, {huge, "20000x20000", limit});
+  expect_skipped_in_the_scan(d, huge, {huge, "20000x20000", limit});
+  write_bytes(huge, encode(1, 101, 1, 0, false));  // evaluated at 224, it would become 256 x 25856
+  expect_error([&] { decode_image(huge, 1); }, {huge, "1x101, one side more than 100 times the other"});
+  write_bytes(huge, encode(1, 100, 1, 0, false));
+  EXPECT_EQ(decode_image(huge, 1).height, 100);
+  write_bytes(huge, png_header(8192, 8192));  // at the limit, but 45 bytes cannot hold 64 megapixels
+  expect_error([&] { decode_image(huge, 1); }, {huge, "8192x8192 pixels, more than its 45 bytes can hold"});
+  std::string jpeg = encode(16, 16, 3, 1, true);
+  const size_t frame = jpeg.find("\xFF\xC0");
+  ASSERT_NE(frame, std::string::npos);
+  jpeg.replace(frame + 5, 4, "\x1f\x40\x1f\x40");  // 8000x8000, which stb_image would fill with grey
+  write_bytes(huge, jpeg);
+  expect_error([&] { decode_image(huge, 3); }, {huge, "8000x8000 pixels, more than its"});
+}
+
+TEST(ImageFolder, HeadersBeyondTheFirstKilobytesOfAFileAreRead) {
+  TempDir d;
+  write_grey_tree(d, 2);
+  const std::string comment(20000, 'c');  // a JPEG comment segment before the frame header
+  std::string jpeg = encode(16, 16, 1, 1, true);
+  jpeg.insert(2, "\xFF\xFE" + big_endian32(static_cast<uint32_t>(comment.size() + 2)).substr(2) + comment);
+  write_bytes(d / "train/0-a/commented.jpg", jpeg);
+  FolderOptions strict;
+  strict.strict = true;
+  EXPECT_EQ(scan(d, strict).train.size(), 7);
+}
+
+TEST(ImageFolder, JpegWithAnOverfullHuffmanTableIsRefusedBeforeStbImageReadsIt) {
+  TempDir d;
+  write_grey_tree(d, 2);
+  std::string jpeg = encode(16, 16, 3, 1, true);
+  const size_t table = jpeg.find("\xFF\xC4");
+  ASSERT_NE(table, std::string::npos);
+  jpeg.replace(table + 5, 16, std::string(16, '\x20'));  // 16 x 32 codes where stb_image holds 256
+  const std::string bad = d / "train/0-a/overfull.jpg";
+  write_bytes(bad, jpeg);
+  expect_error([&] { decode_image(bad, 3); }, {bad, "Huffman table of more than 256 codes"});
+  FolderOptions strict;
+  strict.strict = true;
+  const ImageFolder f = scan(d, strict);  // the table follows the frame header, which stbi_info stops at
+  EXPECT_EQ(f.train.size(), 7);
+  expect_error([&] { load_image_folder(f, strict); }, {bad, "Huffman table of more than 256 codes"});
+  const size_t length = static_cast<size_t>(static_cast<uint8_t>(jpeg[table + 2])) << 8 |
+                        static_cast<uint8_t>(jpeg[table + 3]);
+  jpeg.insert(2, jpeg.substr(table, 2 + length));  // the same segment before the frame header too
+  write_bytes(bad, jpeg);
+  expect_error([&] { scan(d, strict); }, {bad, "Huffman table of more than 256 codes"});
+}
+
+TEST(ImageFolder, PngsWithIdatChunksStbImageMishandlesAreRefused) {
+  TempDir d;
+  const std::string good = encode(3, 5, 4, 1, false), path = d / "bad.png";
+  const size_t data = good.find("IDAT");
+  ASSERT_NE(data, std::string::npos);
+  write_bytes(path, std::string(good).insert(data - 4, png_chunk("IDAT", "")));
+  expect_error([&] { decode_image(path, 3); }, {path, "an empty first IDAT chunk"});
+  write_bytes(path, std::string(good).replace(data - 4, 4, "\x7f\xff\xff\xf0"));  // stb would allocate 2 GiB
+  expect_error([&] { decode_image(path, 3); }, {path, "an IDAT chunk runs past the end of the file"});
 }
 
 TEST(ImageFolder, ImagesThatFailOnlyInTheFullDecodeAreHandledTheSameWay) {

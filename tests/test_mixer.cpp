@@ -11,6 +11,7 @@
 #include "engine/ops.h"
 #include "engine/random.h"
 #include "mixup/mixer.h"
+#include "tests/expect_error.h"
 #include "tests/gradcheck.h"
 
 using namespace mx;
@@ -347,6 +348,23 @@ TEST(Mix, BadPolicySpecificationsAreOneLineErrorsNamingTheFlag) {
   o = options("c");
   o.lam_label = "fuzzy";
   EXPECT_NE(message([&] { mixup::Mixer{o}; }).find("--lam-label"), std::string::npos);
+}
+
+// Specifications the fuzz target (tests/fuzz/fuzz_mix_spec.cpp) found to break the parsers or the draws.
+TEST(Mix, DegenerateSpecificationsFoundByFuzzingAreRefused) {
+  test::expect_error([] { mixup::LamDist::parse("", "--lam-l"); }, {"--lam-l", "'' is not beta:A"});
+  test::expect_error([] { mixup::LamDist::parse("beta:1e-300", "--lam-x"); }, {"--lam-x", "outside [0.05, 1e+06]"});
+  test::expect_error([] { mixup::LamDist::parse("beta:1:2e6", "--lam-x"); }, {"--lam-x", "2e+06", "outside"});
+  test::expect_error([] { mixup::ModeSet::parse("c:1e308,h:1e308"); }, {"--mix", "more than a double holds"});
+  test::expect_error([] { mixup::Mixer m(options("c", 0.01)); }, {"--alpha", "0.01 is outside [0.05, 1e+06]"});
+  random::Rng rng(1);
+  for (const char* spec : {"beta:0.05", "beta:0.05:0.05", "beta:1e6"}) {
+    const mixup::LamDist d = mixup::LamDist::parse(spec, "--lam-x");
+    for (int i = 0; i < 1000; ++i) {
+      const double lam = d.draw(rng);
+      ASSERT_TRUE(lam >= 0 && lam <= 1) << spec << " drew " << lam;
+    }
+  }
 }
 
 TEST(Mix, SizeOneBatchMixesWithItself) {
