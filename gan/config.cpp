@@ -2,6 +2,7 @@
 #include "gan/config.h"
 
 #include "engine/error.h"
+#include "mixup/policy.h"
 
 namespace mx::gan {
 
@@ -90,6 +91,8 @@ CycleGanConfig default_cyclegan_config() {
 void validate(const CycleGanConfig& config) {
   CycleGanConfig c = config;
   train::check_rows(cyclegan_settings(c));
+  MX_CHECK(c.alpha >= mixup::kMinBetaParameter && c.alpha <= mixup::kMaxBetaParameter, "--alpha: ", c.alpha,
+           " is outside [", mixup::kMinBetaParameter, ", ", mixup::kMaxBetaParameter, "] (Beta draws turn to NaN or a constant)");
   MX_CHECK(c.load_size >= c.crop_size, "--load-size ", c.load_size, " is smaller than --crop-size ", c.crop_size);
   MX_CHECK(c.crop_size % 4 == 0, "--crop-size: must be a multiple of 4 (the generator halves it twice), got ",
            c.crop_size);

@@ -378,6 +378,7 @@ TEST(CycleGanCli, TrainsTestsAndGivesOneLineErrors) {
   EXPECT_NE(r.out.find("translated 2 A and 3 B test images"), std::string::npos) << r.out;
   test::expect_one_line_error("cyclegan --out " + tmp / "x" + common + " --crop-size 32", "--load-size 28 is smaller", tmp);
   test::expect_one_line_error("cyclegan --out " + tmp / "x" + common + " --mode blend", "--mode", tmp);
+  test::expect_one_line_error("cyclegan --out " + tmp / "x" + common + " --alpha 1e-300", "--alpha: 1e-300 is outside", tmp);
   test::expect_one_line_error("cyclegan --out " + tmp / "x" + common + " --data-dir " + tmp / "none", "none", tmp);
   test::expect_one_line_error("cyclegan --out " + tmp / "y" + common + " --mode plain --resume " + tmp / "run",
                               "--mode mix", tmp);
