@@ -74,7 +74,9 @@ bool sync_parent_dir(const std::string& path) {
 
 }  // namespace
 
-AtomicFile::AtomicFile(const std::string& path) : path_(path), tmp_(path + ".tmp." + std::to_string(getpid())) {
+constexpr const char* kTemporaryInfix = ".tmp.";  // "<path>.tmp.<pid>"
+
+AtomicFile::AtomicFile(const std::string& path) : path_(path), tmp_(path + kTemporaryInfix + std::to_string(getpid())) {
   file_ = io_step() ? std::fopen(tmp_.c_str(), "wb") : nullptr;
   MX_CHECK(file_, path_, ": cannot create ", tmp_, " (", std::strerror(errno), ")");
 }
@@ -124,6 +126,12 @@ void ensure_writable_dir(const std::string& dir, const std::string& flag) {
   MX_CHECK(!ec, flag, " ", dir, ": cannot create the directory (", ec.message(), ")");
   MX_CHECK(std::filesystem::is_directory(dir), flag, " ", dir, ": not a directory");
   MX_CHECK(access(dir.c_str(), W_OK) == 0, flag, " ", dir, ": directory is not writable");
+}
+
+void remove_temporaries(const std::string& dir) {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec))
+    if (e.path().filename().string().find(kTemporaryInfix) != std::string::npos) std::filesystem::remove(e.path(), ec);
 }
 
 ProcessLock::ProcessLock(const std::string& path, const std::string& what) {

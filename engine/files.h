@@ -32,6 +32,9 @@ std::string read_all(const std::string& path);  // throws naming path when missi
 bool exists(const std::string& path);
 // Creates the directory (and parents) and checks a file can be written there; throws naming `flag`.
 void ensure_writable_dir(const std::string& dir, const std::string& flag);
+// Deletes the temporaries of AtomicFiles in `dir` that a killed process left behind. Only for a
+// directory no other process is writing (its ProcessLock held).
+void remove_temporaries(const std::string& dir);
 
 // An exclusive lock (flock) on `path`, created when missing, held until destruction; the holder's pid
 // is written into it. A process that dies, even by SIGKILL, frees its lock. Throws `what` followed by

@@ -55,20 +55,12 @@ viz::plot::LineChart curves(const std::vector<EpochInfo>& rows, const std::strin
   return chart;
 }
 
-// The temporaries of atomic writes that a killed process left behind (no other process writes here:
-// the caller holds the lock).
-void remove_temporaries(const std::string& dir) {
-  std::error_code ec;
-  for (const auto& e : fs::directory_iterator(dir, ec))
-    if (e.path().filename().string().find(".tmp.") != std::string::npos) fs::remove(e.path(), ec);
-}
-
 }  // namespace
 
 RunDir::RunDir(const std::string& dir, bool resuming) : dir_(dir) {
   files::ensure_writable_dir(dir, "--out");
   lock_ = std::make_unique<files::ProcessLock>(path(".lock"), "--out " + dir + ": another mixup train is writing there");
-  remove_temporaries(dir);
+  files::remove_temporaries(dir);  // no other process writes here: this one holds the lock
   const std::string earlier = path("checkpoint.safetensors");
   MX_CHECK(resuming || !files::exists(earlier), "--out ", dir, ": holds an earlier run (", earlier,
            "); continue it with --resume ", earlier, ", or choose another --out");
