@@ -376,9 +376,8 @@ std::vector<SearchResult> set_directions(LossSurface& surface, const LandscapeCo
 void stop_if_requested(const LandscapeSummary& s, int64_t total) {
   const int sig = interrupt::requested();
   if (!sig) return;
-  throw interrupt::Stopped(sig, std::string(interrupt::signal_name(sig)) + ": stopped after " +
-                                    std::to_string(s.reused + s.computed) + " of " + std::to_string(total) +
-                                    " grid points; " + s.csv + " holds them");
+  throw interrupt::Stopped(sig, "stopped after " + std::to_string(s.reused + s.computed) + " of " +
+                                    std::to_string(total) + " grid points; " + s.csv + " holds them");
 }
 
 void evaluate_grid(LossSurface& surface, const LandscapeConfig& c, const std::map<std::string, LandscapeRow>& earlier,

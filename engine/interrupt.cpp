@@ -7,6 +7,7 @@
 #include <atomic>
 #include <csignal>
 #include <cstring>
+#include <string>
 
 namespace mx::interrupt {
 
@@ -52,6 +53,11 @@ const char* signal_name(int sig) {
   if (sig == SIGINT) return "SIGINT";
   if (sig == SIGTERM) return "SIGTERM";
   return "a signal";
+}
+
+std::string place(int64_t epochs_done, int64_t step, bool epoch_end) {
+  if (epoch_end) return "the end of epoch " + std::to_string(epochs_done);
+  return "epoch " + std::to_string(epochs_done + 1) + " step " + std::to_string(step);
 }
 
 }  // namespace mx::interrupt

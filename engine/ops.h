@@ -94,6 +94,9 @@ void noise_direction(Tensor& d, const Tensor& w, float mean, float std, uint64_t
 // [3] (a row of a larger buffer), grads F32 (the flat gradient buffer), loss F32 [1], all on one device;
 // with loss_decides false only the gradient sets the flag. No autograd.
 void step_guard(Tensor& record, const Tensor& grads, const Tensor& loss, bool loss_decides);
+// dst = saved where flag (F32 [1], a step_guard record's skip flag) is not 0, read on the device; dst
+// and saved: F32 of one shape, all on one device. No autograd.
+void restore_flagged(Tensor& dst, const Tensor& saved, const Tensor& flag);
 
 // The metrics of one batch written into `row` (kernels/batch_scores.h): the loss, the top-1 hits
 // weighted by lam, and the two top-2 counts. row: F32 [4] on the logits' device (a row of a larger

@@ -40,4 +40,15 @@ void step_guard(Tensor& record, const Tensor& grads, const Tensor& loss, bool lo
               loss.data<float>(), loss_decides);
 }
 
+void restore_flagged(Tensor& dst, const Tensor& saved, const Tensor& flag) {
+  const char* op = "restore_flagged";
+  for (const Tensor* t : {static_cast<const Tensor*>(&dst), &saved, &flag}) check_dtype(*t, DType::F32, op, "input");
+  MX_CHECK(saved.shape() == dst.shape(), op, ": saved has shape ", shape_str(saved.shape()), ", dst ",
+           shape_str(dst.shape()));
+  MX_CHECK(flag.numel() == 1, op, ": flag must hold one value");
+  check_same_device(dst, saved, op);
+  check_same_device(dst, flag, op);
+  MX_DISPATCH(dst.device(), restore_flagged, dst.data<float>(), saved.data<float>(), dst.numel(), flag.data<float>());
+}
+
 }  // namespace mx::ops

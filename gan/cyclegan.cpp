@@ -261,10 +261,8 @@ void CycleGan::handle_requests(bool epoch_end) {
     if (cb_.notice) cb_.notice("saved " + c_.out + " at epoch " + std::to_string(epoch_ + 1) + " step " + std::to_string(step_));
   }
   if (!signal) return;
-  const std::string where = epoch_end ? "the end of epoch " + std::to_string(epoch_)
-                                      : "epoch " + std::to_string(epoch_ + 1) + " step " + std::to_string(step_);
-  throw interrupt::Stopped(signal, std::string(interrupt::signal_name(signal)) + ": stopped at " + where + "; saved " +
-                                       c_.out + "/latest.state.safetensors");
+  throw interrupt::Stopped(signal, "stopped at " + interrupt::place(epoch_, step_, epoch_end) + "; saved " + c_.out +
+                                       "/latest.state.safetensors");
 }
 
 // Progress at most every kReportSeconds (and at the epoch's end): reads the loss rows back, one sync.

@@ -1,6 +1,7 @@
 // CUDA step guard: each block of a bounded grid sums the squares of its grid-stride share of the
 // gradient in double; one block then adds the partial sums in a fixed order and writes the record.
-// The partials live in stream-ordered scratch memory, so nothing waits for the host.
+// The partials live in stream-ordered scratch memory, so nothing waits for the host. restore_flagged
+// reads the flag on the device, so it does not either.
 #include "engine/cuda/workspace.h"
 #include "kernels/launch.cuh"
 #include "kernels/step_guard.h"
@@ -26,6 +27,15 @@ __global__ void guard_record_kernel(float* rec, const double* partials, unsigned
   if (threadIdx.x == 0) write_guard_record(rec, sum, *loss, loss_decides);
 }
 
+struct RestoreFlagged {
+  float* dst;
+  const float* saved;
+  const float* flag;
+  __device__ void operator()(int64_t i) const {
+    if (*flag != 0.f) dst[i] = saved[i];
+  }
+};
+
 }  // namespace
 
 template <>
@@ -38,6 +48,11 @@ void step_guard<Device::CUDA>(float* rec, const float* g, int64_t n, const float
   MX_CHECK_LAUNCH("step_guard (square sums)");
   guard_record_kernel<<<1, kThreads, 0, stream>>>(rec, partials, blocks, loss, loss_decides);
   MX_CHECK_LAUNCH("step_guard (record)");
+}
+
+template <>
+void restore_flagged<Device::CUDA>(float* dst, const float* saved, int64_t n, const float* flag) {
+  for_each_index(n, RestoreFlagged{dst, saved, flag}, "restore_flagged");
 }
 
 }  // namespace mx::kernels

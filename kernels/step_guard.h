@@ -6,7 +6,8 @@
 //   rec[2] = 1 when rec[0] is not a finite float (a NaN or infinite gradient, or a norm beyond float
 //            range), or when loss_decides and *loss is not finite; else 0
 // rec[2] is the skip flag the SGD update reads (kernels/sgd.h). Nothing is read back here: the host
-// reads the records with the metrics (train/step_guard.h).
+// reads the records with the metrics (train/step_guard.h). A second call, restore_flagged, puts back
+// what the flagged step's forward pass changed (the BatchNorm running statistics) from a copy.
 // Twins (engine/dispatch.h): step_guard_cpu.cpp, step_guard.cu (per-block partial sums, then one
 // block adds them in a fixed order).
 #pragma once
@@ -34,5 +35,9 @@ MX_HD inline void write_guard_record(float* rec, double sum_of_squares, float lo
 
 template <Device D>
 void step_guard(float* rec, const float* g, int64_t n, const float* loss, bool loss_decides);
+
+// Where *flag is not 0: dst[0, n) = saved[0, n); where it is 0, nothing changes.
+template <Device D>
+void restore_flagged(float* dst, const float* saved, int64_t n, const float* flag);
 
 }  // namespace mx::kernels

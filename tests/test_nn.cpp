@@ -152,6 +152,28 @@ TEST(NN, ParameterStorePacksValuesIntoOneBuffer) {
   EXPECT_EQ(toy.w.to_vector<float>()[0], 42.f);
 }
 
+TEST(NN, ParameterStorePacksTheF32BuffersIntoABufferOfTheirOwn) {
+  std::mt19937 rng(1);
+  Toy toy(rng);
+  toy.named_buffers()[1].second.fill(0.25f);  // body.1.running_mean: values are kept
+  ParameterStore store(toy);
+  const float* base = store.buffers().data<float>();
+  std::vector<const float*> starts;
+  for (const auto& [name, b] : toy.named_buffers()) {
+    if (b.dtype() != DType::F32) continue;  // "count" and num_batches_tracked stay as they are
+    starts.push_back(b.data<float>());
+    EXPECT_GE(b.data<float>(), base) << name;
+    EXPECT_LE(b.data<float>() + b.numel(), base + store.buffers().numel()) << name;
+    EXPECT_EQ(reinterpret_cast<uintptr_t>(b.data<float>()) % 256, 0u) << name;
+  }
+  ASSERT_EQ(starts.size(), 2u);
+  EXPECT_EQ(toy.named_buffers()[1].second.to_vector<float>(), std::vector<float>(3, 0.25f));
+  EXPECT_EQ(toy.named_buffers()[2].second.to_vector<float>(), std::vector<float>(3, 1.f));  // running_var
+  store.buffers().fill(-1.f);  // one write reaches every F32 buffer
+  EXPECT_EQ(toy.named_buffers()[2].second.to_vector<float>(), std::vector<float>(3, -1.f));
+  EXPECT_EQ(ParameterStore(*std::make_shared<nn::ReLU>()).buffers().numel(), 0);
+}
+
 TEST(NN, GradientsLandInTheFlatBufferAndAccumulate) {
   std::mt19937 rng(1);
   Toy toy(rng);

@@ -120,7 +120,8 @@ class GuardedRun : public ::testing::Test {
     cb.after_backward = [this](int epoch, int64_t step, ParameterStore& store, optim::Optimizer& opt) {
       if (out_of_memory_) throw OutOfMemory("out of GPU memory: cudaMallocAsync of 123 bytes failed (test)");
       checkpoint::Metadata meta;
-      states_.push_back({store.params().to_vector<float>(), opt.state(meta).at(0).second.to_vector<float>()});
+      states_.push_back({store.params().to_vector<float>(), opt.state(meta).at(0).second.to_vector<float>(),
+                         store.buffers().to_vector<float>()});
       if (poisoned_.count({epoch, step})) store.grads().data<float>()[0] = kNaN;
       if (stop_at_ == std::make_pair(epoch, step)) interrupt::request(SIGTERM);
     };
@@ -128,6 +129,7 @@ class GuardedRun : public ::testing::Test {
   }
   struct State {
     std::vector<float> weights, momentum;  // before the step's update
+    std::vector<float> buffers;            // after the step's forward pass
   };
   test::TempDir tmp_;
   std::set<std::pair<int, int64_t>> poisoned_;
@@ -204,6 +206,25 @@ TEST_F(GuardedRun, SkipsUpToNStepsLeavingWeightsAndMomentumBitIdentical) {
   EXPECT_NE(skips[1].find("epoch 2 step 4"), std::string::npos) << skips[1];
   EXPECT_NE(skips[1].find("2 of 2 allowed"), std::string::npos) << skips[1];
   EXPECT_TRUE(std::filesystem::exists(tmp_ / "run/summary.json"));
+}
+
+// The forward pass of a skipped step moved the BatchNorm running statistics; they are put back. The
+// epoch's last step is poisoned, so the statistics after the epoch are those before that step.
+TEST_F(GuardedRun, ASkippedStepLeavesTheRunningStatisticsAsTheyWere) {
+  for (const bool poison : {true, false}) {
+    states_.clear();
+    poisoned_.clear();
+    if (poison) poisoned_ = {{1, 5}};
+    train::TrainConfig c = config(1);
+    c.out = tmp_ / (poison ? "poisoned" : "plain");
+    train::Trainer t(c, callbacks());
+    t.epoch();
+    ASSERT_EQ(states_.size(), 5u);
+    ASSERT_FALSE(states_[4].buffers.empty());
+    EXPECT_NE(states_[4].buffers, states_[3].buffers) << "a training forward pass updates them";
+    const std::vector<float> after = const_cast<ParameterStore&>(t.parameters()).buffers().to_vector<float>();
+    EXPECT_EQ(after, states_[poison ? 3 : 4].buffers) << (poison ? "skipped: put back" : "ordinary: kept");
+  }
 }
 
 TEST_F(GuardedRun, StopsAtTheStepPastTheAllowedSkips) {

@@ -39,6 +39,17 @@ Tensor StepGuard::check(const Tensor& grads, const Tensor& loss, int64_t done) {
   return record.slice(kColumns - 1, kColumns);
 }
 
+void StepGuard::keep_buffers(const Tensor& buffers) {
+  if (!may_skip()) return;
+  if (!kept_.defined() || kept_.numel() != buffers.numel())
+    kept_ = Tensor::empty(buffers.shape(), DType::F32, buffers.device());
+  kept_.copy_from(buffers);
+}
+
+void StepGuard::restore_buffers(Tensor& buffers, const Tensor& skip) const {
+  if (may_skip()) ops::restore_flagged(buffers, kept_, skip);
+}
+
 std::vector<FlaggedStep> StepGuard::read(const std::string& where, const std::string& last_good) {
   std::vector<FlaggedStep> flagged;
   if (read_ == written_) return flagged;

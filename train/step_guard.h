@@ -2,7 +2,9 @@
 // after backward, one launch (ops::step_guard) writes the step's record {gradient norm, loss, skip
 // flag} into a row of a buffer on the parameters' device, and the SGD update reads the flag
 // (Sgd::step_unless), so a flagged step changes no weight and no momentum and a GPU step never waits
-// for a read-back. The host reads the rows only where it reads the metrics (train/scores.h: progress
+// for a read-back. Where a flagged step may be skipped rather than end the run, the guard also keeps a
+// copy of the model's F32 buffers before each forward pass and puts it back after a flagged step, so
+// that a skipped step leaves the BatchNorm running statistics as they were, too. The host reads the rows only where it reads the metrics (train/scores.h: progress
 // points, the end of an epoch), counts the flagged steps over the run, and stops at the first one past
 // what --skip-nonfinite allows (by default the first) with a one-line error naming epoch and step.
 // Which steps are flagged: with one process, a NaN or infinite gradient norm or loss. With several
@@ -45,11 +47,20 @@ class StepGuard {
   std::vector<FlaggedStep> read(const std::string& where, const std::string& last_good);
   std::string notice(const FlaggedStep& f, const std::string& where) const;  // the skip, in one line
 
+  // Before the step's forward pass: a copy of `buffers` (ParameterStore::buffers), where a flagged step
+  // may be skipped. After check: `buffers` as they were before the forward pass if `skip` (check's
+  // flag) is set, read on the device. Both do nothing where the first flagged step ends the run.
+  void keep_buffers(const Tensor& buffers);
+  void restore_buffers(Tensor& buffers, const Tensor& skip) const;
+
  private:
   [[noreturn]] void stop(const FlaggedStep& f, const std::string& where, const std::string& last_good) const;
 
   GuardOptions opt_;
+  bool may_skip() const { return !opt_.stop || opt_.allowed_skips > 0; }
+
   Tensor rows_;  // [max_steps * kGuardColumns] F32 on the device
+  Tensor kept_;  // the buffers before the step's forward pass, where may_skip()
   int64_t written_ = 0, read_ = 0;  // rows of this epoch up to the last written, and read
   int64_t flagged_ = 0;             // over the run
 };

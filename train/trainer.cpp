@@ -174,7 +174,7 @@ void Trainer::build_model() {
   }
   store_ = std::make_unique<ParameterStore>(*model_, dev_);
   dist::broadcast_parameters(*store_, comm_);  // every rank starts from rank 0's weights
-  dist::broadcast_buffers(*model_, comm_);
+  dist::broadcast_buffers(*store_, comm_);
   grad_sync_ = std::make_unique<dist::GradSync>(*store_, comm_);
   if (c_.sync_bn) nn::use_sync_batch_norm(*model_, &comm_);
   opt_ = std::make_unique<optim::Sgd>(*store_, optim::SgdOptions{c_.momentum, c_.wd, c_.nesterov});
@@ -228,11 +228,13 @@ void Trainer::step(const data::Batch& batch) {
   random::Rng rng = mixing_rng();
   const mixup::MixedBatch mb = mix_->mix(batch.images.to(dev_), batch.labels, rng);  // mix
   store_->zero_grad();
+  guard_->keep_buffers(store_->buffers());  // where a flagged step is skipped, its running statistics are too
   const Tensor logits = (*model_)(mb.images);                                    // forward
   const Tensor loss = ops::mixed_cross_entropy(logits, mb.ya, mb.yb, mb.lam);    // loss
   grad_sync_->backward(loss);  // backward, the gradients averaged over the ranks as their buckets complete
   if (cb_.after_backward) cb_.after_backward(epoch_ + 1, step_ + 1, *store_, *opt_);
   const Tensor skip = guard_->check(store_->grads(), loss, step_);  // set when the norm or loss is not finite
+  guard_->restore_buffers(store_->buffers(), skip);
   const auto steps = static_cast<double>(train_loader_->batches_per_epoch());
   lr_ = schedule_.at(epoch_ + static_cast<double>(step_) / steps);
   opt_->step_unless(lr_, skip);                                                  // update
@@ -311,11 +313,8 @@ void Trainer::handle_requests(bool epoch_end) {
   const Requests r = agreed_requests(epoch_end);
   if (!epoch_end && (r.save || r.signal)) save_resume_point();
   if (!r.signal) return;
-  const std::string where = epoch_end ? "the end of epoch " + std::to_string(epoch_)
-                                      : "epoch " + std::to_string(epoch_ + 1) + " step " + std::to_string(step_);
-  const std::string checkpoint = c_.out + "/checkpoint.safetensors";
-  throw interrupt::Stopped(r.signal, std::string(interrupt::signal_name(r.signal)) + ": stopped at " + where +
-                                         "; saved " + checkpoint);
+  throw interrupt::Stopped(r.signal, "stopped at " + interrupt::place(epoch_, step_, epoch_end) + "; saved " + c_.out +
+                                         "/checkpoint.safetensors");
 }
 
 // checkpoint.safetensors in the middle of an epoch: the weights, the optimizer, the place in the
@@ -338,7 +337,7 @@ void Trainer::save_resume_point() {
 
 // Every rank evaluates rank 0's model (its batch-norm statistics are broadcast first) on its shard.
 EvalResult Trainer::evaluate() {
-  dist::broadcast_buffers(*model_, comm_);
+  dist::broadcast_buffers(*store_, comm_);
   return eval_result(summed_over_ranks(evaluate_totals(*model_, *test_loader_, dev_), comm_));
 }
 

@@ -13,10 +13,8 @@ void broadcast_parameters(ParameterStore& store, Communicator& comm, int root) {
   if (comm.world_size() > 1) broadcast_tensor(store.params(), comm, root);
 }
 
-void broadcast_buffers(nn::Module& model, Communicator& comm, int root) {
-  if (comm.world_size() == 1) return;
-  for (auto& [name, b] : model.named_buffers())
-    if (b.dtype() == DType::F32) broadcast_tensor(b, comm, root);
+void broadcast_buffers(ParameterStore& store, Communicator& comm, int root) {
+  if (comm.world_size() > 1 && store.buffers().numel() > 0) broadcast_tensor(store.buffers(), comm, root);
 }
 
 }  // namespace mx::dist

@@ -577,6 +577,36 @@ Expected naive_step_guard(const Elementwise&, const std::vector<Tensor>& t) {
     naive_step_guard,
     Tolerances().reference_tol(1e-6)});
 
+struct Restore {
+  Shape shape;
+  bool flagged;
+};
+
+Expected naive_restore_flagged(const Restore& p, const std::vector<Tensor>& t) {
+  Expected e{p.shape, {}};
+  for (float v : t[p.flagged ? 1 : 0].to_vector<float>()) e.values.push_back(v);
+  return e;
+}
+
+[[maybe_unused]] const bool restore_flagged_registered = register_op<Restore>({
+    "restore_flagged",
+    {},  // no gradient: every case is compared on the devices and with the reference only
+    {{{1}, true}, {{7}, false}, {{4099}, true}, {{4099}, false}, {{(1 << 20) + 5}, true}},
+    [](const Restore& p) { return shape_name(Elementwise{p.shape}) + (p.flagged ? "_flagged" : "_clear"); },
+    [](const Restore& p, std::mt19937& rng) {
+      return OpInputs()
+          .fixed("dst", random_tensor(p.shape, rng))
+          .fixed("saved", random_tensor(p.shape, rng))
+          .fixed("flag", Tensor::full({1}, p.flagged ? 1.f : 0.f));
+    },
+    [](const Restore&, std::vector<Tensor>& t) {
+      Tensor dst = t[0].clone();
+      ops::restore_flagged(dst, t[1], t[2]);
+      return dst;
+    },
+    naive_restore_flagged,
+    Tolerances().reference_tol(0)});
+
 // ---- every op in one small network ----
 
 struct Net {
