@@ -21,8 +21,10 @@
 # kernels -> engine -> mixing/datasets -> viz -> train -> analysis -> mixup -> mixup_tests costs
 # 118 s by its slowest file per step; a 16-worker simulation of that schedule gives 148 s. Ninja
 # (used when the machine has it) compiles across targets and needs about 50 s. 170 s covers the
-# Makefile case with ~15 % to spare for slower cores and GoogleTest's own sources. No GPU has run
-# this script yet: revise the budgets from its first summary.
+# Makefile case with ~15 % to spare for slower cores and GoogleTest's own sources. Timed again on
+# 2026-12-07 the same way, after the step guard, sliced batch norm and NCCL code came in: 502
+# CPU-seconds in 163 files, the longest 22 s, 270 s of wall time at -j2, so the budget stands. No GPU
+# has run this script yet: revise the budgets from its first summary.
 #
 # Needs on the machine: nvcc, CMake, python3 with PyTorch (its site-packages/nvidia/{cudnn,nccl} wheels
 # serve as cuDNN and NCCL: CUDNN_ROOT, NCCL_ROOT and LD_LIBRARY_PATH point at them), and .gpu-carry in

@@ -13,6 +13,7 @@
 #include "engine/ops.h"
 #include "engine/threads.h"
 #include "gan/grid.h"
+#include "kernels/step_guard.h"
 #include "models/cyclegan_nets.h"
 
 namespace mx::gan {
@@ -22,6 +23,14 @@ namespace {
 constexpr uint64_t kStepStream = 11;  // stitching draws and pool choices; the loader keys its own streams
 constexpr double kReportSeconds = 2;
 const char* const kNetNames[] = {"G_A", "G_B", "D_A", "D_B"};
+
+// "the last good checkpoint is DIR/latest.state.safetensors (epoch 2 step 40)" for a state saved after
+// `epochs` complete epochs and `step` steps of the next.
+std::string last_good(const std::string& dir, int epochs, int64_t step) {
+  return "the last good checkpoint is " + dir + "/latest.state.safetensors (" +
+         (step > 0 ? "epoch " + std::to_string(epochs + 1) + " step " + std::to_string(step) : "epoch " + std::to_string(epochs)) +
+         ")";
+}
 
 // The entries of a state file under `prefix` (tensors and metadata), the prefix taken off, as a file of their own.
 checkpoint::File part_of(const checkpoint::File& state, const std::string& prefix) {
@@ -230,13 +239,10 @@ GanEpoch CycleGan::epoch() {
   GanEpoch e;
   e.epoch = epoch;
   e.lr = lr_;
-  const std::vector<float> sums = losses_.slice(0, step_).to(Device::CPU).to_vector<float>();
+  const std::vector<float> sums = checked_losses();
   for (int64_t s = 0; s < step_; ++s)
     for (int k = 0; k < kLossColumns; ++k) e.loss[k] += sums[static_cast<size_t>(s * kLossColumns + k)];
   for (double& v : e.loss) v /= static_cast<double>(std::max<int64_t>(step_, 1));
-  MX_CHECK(std::isfinite(e.loss[kLossG]) && std::isfinite(e.loss[kLossD_A] + e.loss[kLossD_B]), "epoch ", epoch,
-           ": the losses are not finite (G ", e.loss[kLossG], ", D_A ", e.loss[kLossD_A], ", D_B ", e.loss[kLossD_B],
-           "); the last good checkpoint is kept");
   e.seconds = seconds_since<Clock>(epoch_start_);
   e.images_per_s = images_ / std::max(e.seconds, 1e-9);
   train_seconds_ += e.seconds;
@@ -257,6 +263,7 @@ void CycleGan::handle_requests(bool epoch_end) {
   const int signal = interrupt::requested();
   const bool save_due = c_.save_minutes > 0 && seconds_since<Clock>(last_save_) >= 60 * c_.save_minutes;
   if (!epoch_end && (signal || save_due)) {
+    checked_losses();  // nothing non-finite is saved over the last good state
     save();
     if (cb_.notice) cb_.notice("saved " + c_.out + " at epoch " + std::to_string(epoch_ + 1) + " step " + std::to_string(step_));
   }
@@ -265,17 +272,44 @@ void CycleGan::handle_requests(bool epoch_end) {
                                        "/latest.state.safetensors");
 }
 
-// Progress at most every kReportSeconds (and at the epoch's end): reads the loss rows back, one sync.
+// The loss rows of the epoch so far, read back, after a check that they and the weights of the four
+// networks are finite (the weights on their device, by the step guard's kernel: three floats come
+// back per store). A non-finite value ends the run with a one-line error naming the first step whose
+// losses are not finite, before anything is saved over the last good state.
+std::vector<float> CycleGan::checked_losses() {
+  const std::vector<float> v = losses_.slice(0, step_).to(Device::CPU).to_vector<float>();
+  const std::string where = "epoch " + std::to_string(epoch_ + 1);
+  const std::string hint = "; nothing was saved after it, " + last_good_ + "; try a lower --lr";
+  for (int64_t s = 0; s < step_; ++s) {
+    const float* row = v.data() + s * kLossColumns;
+    MX_CHECK(std::all_of(row, row + kLossColumns, [](float x) { return std::isfinite(x); }), where, " step ", s + 1,
+             ": the losses are not finite (G ", row[kLossG], ", D_A ", row[kLossD_A], ", D_B ", row[kLossD_B], ")",
+             hint);
+  }
+  const Tensor none = Tensor::zeros({1}, DType::F32, dev_);
+  for (ParameterStore* store : {g_store_.get(), d_store_.get()}) {
+    Tensor record = Tensor::zeros({kernels::kGuardColumns}, DType::F32, dev_);
+    ops::step_guard(record, store->params(), none, false);
+    const std::vector<float> r = record.to_vector<float>();
+    MX_CHECK(r[kernels::kGuardColumns - 1] == 0.f, where, " after step ", step_, ": the ",
+             store == g_store_.get() ? "generator" : "discriminator", " weights are not finite (norm ", r[0], ")", hint);
+  }
+  return v;
+}
+
+// Progress at most every kReportSeconds (and at the epoch's end), which also checks that the losses
+// and weights are finite: reads the loss rows back, one sync.
 void CycleGan::report(bool force) {
-  if (!cb_.step || (!force && seconds_since<Clock>(last_report_) < kReportSeconds)) return;
+  if (!force && seconds_since<Clock>(last_report_) < kReportSeconds) return;
   last_report_ = Clock::now();
+  const std::vector<float> v = checked_losses();
+  if (!cb_.step) return;
   GanStepInfo info;
   info.epoch = epoch_ + 1;
   info.epochs = total_epochs();
   info.step = step_;
   info.steps = loader_->batches_per_epoch();
   if (step_ > 0) {
-    const std::vector<float> v = losses_.slice(0, step_).to(Device::CPU).to_vector<float>();
     for (int64_t s = 0; s < step_; ++s) {
       info.loss_g += v[static_cast<size_t>(s * kLossColumns + kLossG)];
       info.loss_d += v[static_cast<size_t>(s * kLossColumns + kLossD_A)] + v[static_cast<size_t>(s * kLossColumns + kLossD_B)];
@@ -337,6 +371,7 @@ void CycleGan::save() {
   checkpoint::save(c_.out + "/latest.state.safetensors", state, all);
   for (int k = 0; k < 4; ++k) checkpoint::save(net_path(c_.out, kNetNames[k]), nets[k]->state_dict(), meta);
   last_save_ = Clock::now();
+  last_good_ = last_good(c_.out, epoch_, step_);
 }
 
 void CycleGan::resume() {
@@ -388,6 +423,7 @@ void CycleGan::resume() {
     }
   }
   if (state.meta.count("step")) return resume_mid_epoch(state, state_file);
+  last_good_ = last_good(dir, epoch_, 0);
   if (cb_.notice) cb_.notice("resumed from " + dir + " at epoch " + std::to_string(epoch_));
 }
 
@@ -422,6 +458,7 @@ void CycleGan::resume_mid_epoch(const checkpoint::File& state, const std::string
            ": lacks the loss rows of its epoch's first ", resume_at_.step, " steps");
   resume_at_.seconds = std::atof(meta_value(state.meta, "epoch_seconds").c_str());
   resume_at_.images = std::atof(meta_value(state.meta, "epoch_images").c_str());
+  last_good_ = last_good(c_.resume, epoch_, resume_at_.step);
   if (cb_.notice)
     cb_.notice("resumed from " + c_.resume + " at epoch " + std::to_string(epoch_ + 1) + " step " +
                std::to_string(resume_at_.step));

@@ -81,6 +81,7 @@ class CycleGan {
   Tensor discriminator_loss(nn::Module& d, const Tensor& source, const Tensor& fake, const Tensor& real,
                             ImagePool& pool, double lam);
   void record(int column, const Tensor& loss);
+  std::vector<float> checked_losses();
   void report(bool force);
   void write_grid(int epoch);
   void save();
@@ -111,6 +112,7 @@ class CycleGan {
     double seconds = 0, images = 0;
   } resume_at_;
   Clock::time_point last_save_ = Clock::now();
+  std::string last_good_ = "no checkpoint was written yet";  // where the last save went, for errors
   float lr_ = 0;
   random::Rng rng_;
   Tensor losses_;  // [steps per epoch, kLossColumns] on the device

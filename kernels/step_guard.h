@@ -1,7 +1,8 @@
 // The check behind `mixup train --skip-nonfinite` (launcher API): may a training step's update be
 // applied? One call after backward, over the flat gradient buffer of a ParameterStore, writes the
 // step's record of kGuardColumns floats:
-//   rec[0] = ||g||, the 2-norm of g[0, n) (squares summed in double, the root rounded to float once)
+//   rec[0] = ||g||, the 2-norm of g[0, n) (squares summed in double, the root rounded to float once;
+//            infinity for a norm beyond float range)
 //   rec[1] = *loss
 //   rec[2] = 1 when rec[0] is not a finite float (a NaN or infinite gradient, or a norm beyond float
 //            range), or when loss_decides and *loss is not finite; else 0
@@ -28,7 +29,7 @@ MX_HD inline bool finite_float(double v) { return v >= -3.4028234663852886e38 &&
 MX_HD inline void write_guard_record(float* rec, double sum_of_squares, float loss, bool loss_decides) {
   const double norm = sqrt(sum_of_squares);
   const bool skip = !finite_float(norm) || (loss_decides && !finite_float(loss));
-  rec[0] = static_cast<float>(norm);
+  rec[0] = !finite_float(norm) && norm > 0 ? INFINITY : static_cast<float>(norm);  // not rounded to FLT_MAX
   rec[1] = loss;
   rec[2] = skip ? 1.f : 0.f;
 }

@@ -2,9 +2,10 @@
 // tests/test_cuda_kernels.cpp compares the CUDA one), SGD leaving weights and momentum alone under its
 // flag, and the Trainer stopping or skipping with a gradient poisoned by the test hook
 // TrainCallbacks::after_backward. Sizes: the memory estimates against the machine's memory, and an
-// allocation failure reported with the batch size.
+// allocation failure reported with the batch size. CudaGuardedRun repeats the skip on the GPU.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <csignal>
 #include <cstring>
@@ -18,6 +19,7 @@
 #include "kernels/sgd.h"
 #include "kernels/step_guard.h"
 #include "tests/expect_error.h"
+#include "tests/cuda_fixtures.h"
 #include "tests/fixtures.h"
 #include "engine/interrupt.h"
 #include "engine/memory.h"
@@ -61,6 +63,8 @@ TEST(StepGuard, RecordsTheNormAndLossAndFlagsNonFiniteSteps) {
   }
   // Finite elements whose norm lies beyond float range (the squares are summed in double).
   EXPECT_EQ(guard(std::vector<float>(4, 3e38f), 1.f, true).skip, 1.f);
+  EXPECT_EQ(guard(std::vector<float>(4, 3e38f), 1.f, true).norm, kInf) << "6e38 is shown as infinite, not as FLT_MAX";
+  EXPECT_EQ(guard({3.4028234e38f, 5e34f}, 1.f, true).norm, kInf) << "just beyond float range, which rounds to FLT_MAX";
   EXPECT_EQ(guard(std::vector<float>(4, 1e30f), 1.f, true).skip, 0.f);  // 1e60 in double, norm 2e30
 }
 
@@ -110,7 +114,7 @@ class GuardedRun : public ::testing::Test {
     c.epochs = 2;
     c.batch_size = 16;
     c.threads = 1;
-    c.device = "cpu";
+    c.device = device_;
     c.skip_nonfinite = skips;
     return c;
   }
@@ -122,7 +126,7 @@ class GuardedRun : public ::testing::Test {
       checkpoint::Metadata meta;
       states_.push_back({store.params().to_vector<float>(), opt.state(meta).at(0).second.to_vector<float>(),
                          store.buffers().to_vector<float>()});
-      if (poisoned_.count({epoch, step})) store.grads().data<float>()[0] = kNaN;
+      if (poisoned_.count({epoch, step})) store.grads().slice(0, 1).fill(kNaN);  // on the run's device
       if (stop_at_ == std::make_pair(epoch, step)) interrupt::request(SIGTERM);
     };
     return cb;
@@ -132,6 +136,7 @@ class GuardedRun : public ::testing::Test {
     std::vector<float> buffers;            // after the step's forward pass
   };
   test::TempDir tmp_;
+  std::string device_ = "cpu";
   std::set<std::pair<int, int64_t>> poisoned_;
   std::vector<std::string> notices_;
   std::vector<State> states_;  // one per step
@@ -225,6 +230,35 @@ TEST_F(GuardedRun, ASkippedStepLeavesTheRunningStatisticsAsTheyWere) {
     const std::vector<float> after = const_cast<ParameterStore&>(t.parameters()).buffers().to_vector<float>();
     EXPECT_EQ(after, states_[poison ? 3 : 4].buffers) << (poison ? "skipped: put back" : "ordinary: kept");
   }
+}
+
+// The same on the GPU: the guard's flag, SGD's skip and the restore of the running statistics all
+// happen on the device, with no read-back inside the step.
+class CudaGuardedRun : public GuardedRun {
+ protected:
+  void SetUp() override {
+    test::skip_or_fail_without_gpu();
+    if (IsSkipped() || HasFatalFailure()) return;
+    GuardedRun::SetUp();
+    device_ = "cuda";
+  }
+};
+
+TEST_F(CudaGuardedRun, ASkippedStepLeavesWeightsMomentumAndRunningStatisticsBitIdentical) {
+  if (IsSkipped() || HasFatalFailure()) return;
+  poisoned_ = {{1, 2}, {1, 5}};
+  train::Trainer t(config(2), callbacks());
+  t.epoch();
+  ASSERT_EQ(states_.size(), 5u);
+  EXPECT_EQ(states_[1].weights, states_[2].weights) << "step 2 changed no weight";
+  EXPECT_EQ(states_[1].momentum, states_[2].momentum);
+  EXPECT_NE(states_[2].weights, states_[3].weights) << "step 3 is an ordinary step";
+  EXPECT_NE(states_[4].buffers, states_[3].buffers) << "a training forward pass updates the running statistics";
+  EXPECT_EQ(const_cast<ParameterStore&>(t.parameters()).buffers().to_vector<float>(), states_[3].buffers)
+      << "step 5 was skipped: its running statistics are put back";
+  EXPECT_EQ(std::count_if(notices_.begin(), notices_.end(),
+                          [](const std::string& n) { return n.find("update skipped") != std::string::npos; }),
+            2);
 }
 
 TEST_F(GuardedRun, StopsAtTheStepPastTheAllowedSkips) {

@@ -33,7 +33,8 @@ struct Runtime {
 // Whether `device` has stream-ordered memory pools; where it has none, says once on stderr that
 // plain cudaMalloc/cudaFree serve instead. Where it has them, the default pool's release threshold
 // is raised so freed blocks stay cached for the next allocation instead of going back to the driver
-// at every synchronisation.
+// at every synchronisation; an allocation that fails gives the cache back and tries once more
+// (pool_alloc).
 bool set_up_pool(int device) {
   int supported = 0;
   CHECK_CUDA(cudaDeviceGetAttribute(&supported, cudaDevAttrMemoryPoolsSupported, device));
@@ -49,9 +50,12 @@ bool set_up_pool(int device) {
   return true;
 }
 
+bool g_runtime_started = false;  // set once, by the first thread to use the GPU
+
 // Set up on first use and never torn down: at process exit the CUDA runtime may already be gone.
 Runtime& runtime() {
   static Runtime* rt = [] {
+    g_runtime_started = true;
     MX_CHECK(device_count() > 0, "CUDA device requested, but there is ", device_summary());
     auto* r = new Runtime;
     CHECK_CUDA(cudaGetDevice(&r->device));
@@ -153,7 +157,17 @@ std::string device_report() {
          cuda_version(runtime_version);
 }
 
+// True when the launcher gave this process one GPU of its own (CUDA_VISIBLE_DEVICES names one
+// device, as srun --gpus-per-task=1 does): it is device 0 whatever the local rank.
+bool one_gpu_per_process() {
+  const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
+  return visible && *visible && !std::strchr(visible, ',') && device_count() == 1;
+}
+
 void use_device(int index, const std::string& why) {
+  MX_CHECK(!g_runtime_started, why, ": GPU ", index, " must be chosen before the first GPU work, but cuda:",
+           runtime().device, " is in use already");
+  if (one_gpu_per_process()) index = 0;
   const int n = device_count();
   MX_CHECK(index < n, why, ": needs GPU ", index, " but this machine has ", n,
            " (one GPU per local rank: start at most as many ranks per node as there are GPUs)");
@@ -172,10 +186,31 @@ void check_launch(const char* op, const char* file, int line) {
             rt.sync_each_op ? "" : " (errors surface late; rerun with MIXUP_SYNC=1 to name the op that failed)");
 }
 
+namespace {
+
+cudaMemPool_t default_pool() {
+  cudaMemPool_t pool;
+  CHECK_CUDA(cudaDeviceGetDefaultMemPool(&pool, runtime().device));
+  return pool;
+}
+
+// cudaMallocAsync, and where the pool cannot grow, once more after the stream's frees have completed
+// and the pool's unused memory went back to the device (a fragmented cache may hold enough in pieces).
+cudaError_t pool_alloc(void** p, size_t bytes) {
+  cudaError_t err = cudaMallocAsync(p, bytes, current_stream());
+  if (err != cudaErrorMemoryAllocation) return err;
+  cudaGetLastError();
+  if ((err = cudaStreamSynchronize(current_stream())) != cudaSuccess) return err;
+  if ((err = cudaMemPoolTrimTo(default_pool(), 0)) != cudaSuccess) return err;
+  return cudaMallocAsync(p, bytes, current_stream());
+}
+
+}  // namespace
+
 void* alloc(size_t bytes) {
   void* p = nullptr;
   const bool pools = runtime().pools;
-  const cudaError_t err = pools ? cudaMallocAsync(&p, bytes, current_stream()) : cudaMalloc(&p, bytes);
+  const cudaError_t err = pools ? pool_alloc(&p, bytes) : cudaMalloc(&p, bytes);
   const char* call = pools ? "cudaMallocAsync" : "cudaMalloc";
   if (err == cudaErrorMemoryAllocation) {
     cudaGetLastError();  // clear it: later launch checks must not report it again
@@ -189,9 +224,17 @@ void* alloc(size_t bytes) {
 }
 
 MemoryInfo memory_info() {
-  runtime();  // the device is set up
   MemoryInfo m;
+  if (!runtime().pools) {
+    CHECK_CUDA(cudaMemGetInfo(&m.free, &m.total));
+    return m;
+  }
+  const cudaMemPool_t pool = default_pool();
+  uint64_t reserved = 0, used = 0;
+  CHECK_CUDA(cudaMemPoolGetAttribute(pool, cudaMemPoolAttrReservedMemCurrent, &reserved));
+  CHECK_CUDA(cudaMemPoolGetAttribute(pool, cudaMemPoolAttrUsedMemCurrent, &used));
   CHECK_CUDA(cudaMemGetInfo(&m.free, &m.total));
+  m.free += static_cast<size_t>(reserved - std::min(used, reserved));
   return m;
 }
 

@@ -15,8 +15,10 @@ std::string device_summary();  // "NVIDIA H100 80GB HBM3 (sm_90)" or why there i
 // For diagnosing a machine whose GPU is not usable: what cudaGetDeviceCount returned (error code and
 // string), and the driver and runtime versions, in one line.
 std::string device_report();
-// Makes GPU `index` this process's device (one GPU per data-parallel rank); call before any other CUDA
-// work. Throws a one-line mx::Error when the machine has no GPU `index`, naming `why` (the rank).
+// Makes GPU `index` this process's device (one GPU per data-parallel rank), or device 0 where
+// CUDA_VISIBLE_DEVICES gives the process a single GPU; call before any other CUDA work. Throws a
+// one-line mx::Error, naming `why` (the rank), when the machine has no GPU `index` or GPU work has
+// already begun on another.
 void use_device(int index, const std::string& why);
 
 // Memory and copies, all ordered on the compute stream (engine/cuda/stream.h). A copy to the host
@@ -28,7 +30,9 @@ void copy(void* dst, bool dst_on_device, const void* src, bool src_on_device, si
 void memset_zero(void* ptr, size_t bytes);
 void synchronize();  // waits for all work queued on the compute stream
 struct MemoryInfo {
-  size_t free = 0, total = 0;  // bytes of this process's GPU (cudaMemGetInfo)
+  // Bytes of this process's GPU: free counts the device's free memory (cudaMemGetInfo) and what the
+  // memory pool holds unused, since allocations take from both.
+  size_t free = 0, total = 0;
 };
 MemoryInfo memory_info();
 

@@ -1,7 +1,8 @@
 // The NCCL communicator for CUDA ranks. Collectives run on an NCCL stream of their own: each waits
 // for an event recorded on the compute stream (its input is complete), and the compute stream waits
 // for its done event in Request::wait, so the host never blocks for a gradient bucket. Host buffers
-// go to the MPI communicator when the job has one (mpirun, srun), else through a small device buffer.
+// go to the MPI communicator when the job has one (mpirun, srun), else through a small pinned host
+// buffer and a device buffer, so that the host waits on an event the watchdog watches.
 //
 // Bootstrap: under MPI, rank 0's ncclUniqueId is broadcast over MPI. Under torchrun, every rank sets
 // NCCL_COMM_ID=MASTER_ADDR:port and calls ncclGetUniqueId: with that variable NCCL encodes the
@@ -11,13 +12,16 @@
 // Faults: the communicator is non-blocking (ncclConfig_t::blocking = 0), so that initialisation can
 // be given up; a watchdog thread polls ncclCommGetAsyncError and the done events of the collectives in
 // flight every 100 ms, and when NCCL reports an error or a collective is older than --dist-timeout it
-// prints one line, calls ncclCommAbort and ends the process (with MPI_Abort when MPI started it).
+// prints one line, calls ncclCommAbort and ends the process (with MPI_Abort when MPI started it). The
+// watchdog works on the rank's GPU (a new thread starts on device 0), and the communicator is aborted
+// once, by whichever thread gets there first.
 #ifdef MIXUP_HAVE_NCCL
 #include <nccl.h>
 
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <mutex>
 #include <thread>
@@ -65,6 +69,7 @@ class Nccl final : public Communicator {
  public:
   explicit Nccl(NcclSetup s)
       : Communicator(s.rank, s.world, s.local_rank), host_(std::move(s.host)), timeout_s_(s.timeout_s) {
+    CHECK_CUDA(cudaGetDevice(&device_));
     CHECK_CUDA(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking));
     init(s.comm_id);
     watchdog_ = std::thread([this] { watch(); });
@@ -77,6 +82,7 @@ class Nccl final : public Communicator {
     watchdog_.join();
     if (comm_ && ncclCommDestroy(comm_) != ncclSuccess) std::fprintf(stderr, "warning: ncclCommDestroy failed\n");
     if (staging_) cudaFree(staging_);
+    if (pinned_) cudaFreeHost(pinned_);
     cudaStreamDestroy(stream_);
   }
   std::string backend() const override { return host_ ? "nccl+mpi" : "nccl"; }
@@ -110,8 +116,13 @@ class Nccl final : public Communicator {
     all_reduce(&one, 1, Elem::F64, Device::CPU, Reduce::Sum);
   }
   void abort_all(const std::string& message) override {
-    ncclCommAbort(comm_);
-    comm_ = nullptr;
+    ncclComm_t comm = nullptr;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      std::swap(comm, comm_);
+      stop_ = true;
+    }
+    if (comm) ncclCommAbort(comm);
     if (host_) host_->abort_all(message);
   }
 
@@ -158,42 +169,61 @@ class Nccl final : public Communicator {
     return done;
   }
 
-  // Host data through the device: copy in, run `call` on the staging buffer, copy out, wait.
+  // Host data through the device: into the pinned buffer, to the device, `call` on it, back, then the
+  // host waits for the done event (which the watchdog watches, so a hung peer ends the job).
   template <typename Call>
   void staged(void* data, int64_t bytes, Call call) {
+    const auto n = static_cast<size_t>(bytes);
     if (bytes > staging_bytes_) {
       if (staging_) CHECK_CUDA(cudaFree(staging_));
-      CHECK_CUDA(cudaMalloc(&staging_, static_cast<size_t>(bytes)));
+      if (pinned_) CHECK_CUDA(cudaFreeHost(pinned_));
+      staging_ = pinned_ = nullptr;
+      CHECK_CUDA(cudaMalloc(&staging_, n));
+      CHECK_CUDA(cudaMallocHost(&pinned_, n));
       staging_bytes_ = bytes;
     }
-    const auto n = static_cast<size_t>(bytes);
-    CHECK_CUDA(cudaMemcpyAsync(staging_, data, n, cudaMemcpyHostToDevice, stream_));
+    std::memcpy(pinned_, data, n);
+    CHECK_CUDA(cudaMemcpyAsync(staging_, pinned_, n, cudaMemcpyHostToDevice, stream_));
     settle("host collective", call(staging_));
-    CHECK_CUDA(cudaMemcpyAsync(data, staging_, n, cudaMemcpyDeviceToHost, stream_));
+    CHECK_CUDA(cudaMemcpyAsync(pinned_, staging_, n, cudaMemcpyDeviceToHost, stream_));
     const EventPtr done = std::make_shared<Event>();
     CHECK_CUDA(cudaEventRecord(done->e, stream_));
     {
       std::lock_guard<std::mutex> lock(mu_);
       in_flight_.push_back({done, Clock::now(), "host collective"});
     }
-    CHECK_CUDA(cudaEventSynchronize(done->e));  // the watchdog ends the job if this never returns
+    CHECK_CUDA(cudaEventSynchronize(done->e));
+    std::memcpy(data, pinned_, n);
   }
 
+  // Every 100 ms: NCCL's asynchronous error, and the oldest collective in flight against the timeout.
+  // The lock is let go before fail(), which aborts the communicator under it.
   void watch() {
+    if (cudaSetDevice(device_) != cudaSuccess) return;  // the constructor's cudaGetDevice vouched for it
+    std::string problem;
     for (;;) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
-      std::lock_guard<std::mutex> lock(mu_);
-      if (stop_) return;
-      ncclResult_t r = ncclSuccess;
-      ncclCommGetAsyncError(comm_, &r);
-      if (r != ncclSuccess && r != ncclInProgress)
-        fail(detail::concat("NCCL reported ", ncclGetErrorString(r), " (", ncclGetLastError(comm_), ")"));
-      while (!in_flight_.empty() && cudaEventQuery(in_flight_.front().done->e) == cudaSuccess) in_flight_.pop_front();
-      if (!in_flight_.empty() &&
-          std::chrono::duration<double>(Clock::now() - in_flight_.front().since).count() > timeout_s_)
-        fail(detail::concat("NCCL ", in_flight_.front().what, " did not complete within --dist-timeout ", timeout_s_,
-                            " s (another rank died or hangs)"));
+      if (!poll(problem)) return;
+      if (!problem.empty()) fail(problem);
     }
+  }
+
+  // False once the communicator is being destroyed or was aborted; else true, `problem` naming what
+  // went wrong or empty.
+  bool poll(std::string& problem) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stop_ || !comm_) return false;
+    ncclResult_t r = ncclSuccess;
+    ncclCommGetAsyncError(comm_, &r);
+    if (r != ncclSuccess && r != ncclInProgress) {
+      problem = detail::concat("NCCL reported ", ncclGetErrorString(r), " (", ncclGetLastError(comm_), ")");
+      return true;
+    }
+    while (!in_flight_.empty() && cudaEventQuery(in_flight_.front().done->e) == cudaSuccess) in_flight_.pop_front();
+    if (!in_flight_.empty() && std::chrono::duration<double>(Clock::now() - in_flight_.front().since).count() > timeout_s_)
+      problem = detail::concat("NCCL ", in_flight_.front().what, " did not complete within --dist-timeout ", timeout_s_,
+                               " s (another rank died or hangs)");
+    return true;
   }
 
   [[noreturn]] void fail(const std::string& what) { abort_job(detail::concat("rank ", rank(), ": ", what)); }
@@ -206,10 +236,12 @@ class Nccl final : public Communicator {
   std::unique_ptr<Communicator> host_;  // first member: MPI_Finalize comes after everything NCCL
   double timeout_s_;
   ncclComm_t comm_ = nullptr;
+  int device_ = 0;  // the rank's GPU, current when the communicator was made
   cudaStream_t stream_ = nullptr;
-  void* staging_ = nullptr;
+  void* staging_ = nullptr;  // staging_bytes_ on the device, and as many pinned on the host
+  void* pinned_ = nullptr;
   int64_t staging_bytes_ = 0;
-  std::mutex mu_;  // guards in_flight_ and stop_
+  std::mutex mu_;  // guards in_flight_, stop_, and comm_ against the abort
   std::deque<InFlight> in_flight_;
   bool stop_ = false;
   std::thread watchdog_;
