@@ -15,6 +15,7 @@
 #include "gan/grid.h"
 #include "kernels/step_guard.h"
 #include "models/cyclegan_nets.h"
+#include "train/run_dir.h"
 
 namespace mx::gan {
 
@@ -24,12 +25,9 @@ constexpr uint64_t kStepStream = 11;  // stitching draws and pool choices; the l
 constexpr double kReportSeconds = 2;
 const char* const kNetNames[] = {"G_A", "G_B", "D_A", "D_B"};
 
-// "the last good checkpoint is DIR/latest.state.safetensors (epoch 2 step 40)" for a state saved after
-// `epochs` complete epochs and `step` steps of the next.
+// train::last_good_checkpoint for a state saved in DIR after `epochs` complete epochs and `step` steps of the next.
 std::string last_good(const std::string& dir, int epochs, int64_t step) {
-  return "the last good checkpoint is " + dir + "/latest.state.safetensors (" +
-         (step > 0 ? "epoch " + std::to_string(epochs + 1) + " step " + std::to_string(step) : "epoch " + std::to_string(epochs)) +
-         ")";
+  return train::last_good_checkpoint(dir + "/latest.state.safetensors", step > 0 ? epochs + 1 : epochs, step);
 }
 
 // The entries of a state file under `prefix` (tensors and metadata), the prefix taken off, as a file of their own.
@@ -232,6 +230,7 @@ GanEpoch CycleGan::epoch() {
   data::TranslationBatch batch;
   while (loader_->next(batch)) {
     step(batch);
+    if (cb_.after_step) cb_.after_step(epoch, step_, *g_store_, *d_store_);
     report(false);
     if (step_ < steps) handle_requests(false);  // after the last step, the epoch's end saves
   }

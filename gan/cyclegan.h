@@ -48,6 +48,8 @@ struct GanCallbacks {
   std::function<void(const std::string&)> notice;
   std::function<void(const GanStepInfo&)> step;
   std::function<void(const GanEpoch&)> epoch;
+  // Tests: after step `step` (1-based) of epoch `epoch`, with the generators' and discriminators' stores.
+  std::function<void(int epoch, int64_t step, ParameterStore& g, ParameterStore& d)> after_step;
 };
 
 // The four networks for images of `channels` channels, initialised from the config's seed.

@@ -10,7 +10,7 @@ namespace {
 struct Relu {
   float* y;
   const float* x;
-  __device__ void operator()(int64_t i) const { y[i] = x[i] > 0.f ? x[i] : 0.f; }
+  __device__ void operator()(int64_t i) const { y[i] = x[i] > 0.f || x[i] != x[i] ? x[i] : 0.f; }
 };
 
 struct ReluBackward {

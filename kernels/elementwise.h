@@ -8,7 +8,7 @@
 
 namespace mx::kernels {
 template <Device D>
-void relu_forward(float* y, const float* x, int64_t n);
+void relu_forward(float* y, const float* x, int64_t n);  // x > 0 or NaN ? x : 0 (a NaN goes on, as in PyTorch)
 template <Device D>
 void relu_backward(float* dx, const float* dy, const float* y, int64_t n);  // dx = dy * (y > 0)
 template <Device D>

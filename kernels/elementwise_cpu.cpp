@@ -8,7 +8,7 @@ namespace mx::kernels {
 template <>
 void relu_forward<Device::CPU>(float* y, const float* x, int64_t n) {
 #pragma omp parallel for simd schedule(static) if (n > 65536)
-  for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.f ? x[i] : 0.f;
+  for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.f || x[i] != x[i] ? x[i] : 0.f;  // a NaN stays
 }
 
 template <>

@@ -39,6 +39,14 @@ TEST_P(CudaElementwise, MatchesCpuTwinBitForBit) {
   std::vector<float> a = random_floats(n, rng), b = random_floats(n, rng), want(static_cast<size_t>(n));
   a[0] = -0.f;
   Guarded<float> ga(n), gb(n), out(n);
+  {  // a NaN goes through relu unchanged, bit for bit on both (no arithmetic touches it)
+    std::vector<float> with_nan = a;
+    with_nan[n / 2] = std::nanf("7");
+    ga.upload(with_nan);
+    kernels::relu_forward<Device::CPU>(want.data(), with_nan.data(), n);
+    MX_CUDA_KERNEL(relu_forward)(out.data(), ga.data(), n);
+    expect_bitwise_equal(out.download(), want, "relu_forward of a NaN");
+  }
   ga.upload(a);
   gb.upload(b);
 

@@ -22,6 +22,7 @@
 #include "gan/translate.h"
 #include "models/cyclegan_nets.h"
 #include "tests/cuda_fixtures.h"
+#include "tests/expect_error.h"
 #include "tests/fixtures.h"
 #include "tests/images.h"
 #include "tests/layouts.h"
@@ -251,6 +252,39 @@ TEST_P(CycleGanRun, AStopRequestSavesMidEpochAndTheResumedRunEndsBitIdentical) {
   EXPECT_EQ(test::without_last_fields(test::read_file(tmp / "stopped/metrics.csv"), 2),
             test::without_last_fields(test::read_file(tmp / "full2/metrics.csv"), 2))
       << "the losses of every epoch, not the timings";
+}
+
+// Non-finite numbers in the middle of epoch 2 (a generator weight poisoned after its step 1): a stop
+// request after that step saves nothing and names the weights; without one, the epoch's end names the
+// first step whose losses are not finite. Either way the state of epoch 1 stays as it was, and no
+// sample grid of epoch 2 is written.
+TEST_P(CycleGanRun, NonFiniteNumbersStopTheRunBeforeAnythingIsSavedOverEpoch1) {
+  TempDir tmp;
+  write_unaligned_tree(tmp / "data", 5, 3);
+  for (const bool stop_request : {true, false}) {
+    gan::CycleGanConfig c = tiny_config(tmp / "data", tmp / (stop_request ? "stopped" : "plain"), GetParam());
+    c.batch_size = 2;  // three steps per epoch
+    gan::GanCallbacks cb;
+    std::string epoch1_state;
+    cb.epoch = [&](const gan::GanEpoch&) { epoch1_state = test::read_file(c.out + "/latest.state.safetensors"); };
+    cb.after_step = [&](int epoch, int64_t step, ParameterStore& g, ParameterStore&) {
+      if (epoch != 2 || step != 1) return;
+      g.params().slice(5, 6).fill(std::nanf(""));
+      if (stop_request) interrupt::request(SIGTERM);
+    };
+    const std::string good = "the last good checkpoint is " + c.out + "/latest.state.safetensors (epoch 1)";
+    if (stop_request)
+      test::expect_error([&] { gan::CycleGan(c, cb).run(); },
+                         {"epoch 2 after step 1: the generator weights are not finite (norm nan)",
+                          "nothing was saved after it, " + good, "--lr"});
+    else
+      test::expect_error([&] { gan::CycleGan(c, cb).run(); },
+                         {"epoch 2 step 2: the losses are not finite (G nan", good});
+    interrupt::clear();
+    ASSERT_FALSE(epoch1_state.empty());
+    EXPECT_EQ(test::read_file(c.out + "/latest.state.safetensors"), epoch1_state);
+    EXPECT_FALSE(fs::exists(c.out + "/samples/epoch_002.png"));
+  }
 }
 
 // A process killed at I/O steps all through the saves of epoch 2 (grid, metrics, state file, the four

@@ -34,6 +34,21 @@ Tensor no_tensor() { return Tensor(); }
 
 // ---- conv2d ----
 
+// As in PyTorch, relu passes a NaN on (a NaN weight before a ReLU must not vanish from the loss and
+// the step guard), maps -0 to 0, and gives a NaN input no gradient.
+TEST(OpsRelu, PassesANanOnLikePyTorch) {
+  Tensor x = Tensor::from_vector<float>({std::nanf(""), -0.f, -2.f, 3.f}, {4}).set_requires_grad(true);
+  Tensor y = ops::relu(x);
+  const std::vector<float> v = y.to_vector<float>();
+  EXPECT_TRUE(std::isnan(v[0]));
+  EXPECT_EQ(v[1], 0.f);
+  EXPECT_FALSE(std::signbit(v[1]));
+  EXPECT_EQ(v[2], 0.f);
+  EXPECT_EQ(v[3], 3.f);
+  run_backward(y, Tensor::full({4}, 1.f));
+  EXPECT_EQ(x.grad().to_vector<float>(), (std::vector<float>{0.f, 0.f, 0.f, 1.f}));
+}
+
 TEST(OpsConv2dGrad, WeightOnlyLeavesInputWithoutGradient) {
   std::mt19937 rng(13);
   Tensor x = test::random_tensor({2, 3, 5, 5}, rng);

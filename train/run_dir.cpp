@@ -104,6 +104,11 @@ void RunDir::write_summary(const nlohmann::json& summary) {
   files::write_atomic(path("summary.json"), summary.dump(2) + "\n");
 }
 
+std::string last_good_checkpoint(const std::string& path, int epoch, int64_t step) {
+  const std::string place = "epoch " + std::to_string(epoch) + (step > 0 ? " step " + std::to_string(step) : "");
+  return "the last good checkpoint is " + path + " (" + place + ")";
+}
+
 std::string state_path(const std::string& checkpoint) {
   const fs::path p(checkpoint);
   return (p.parent_path() / (p.stem().string() + ".state.safetensors")).string();

@@ -79,11 +79,6 @@ ScoreTotals scores_of_rank(const std::string& text, int rank, int world, const s
 
 // Where the last good weights are, for the error that stops a run at a non-finite step: the end of
 // `epoch` (step 0) or its step `step`.
-std::string last_good(const std::string& path, int epoch, int64_t step) {
-  const std::string place = "epoch " + std::to_string(epoch) + (step > 0 ? " step " + std::to_string(step) : "");
-  return "the last good checkpoint is " + path + " (" + place + ")";
-}
-
 }  // namespace
 
 Trainer::Trainer(const TrainConfig& config, TrainCallbacks cb, dist::Communicator* comm)
@@ -203,7 +198,7 @@ void Trainer::resume() {
   MX_CHECK(epoch_ <= c_.epochs, "--resume ", path, ": checkpoint is at epoch ", epoch_, ", beyond --epochs ", c_.epochs);
   if (m.count("step")) return resume_mid_epoch(m);
   notice("resumed from " + path + " at epoch " + std::to_string(epoch_));
-  last_good_ = last_good(path, epoch_, 0);
+  last_good_ = last_good_checkpoint(path, epoch_, 0);
 }
 
 // A resume point in the middle of epoch epoch_ + 1: the same ranks go on from its step.
@@ -220,7 +215,7 @@ void Trainer::resume_mid_epoch(const checkpoint::Metadata& m) {
   resume_at_.seconds = std::atof(meta_value(m, "epoch_seconds").c_str());
   notice("resumed from " + path + " at epoch " + std::to_string(epoch_ + 1) + " step " +
          std::to_string(resume_at_.step));
-  last_good_ = last_good(path, epoch_ + 1, resume_at_.step);
+  last_good_ = last_good_checkpoint(path, epoch_ + 1, resume_at_.step);
 }
 
 // The data path of one step. Everything stays on the model's device; nothing is read back here.
@@ -332,7 +327,7 @@ void Trainer::save_resume_point() {
            std::to_string(step_));
   }
   last_save_ = Clock::now();
-  last_good_ = last_good(c_.out + "/checkpoint.safetensors", epoch_ + 1, step_);
+  last_good_ = last_good_checkpoint(c_.out + "/checkpoint.safetensors", epoch_ + 1, step_);
 }
 
 // Every rank evaluates rank 0's model (its batch-norm statistics are broadcast first) on its shard.
@@ -389,7 +384,7 @@ checkpoint::Metadata Trainer::state_meta() const {
 
 void Trainer::save_checkpoints(bool best) {
   last_save_ = Clock::now();
-  last_good_ = last_good(c_.out + "/checkpoint.safetensors", epoch_, 0);
+  last_good_ = last_good_checkpoint(c_.out + "/checkpoint.safetensors", epoch_, 0);
   if (!run_dir_) return;
   const checkpoint::Metadata meta = checkpoint_meta();
   const checkpoint::Metadata state = state_meta();
