@@ -80,7 +80,7 @@ class Nccl final : public Communicator {
       stop_ = true;
     }
     watchdog_.join();
-    if (comm_ && ncclCommDestroy(comm_) != ncclSuccess) std::fprintf(stderr, "warning: ncclCommDestroy failed\n");
+    shut_down();
     if (staging_) cudaFree(staging_);
     if (pinned_) cudaFreeHost(pinned_);
     cudaStreamDestroy(stream_);
@@ -143,16 +143,35 @@ class Nccl final : public Communicator {
     settle("ncclCommInitRankConfig", ncclCommInitRankConfig(&comm_, world_size(), id, rank(), &config));
   }
 
-  // A non-blocking communicator may answer ncclInProgress: wait until the call has settled, at most
-  // until the timeout, and fail on an error.
-  void settle(const char* what, ncclResult_t r) {
+  // A non-blocking communicator may answer ncclInProgress: the result once the call has settled, or
+  // ncclInProgress still after the timeout.
+  ncclResult_t settled(ncclResult_t r) {
     const auto deadline = Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_s_));
-    while (r == ncclInProgress) {
-      if (Clock::now() > deadline) fail(detail::concat(what, " did not complete within --dist-timeout ", timeout_s_, " s"));
+    while (r == ncclInProgress && Clock::now() <= deadline) {
       std::this_thread::sleep_for(std::chrono::microseconds(20));
       ncclCommGetAsyncError(comm_, &r);
     }
+    return r;
+  }
+
+  // settled(r), failing the job where the call did not succeed in time.
+  void settle(const char* what, ncclResult_t r) {
+    r = settled(r);
+    if (r == ncclInProgress) fail(detail::concat(what, " did not complete within --dist-timeout ", timeout_s_, " s"));
     if (r != ncclSuccess) fail(detail::concat(what, ": ", ncclGetErrorString(r), " (", ncclGetLastError(comm_), ")"));
+  }
+
+  // The documented end of a non-blocking communicator: ncclCommFinalize until it has settled, then
+  // ncclCommDestroy; ncclCommAbort where finalizing fails or does not settle in time. Warns, never throws.
+  void shut_down() {
+    if (!comm_) return;
+    const ncclResult_t r = settled(ncclCommFinalize(comm_));
+    if (r != ncclSuccess) {
+      std::fprintf(stderr, "warning: ncclCommFinalize: %s; aborting the communicator\n", ncclGetErrorString(r));
+      ncclCommAbort(comm_);
+    } else if (ncclCommDestroy(comm_) != ncclSuccess) {
+      std::fprintf(stderr, "warning: ncclCommDestroy failed\n");
+    }
   }
 
   // Queues `call` on the NCCL stream behind the compute stream's work so far; returns its done event,
@@ -178,6 +197,7 @@ class Nccl final : public Communicator {
       if (staging_) CHECK_CUDA(cudaFree(staging_));
       if (pinned_) CHECK_CUDA(cudaFreeHost(pinned_));
       staging_ = pinned_ = nullptr;
+      staging_bytes_ = 0;  // until both allocations succeed
       CHECK_CUDA(cudaMalloc(&staging_, n));
       CHECK_CUDA(cudaMallocHost(&pinned_, n));
       staging_bytes_ = bytes;
