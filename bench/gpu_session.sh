@@ -112,10 +112,14 @@ if wants build; then
 fi
 mkdir -p "$work"
 
-# ---- the GPU tests alone (the CPU tests are proven elsewhere); none found is a failure ----
+# ---- the GPU tests alone (the CPU tests are proven elsewhere); none found is a failure, and so is a
+# build without the NCCL tests (compiled only where NCCL was found) ----
 if wants gpu-tests; then
   run_stage gpu-tests 110 "$out/gpu_tests.log" \
-    "OMP_NUM_THREADS=2 ctest --test-dir $build -L gpu --no-tests=error -j8 --output-on-failure"
+    "OMP_NUM_THREADS=2 ctest --test-dir $build -L gpu --no-tests=error -j8 --output-on-failure; rc=\$?
+     ctest --test-dir $build -N -R '^CudaNccl[.]' | grep -q 'Total Tests: [1-9]' ||
+       { echo 'no CudaNccl tests: this build has no NCCL (see build.log)'; rc=1; }
+     exit \$rc"
 fi
 
 # ---- out-of-bounds and uninitialised accesses: a few kernel test suites under memcheck ----
