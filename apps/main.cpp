@@ -339,7 +339,8 @@ int run_train(const TrainConfig& config) {
     return train_on(c, comm.get());
   } catch (const mx::interrupt::Stopped& e) {  // every rank stopped at the same step; rank 0 says so
     if (comm->rank() != 0) return e.exit_status();
-    throw e.noted(" (" + std::to_string(comm->world_size()) + " ranks: launch them again as before, each with the line below)");
+    throw e.noted(" (" + std::to_string(comm->world_size()) +
+                  " ranks: launch them again as before, each with the line below)");
   } catch (const mx::dist::JobError& e) {
     return comm->rank() == 0 ? fail(e.what()) : 1;
   } catch (const std::exception& e) {

@@ -25,6 +25,9 @@ std::string concat(Args&&... args) {
   (os << ... << args);
   return os.str();
 }
+
+// A value for a message: "nan" for every NaN (libstdc++ prints one made by arithmetic as "-nan").
+inline std::string shown(double v) { return v != v ? "nan" : concat(v); }
 }  // namespace detail
 
 }  // namespace mx

@@ -13,7 +13,7 @@ namespace mx {
 class ParameterStore {
  public:
   // Moves the module's parameters into the flat buffer (values kept) on `dev`, each starting on a
-  // kAlignment boundary; the gaps stay zero in both buffers. The F32 buffers (BatchNorm running
+  // kAlignment boundary; the gaps stay zero in all three buffers. The F32 buffers (BatchNorm running
   // statistics) move into buffers() on `dev` the same way; integer counters (num_batches_tracked) stay
   // on the host.
   ParameterStore(nn::Module& model, Device dev = Device::CPU);
@@ -21,6 +21,7 @@ class ParameterStore {
   Tensor& params() { return params_; }  // [size()] F32
   Tensor& grads() { return grads_; }    // [size()] F32
   Tensor& buffers() { return buffers_; }  // every F32 buffer, aligned alike; [0] for a model with none
+  const Tensor& buffers() const { return buffers_; }
   int64_t size() const { return params_.numel(); }  // includes the alignment gaps
   int64_t num_parameters() const;                    // the model's parameter count
   const nn::NamedTensors& named() const { return named_; }  // views into params()

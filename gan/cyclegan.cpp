@@ -234,11 +234,10 @@ GanEpoch CycleGan::epoch() {
     report(false);
     if (step_ < steps) handle_requests(false);  // after the last step, the epoch's end saves
   }
-  report(true);
+  const std::vector<float> sums = report(true);
   GanEpoch e;
   e.epoch = epoch;
   e.lr = lr_;
-  const std::vector<float> sums = checked_losses();
   for (int64_t s = 0; s < step_; ++s)
     for (int k = 0; k < kLossColumns; ++k) e.loss[k] += sums[static_cast<size_t>(s * kLossColumns + k)];
   for (double& v : e.loss) v /= static_cast<double>(std::max<int64_t>(step_, 1));
@@ -272,18 +271,18 @@ void CycleGan::handle_requests(bool epoch_end) {
 }
 
 // The loss rows of the epoch so far, read back, after a check that they and the weights of the four
-// networks are finite (the weights on their device, by the step guard's kernel: three floats come
-// back per store). A non-finite value ends the run with a one-line error naming the first step whose
-// losses are not finite, before anything is saved over the last good state.
+// networks are finite (the weights on their device, by the step guard's kernel: a record of three
+// floats comes back per store). A non-finite value ends the run with a one-line error naming the first
+// step whose losses are not finite, before anything is saved over the last good state.
 std::vector<float> CycleGan::checked_losses() {
   const std::vector<float> v = losses_.slice(0, step_).to(Device::CPU).to_vector<float>();
   const std::string where = "epoch " + std::to_string(epoch_ + 1);
-  const std::string hint = "; nothing was saved after it, " + last_good_ + "; try a lower --lr";
+  const std::string hint = "; " + last_good_ + "; try a lower --lr";
   for (int64_t s = 0; s < step_; ++s) {
     const float* row = v.data() + s * kLossColumns;
     MX_CHECK(std::all_of(row, row + kLossColumns, [](float x) { return std::isfinite(x); }), where, " step ", s + 1,
-             ": the losses are not finite (G ", row[kLossG], ", D_A ", row[kLossD_A], ", D_B ", row[kLossD_B], ")",
-             hint);
+             ": the losses are not finite (G ", detail::shown(row[kLossG]), ", D_A ", detail::shown(row[kLossD_A]),
+             ", D_B ", detail::shown(row[kLossD_B]), ")", hint);
   }
   const Tensor none = Tensor::zeros({1}, DType::F32, dev_);
   for (ParameterStore* store : {g_store_.get(), d_store_.get()}) {
@@ -291,18 +290,19 @@ std::vector<float> CycleGan::checked_losses() {
     ops::step_guard(record, store->params(), none, false);
     const std::vector<float> r = record.to_vector<float>();
     MX_CHECK(r[kernels::kGuardColumns - 1] == 0.f, where, " after step ", step_, ": the ",
-             store == g_store_.get() ? "generator" : "discriminator", " weights are not finite (norm ", r[0], ")", hint);
+             store == g_store_.get() ? "generator" : "discriminator", " weights are not finite (norm ",
+             detail::shown(r[0]), ")", hint);
   }
   return v;
 }
 
-// Progress at most every kReportSeconds (and at the epoch's end), which also checks that the losses
-// and weights are finite: reads the loss rows back, one sync.
-void CycleGan::report(bool force) {
-  if (!force && seconds_since<Clock>(last_report_) < kReportSeconds) return;
+// Progress at most every kReportSeconds (and, forced, at the epoch's end), with the check of
+// checked_losses; returns the loss rows it read, or none when it was not yet time.
+std::vector<float> CycleGan::report(bool force) {
+  if (!force && seconds_since<Clock>(last_report_) < kReportSeconds) return {};
   last_report_ = Clock::now();
   const std::vector<float> v = checked_losses();
-  if (!cb_.step) return;
+  if (!cb_.step) return v;
   GanStepInfo info;
   info.epoch = epoch_ + 1;
   info.epochs = total_epochs();
@@ -321,6 +321,7 @@ void CycleGan::report(bool force) {
   const double per_step = step_ > 0 ? elapsed / static_cast<double>(step_) : 0;
   info.eta_s = per_step * static_cast<double>((total_epochs() - epoch_) * info.steps - step_);
   cb_.step(info);
+  return v;
 }
 
 void CycleGan::write_grid(int epoch) {

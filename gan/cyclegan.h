@@ -84,7 +84,7 @@ class CycleGan {
                             ImagePool& pool, double lam);
   void record(int column, const Tensor& loss);
   std::vector<float> checked_losses();
-  void report(bool force);
+  std::vector<float> report(bool force);
   void write_grid(int epoch);
   void save();
   void handle_requests(bool epoch_end);
@@ -114,7 +114,7 @@ class CycleGan {
     double seconds = 0, images = 0;
   } resume_at_;
   Clock::time_point last_save_ = Clock::now();
-  std::string last_good_ = "no checkpoint was written yet";  // where the last save went, for errors
+  std::string last_good_ = "no checkpoint was written before it";  // where the last save went, for errors
   float lr_ = 0;
   random::Rng rng_;
   Tensor losses_;  // [steps per epoch, kLossColumns] on the device

@@ -1,7 +1,6 @@
 // The step guard's device rows and the host's reading of them: counting, notices and the stop.
 #include "train/step_guard.h"
 
-#include <cmath>
 
 #include "engine/error.h"
 #include "engine/ops.h"
@@ -13,13 +12,12 @@ namespace {
 
 constexpr int64_t kColumns = kernels::kGuardColumns;
 
-std::string shown(float v) { return std::isnan(v) ? "nan" : detail::concat(v); }  // not "-nan"
-
 }  // namespace
 
 std::string FlaggedStep::problem() const {
-  if (!kernels::finite_float(norm)) return "non-finite gradient norm (" + shown(norm) + "), loss " + shown(loss);
-  return "non-finite loss (" + shown(loss) + "), gradient norm " + shown(norm);
+  if (!kernels::finite_float(norm))
+    return "non-finite gradient norm (" + detail::shown(norm) + "), loss " + detail::shown(loss);
+  return "non-finite loss (" + detail::shown(loss) + "), gradient norm " + detail::shown(norm);
 }
 
 StepGuard::StepGuard(int64_t max_steps, Device dev, const GuardOptions& opt)

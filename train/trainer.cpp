@@ -77,8 +77,6 @@ ScoreTotals scores_of_rank(const std::string& text, int rank, int world, const s
   return {r[0], r[1], r[2], r[3], r[4]};
 }
 
-// Where the last good weights are, for the error that stops a run at a non-finite step: the end of
-// `epoch` (step 0) or its step `step`.
 }  // namespace
 
 Trainer::Trainer(const TrainConfig& config, TrainCallbacks cb, dist::Communicator* comm)

@@ -157,9 +157,7 @@ std::string device_report() {
          cuda_version(runtime_version);
 }
 
-// True when the launcher gave this process one GPU of its own (CUDA_VISIBLE_DEVICES names one
-// device, as srun --gpus-per-task=1 does): it is device 0 whatever the local rank.
-bool one_gpu_per_process() {
+bool one_visible_gpu() {
   const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
   return visible && *visible && !std::strchr(visible, ',') && device_count() == 1;
 }
@@ -167,7 +165,6 @@ bool one_gpu_per_process() {
 void use_device(int index, const std::string& why) {
   MX_CHECK(!g_runtime_started, why, ": GPU ", index, " must be chosen before the first GPU work, but cuda:",
            runtime().device, " is in use already");
-  if (one_gpu_per_process()) index = 0;
   const int n = device_count();
   MX_CHECK(index < n, why, ": needs GPU ", index, " but this machine has ", n,
            " (one GPU per local rank: start at most as many ranks per node as there are GPUs)");
@@ -234,7 +231,8 @@ MemoryInfo memory_info() {
   CHECK_CUDA(cudaMemPoolGetAttribute(pool, cudaMemPoolAttrReservedMemCurrent, &reserved));
   CHECK_CUDA(cudaMemPoolGetAttribute(pool, cudaMemPoolAttrUsedMemCurrent, &used));
   CHECK_CUDA(cudaMemGetInfo(&m.free, &m.total));
-  m.free += static_cast<size_t>(reserved - std::min(used, reserved));
+  m.cached = static_cast<size_t>(reserved - std::min(used, reserved));
+  m.free += m.cached;
   return m;
 }
 

@@ -15,11 +15,13 @@ std::string device_summary();  // "NVIDIA H100 80GB HBM3 (sm_90)" or why there i
 // For diagnosing a machine whose GPU is not usable: what cudaGetDeviceCount returned (error code and
 // string), and the driver and runtime versions, in one line.
 std::string device_report();
-// Makes GPU `index` this process's device (one GPU per data-parallel rank), or device 0 where
-// CUDA_VISIBLE_DEVICES gives the process a single GPU; call before any other CUDA work. Throws a
-// one-line mx::Error, naming `why` (the rank), when the machine has no GPU `index` or GPU work has
-// already begun on another.
+// Makes GPU `index` this process's device (one GPU per data-parallel rank); call before any other
+// CUDA work. Throws a one-line mx::Error, naming `why` (the rank), when the machine has no GPU `index`
+// or GPU work has already begun.
 void use_device(int index, const std::string& why);
+// True when CUDA_VISIBLE_DEVICES names a single device and it is there: a launcher such as
+// srun --gpus-per-task=1 gave this process one GPU of its own, device 0 whatever its local rank.
+bool one_visible_gpu();
 
 // Memory and copies, all ordered on the compute stream (engine/cuda/stream.h). A copy to the host
 // waits for the stream; the other copies and memsets return at once. An allocation the GPU cannot
@@ -30,9 +32,9 @@ void copy(void* dst, bool dst_on_device, const void* src, bool src_on_device, si
 void memset_zero(void* ptr, size_t bytes);
 void synchronize();  // waits for all work queued on the compute stream
 struct MemoryInfo {
-  // Bytes of this process's GPU: free counts the device's free memory (cudaMemGetInfo) and what the
-  // memory pool holds unused, since allocations take from both.
-  size_t free = 0, total = 0;
+  // Bytes of this process's GPU: free counts the device's free memory (cudaMemGetInfo) and `cached`,
+  // what this process's memory pool holds unused, since allocations take from both.
+  size_t free = 0, total = 0, cached = 0;
 };
 MemoryInfo memory_info();
 

@@ -9,6 +9,7 @@ int device_count() { return 0; }
 std::string device_summary() { return "no CUDA device (this build has no CUDA backend)"; }
 std::string device_report() { return device_summary(); }
 void use_device(int, const std::string& why) { MX_FAIL(why, ": needs a GPU, but this build has no CUDA backend"); }
+bool one_visible_gpu() { return false; }
 
 namespace {
 [[noreturn]] void unavailable() { MX_FAIL("CUDA memory requested, but this build has no CUDA backend"); }

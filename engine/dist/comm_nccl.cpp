@@ -18,6 +18,7 @@
 #ifdef MIXUP_HAVE_NCCL
 #include <nccl.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -119,7 +120,7 @@ class Nccl final : public Communicator {
     ncclComm_t comm = nullptr;
     {
       std::lock_guard<std::mutex> lock(mu_);
-      std::swap(comm, comm_);
+      comm = comm_.exchange(nullptr);
       stop_ = true;
     }
     if (comm) ncclCommAbort(comm);
@@ -140,7 +141,10 @@ class Nccl final : public Communicator {
     }
     ncclConfig_t config = NCCL_CONFIG_INITIALIZER;
     config.blocking = 0;
-    settle("ncclCommInitRankConfig", ncclCommInitRankConfig(&comm_, world_size(), id, rank(), &config));
+    ncclComm_t comm = nullptr;
+    const ncclResult_t r = ncclCommInitRankConfig(&comm, world_size(), id, rank(), &config);
+    comm_ = comm;  // a non-blocking init hands out the communicator before it has settled
+    settle("ncclCommInitRankConfig", r);
   }
 
   // A non-blocking communicator may answer ncclInProgress: the result once the call has settled, or
@@ -192,6 +196,7 @@ class Nccl final : public Communicator {
   // host waits for the done event (which the watchdog watches, so a hung peer ends the job).
   template <typename Call>
   void staged(void* data, int64_t bytes, Call call) {
+    if (bytes == 0) return;
     const auto n = static_cast<size_t>(bytes);
     if (bytes > staging_bytes_) {
       if (staging_) CHECK_CUDA(cudaFree(staging_));
@@ -219,7 +224,11 @@ class Nccl final : public Communicator {
   // Every 100 ms: NCCL's asynchronous error, and the oldest collective in flight against the timeout.
   // The lock is let go before fail(), which aborts the communicator under it.
   void watch() {
-    if (cudaSetDevice(device_) != cudaSuccess) return;  // the constructor's cudaGetDevice vouched for it
+    if (const cudaError_t err = cudaSetDevice(device_); err != cudaSuccess) {
+      std::fprintf(stderr, "warning: rank %d: the NCCL watchdog cannot use cuda:%d (%s) and does not run\n", rank(),
+                   device_, cudaGetErrorString(err));
+      return;
+    }
     std::string problem;
     for (;;) {
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -240,7 +249,8 @@ class Nccl final : public Communicator {
       return true;
     }
     while (!in_flight_.empty() && cudaEventQuery(in_flight_.front().done->e) == cudaSuccess) in_flight_.pop_front();
-    if (!in_flight_.empty() && std::chrono::duration<double>(Clock::now() - in_flight_.front().since).count() > timeout_s_)
+    if (in_flight_.empty()) return true;
+    if (std::chrono::duration<double>(Clock::now() - in_flight_.front().since).count() > timeout_s_)
       problem = detail::concat("NCCL ", in_flight_.front().what, " did not complete within --dist-timeout ", timeout_s_,
                                " s (another rank died or hangs)");
     return true;
@@ -255,13 +265,13 @@ class Nccl final : public Communicator {
   };
   std::unique_ptr<Communicator> host_;  // first member: MPI_Finalize comes after everything NCCL
   double timeout_s_;
-  ncclComm_t comm_ = nullptr;
+  std::atomic<ncclComm_t> comm_{nullptr};  // null once aborted (by either thread)
   int device_ = 0;  // the rank's GPU, current when the communicator was made
   cudaStream_t stream_ = nullptr;
   void* staging_ = nullptr;  // staging_bytes_ on the device, and as many pinned on the host
   void* pinned_ = nullptr;
   int64_t staging_bytes_ = 0;
-  std::mutex mu_;  // guards in_flight_, stop_, and comm_ against the abort
+  std::mutex mu_;  // guards in_flight_ and stop_; the watchdog holds it while it uses comm_
   std::deque<InFlight> in_flight_;
   bool stop_ = false;
   std::thread watchdog_;

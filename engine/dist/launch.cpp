@@ -49,7 +49,7 @@ std::unique_ptr<Communicator> mpi_job(Device dev, double timeout_s) {
 #ifdef MIXUP_HAVE_MPI
   std::unique_ptr<Communicator> mpi = make_mpi_communicator(timeout_s);
   if (dev == Device::CPU) return mpi;
-  cuda::use_device(mpi->local_rank(), rank_name(*mpi));
+  cuda::use_device(cuda::one_visible_gpu() ? 0 : mpi->local_rank(), rank_name(*mpi));  // srun --gpus-per-task=1
   const int rank = mpi->rank(), world = mpi->world_size(), local = mpi->local_rank();
   return nccl_over({rank, world, local, timeout_s, std::move(mpi), ""});
 #else

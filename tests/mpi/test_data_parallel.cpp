@@ -175,6 +175,9 @@ TEST_F(MpiTrain, ReplicasAreIdenticalAfterEveryEpochAndOnlyRankZeroWrites) {
   t.run();
   const std::vector<float> mine = const_cast<ParameterStore&>(t.parameters()).params().to_vector<float>();
   EXPECT_EQ(rank0_copy(mine), mine);
+  const std::vector<float> statistics = t.parameters().buffers().to_vector<float>();  // broadcast before the test pass
+  ASSERT_FALSE(statistics.empty());
+  EXPECT_EQ(rank0_copy(statistics), statistics) << "every rank evaluates with rank 0's batch-norm statistics";
   comm().barrier();
   EXPECT_TRUE(std::filesystem::exists(dir_ / "run/checkpoint.safetensors"));
   EXPECT_TRUE(std::filesystem::exists(dir_ / "run/summary.json"));
