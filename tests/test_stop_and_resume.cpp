@@ -18,6 +18,7 @@
 #include "engine/interrupt.h"
 #include "engine/optim.h"
 #include "models/models.h"
+#include "tests/expect_error.h"
 #include "tests/fixtures.h"
 #include "train/config.h"
 #include "train/trainer.h"
@@ -67,13 +68,8 @@ std::vector<float> weights(const train::Trainer& t) {
 TEST_F(StopAndResume, StopRequestSavesMidEpochAndTheResumedRunEndsBitIdentical) {
   train::Trainer(config("full"), {}).run();
   interrupt::request(SIGINT);  // as if Ctrl-C came during the first step
-  try {
-    train::Trainer(config("stopped"), {}).run();
-    FAIL() << "a stop request must end the run";
-  } catch (const interrupt::Stopped& e) {
-    EXPECT_EQ(e.exit_status(), 130);
-    EXPECT_NE(std::string(e.what()).find("stopped at epoch 1 step 1"), std::string::npos) << e.what();
-  }
+  ASSERT_NO_FATAL_FAILURE(
+      test::expect_stopped([&] { train::Trainer(config("stopped"), {}).run(); }, 130, "stopped at epoch 1 step 1"));
   interrupt::clear();
   const checkpoint::File state = checkpoint::load(tmp_ / "stopped/checkpoint.state.safetensors");
   EXPECT_EQ(state.meta.at("step"), "1");
@@ -91,13 +87,8 @@ TEST_F(StopAndResume, AStopAfterTheLastStepOfAnEpochEndsWithTheEpochCheckpoint) 
   train::TrainConfig c = config("stopped");
   train::TrainCallbacks cb;
   cb.epoch = [](const train::EpochInfo&) { interrupt::request(SIGTERM); };  // during the epoch's end
-  try {
-    train::Trainer(c, cb).run();
-    FAIL() << "a stop request must end the run";
-  } catch (const interrupt::Stopped& e) {
-    EXPECT_EQ(e.exit_status(), 143);
-    EXPECT_NE(std::string(e.what()).find("stopped at the end of epoch 1"), std::string::npos) << e.what();
-  }
+  ASSERT_NO_FATAL_FAILURE(
+      test::expect_stopped([&] { train::Trainer(c, cb).run(); }, 143, "stopped at the end of epoch 1"));
   interrupt::clear();
   const checkpoint::File state = checkpoint::load(tmp_ / "stopped/checkpoint.state.safetensors");
   EXPECT_EQ(state.meta.count("step"), 0u) << "an epoch checkpoint";

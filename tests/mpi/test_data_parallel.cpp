@@ -18,6 +18,7 @@
 #include "engine/ops.h"
 #include "engine/optim.h"
 #include "engine/threads.h"
+#include "tests/expect_error.h"
 #include "tests/fixtures.h"
 #include "train/config.h"
 #include "train/trainer.h"
@@ -236,13 +237,7 @@ TEST_F(MpiTrain, ASignalOnOneRankStopsBothAtOneStepAndTheResumedRunEqualsAnUnint
   train::TrainConfig c = tiny_config(dir_ / "data", dir_ / "stopped");
   c.batch_size = 2;  // 18 steps per epoch
   if (comm().rank() == 1) interrupt::request(SIGTERM);
-  try {
-    train::Trainer(c, {}, &comm()).run();
-    ADD_FAILURE() << "the stop must end the run on every rank";
-  } catch (const interrupt::Stopped& e) {
-    EXPECT_EQ(e.exit_status(), 143);
-    EXPECT_NE(std::string(e.what()).find("stopped at epoch 1 step 10"), std::string::npos) << e.what();
-  }
+  test::expect_stopped([&] { train::Trainer(c, {}, &comm()).run(); }, 143, "stopped at epoch 1 step 10");  // every rank
   interrupt::clear();
   comm().barrier();
   train::TrainConfig resumed = c;
