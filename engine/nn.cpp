@@ -135,6 +135,12 @@ void use_sync_batch_norm(Module& model, dist::Communicator* comm) {
   });
 }
 
+void uncount_batch(Module& model) {
+  model.for_each_module([](Module& m) {
+    if (auto* bn = dynamic_cast<BatchNorm2d*>(&m)) --bn->num_batches_tracked.data<int64_t>()[0];
+  });
+}
+
 Tensor MaxPool2d::forward(const Tensor& x) {
   check_dim(x, 4, "MaxPool2d", "x");
   if (x.size(2) < kernel_ || x.size(3) < kernel_) return x;

@@ -76,7 +76,8 @@ class Linear : public Module {
 };
 
 // weight 1, bias 0, running_mean 0, running_var 1 and num_batches_tracked (I64, shape []), which
-// each training forward increments on the host, as PyTorch does. A forward run again for backward
+// each training forward increments on the host, as PyTorch does (a skipped step takes it back:
+// uncount_batch). A forward run again for backward
 // (recomputing(), engine/autograd.h) normalizes with the batch statistics but updates nothing.
 // With `sync` set, training takes its statistics over all ranks' batches (ops::BatchNormArgs::sync).
 class BatchNorm2d : public Module {
@@ -91,6 +92,10 @@ class BatchNorm2d : public Module {
 // Synchronized batch norm (--sync-bn): sets `sync` of every BatchNorm2d in the model to comm (null:
 // back to each rank's own batch).
 void use_sync_batch_norm(Module& model, dist::Communicator* comm);
+
+// Takes one batch off num_batches_tracked of every BatchNorm2d in the model: for a training step the
+// step guard skipped, whose running statistics it put back (train/step_guard.h).
+void uncount_batch(Module& model);
 
 class ReLU : public Module {
  public:

@@ -13,6 +13,7 @@
 #include <limits>
 #include <set>
 
+#include "engine/checkpoint.h"
 #include "engine/ops.h"
 #include "engine/optim.h"
 #include "engine/parameters.h"
@@ -213,8 +214,9 @@ TEST_F(GuardedRun, SkipsUpToNStepsLeavingWeightsAndMomentumBitIdentical) {
   EXPECT_TRUE(std::filesystem::exists(tmp_ / "run/summary.json"));
 }
 
-// The forward pass of a skipped step moved the BatchNorm running statistics; they are put back. The
-// epoch's last step is poisoned, so the statistics after the epoch are those before that step.
+// The forward pass of a skipped step moved the BatchNorm running statistics; they are put back, and the
+// step is not counted in num_batches_tracked. The epoch's last step is poisoned, so the statistics after
+// the epoch are those before that step.
 TEST_F(GuardedRun, ASkippedStepLeavesTheRunningStatisticsAsTheyWere) {
   for (const bool poison : {true, false}) {
     states_.clear();
@@ -229,6 +231,13 @@ TEST_F(GuardedRun, ASkippedStepLeavesTheRunningStatisticsAsTheyWere) {
     EXPECT_NE(states_[4].buffers, states_[3].buffers) << "a training forward pass updates them";
     const std::vector<float> after = t.parameters().buffers().to_vector<float>();
     EXPECT_EQ(after, states_[poison ? 3 : 4].buffers) << (poison ? "skipped: put back" : "ordinary: kept");
+    int counters = 0;
+    for (const auto& [name, tensor] : checkpoint::load(c.out + "/checkpoint.safetensors").tensors) {
+      if (name.find("num_batches_tracked") == std::string::npos) continue;
+      ++counters;
+      EXPECT_EQ(tensor.data<int64_t>()[0], poison ? 4 : 5) << name << ": the skipped step is not counted";
+    }
+    EXPECT_GT(counters, 0);
   }
 }
 

@@ -353,11 +353,13 @@ void Trainer::report_progress(bool force) {
             left * elapsed / static_cast<double>(step_)});
 }
 
-// A step the guard flagged is left out of the metrics, with a notice, or stops the run (train/step_guard.h).
+// A step the guard flagged is left out of the metrics and of the BatchNorm batch counts, with a notice, or
+// stops the run (train/step_guard.h).
 // Every read of the metrics goes through here, so no checkpoint is written after a step that stops it.
 const ScoreTotals& Trainer::read_scores() {
   for (const FlaggedStep& f : guard_->read(where(), last_good_)) {
     scores_->leave_out(f.step);
+    nn::uncount_batch(*model_);
     notice(guard_->notice(f, where()));
   }
   return scores_->read(where());
