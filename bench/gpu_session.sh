@@ -28,8 +28,9 @@
 #
 # Needs on the machine: nvcc, CMake, python3 with PyTorch (its site-packages/nvidia/{cudnn,nccl} wheels
 # serve as cuDNN and NCCL: CUDNN_ROOT, NCCL_ROOT and LD_LIBRARY_PATH point at them), and .gpu-carry in
-# the repository root, filled by ../shared/gpu/pack-carry.sh (header-only dependencies, zlib,
-# GoogleTest sources, Fashion-MNIST, pure-Python wheels), named in the device call's carry list.
+# the repository root, filled beforehand by bench/gpu_prepare.sh (../shared/gpu/pack-carry.sh's
+# header-only dependencies, zlib, GoogleTest sources, Fashion-MNIST and the peers' wheels, those built
+# for Python 3.12), named in the device call's carry list.
 #
 # Usage: bench/gpu_session.sh [STAGE...]   STAGE: build gpu-tests sanitize bench-mixup bench-train torch
 #        quick dist (default: all, in this order)
@@ -107,7 +108,7 @@ if wants build; then
   [[ -n $cudnn_root ]] && cfg+=("-DCUDNN_ROOT=$cudnn_root")
   [[ -n $nccl_root ]] && cfg+=("-DNCCL_ROOT=$nccl_root")
   run_stage build 170 "$out/build.log" \
-    "test -d $carry || { echo 'no .gpu-carry: run ../shared/gpu/pack-carry.sh and carry .gpu-carry'; exit 1; }
+    "test -d $carry || { echo 'no .gpu-carry: run bench/gpu_prepare.sh and carry .gpu-carry'; exit 1; }
      cmake ${cfg[*]} && cmake --build $build -j$jobs"
 fi
 mkdir -p "$work"
@@ -144,19 +145,20 @@ fi
 # ---- the PyTorch reference on the same GPU, with the carried wheels (the peers) on its path ----
 # Where the wheels do not install together, each is installed on its own, so one that does not suit this
 # Python (kornia_rs is built for one CPython version) drops only its peer: torch_reference.py prints
-# "skipped: <peer> (<reason>)" for each peer that does not import, and, past --time-limit seconds, for
-# each it has not reached.
+# "skipped: <peer> (<reason>)" for each peer that does not import, and, past --end-by (36 s after the
+# stage began, so the installs and imports count), for each it has not reached.
 if wants torch; then
   site=$(realpath -m "$work/site")
   pip_install="python3 -m pip install -q --no-index --no-deps --no-compile --disable-pip-version-check \
     --root-user-action=ignore --target $site"
   run_stage torch 45 "$out/torch_reference.log" \
-    "ls $carry/wheels/*.whl >/dev/null 2>&1 || echo 'note: no carried wheels in $carry/wheels'
+    "end_by=\$((\$(date +%s) + 36))  # no peer begins later: 9 s for the last one and the exit
+     ls $carry/wheels/*.whl >/dev/null 2>&1 || echo 'note: no carried wheels in $carry/wheels'
      $pip_install $carry/wheels/*.whl 2>/dev/null || for w in $carry/wheels/*.whl; do
        $pip_install --upgrade \"\$w\" || echo \"note: \${w##*/} did not install\"
      done
      PYTHONPATH=$site\${PYTHONPATH:+:\$PYTHONPATH} python3 -W ignore bench/torch_reference.py \
-       --ours-mixup $work/mixup.json --ours-train $work/train.json --time-limit 40"
+       --ours-mixup $work/mixup.json --ours-train $work/train.json --end-by \$end_by"
 fi
 
 # ---- the quick recipe on the GPU (accuracy) ----

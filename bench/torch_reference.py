@@ -209,7 +209,7 @@ def check_output(peer, call, s):
 
 def bench_peers(peers, batches, reps, budget_s, deadline):
     """Rows (batch, peer, us) on the sets of make_sets, or (batch, peer, "skipped: ..."); a peer not begun
-    by `deadline` (time.perf_counter(), or None) is skipped.
+    by `deadline` (time.time(), or None) is skipped.
 
     timm's Mixup and the two-line form mix the batch in place, as a training loop does; they run on the
     rotating sets like the others, without a copy per call, each call mixing what the last call on that
@@ -220,8 +220,8 @@ def bench_peers(peers, batches, reps, budget_s, deadline):
     for n in batches:
         sets = make_sets(n, l2)
         for peer in peers:
-            if deadline is not None and time.perf_counter() > deadline:
-                rows.append((n, peer, f"skipped: {peer.name} (out of time: --time-limit)"))
+            if deadline is not None and time.time() > deadline:
+                rows.append((n, peer, f"skipped: {peer.name} (out of time: --end-by)"))
                 continue
             if peer.even and n % 2:
                 rows.append((n, peer, f"skipped: {peer.name} (needs an even batch, got {n})"))
@@ -280,9 +280,9 @@ def main():
     p.add_argument("--ours-mixup", help="bench_mixup --json output")
     p.add_argument("--ours-train", help="bench_train_step --json output")
     p.add_argument("--peer-budget", type=float, default=0.3, help="seconds of timed runs per peer and batch")
-    p.add_argument("--time-limit", type=float, help="seconds after start-up past which no further peer is begun")
+    p.add_argument("--end-by", type=float,
+                   help="wall-clock time (seconds since the epoch, as date +%%s) past which no further peer is begun")
     a = p.parse_args()
-    deadline = None if a.time_limit is None else time.perf_counter() + a.time_limit
     if not torch.cuda.is_available():
         raise SystemExit("torch_reference: no CUDA device")
     torch.backends.cudnn.allow_tf32 = False
@@ -312,7 +312,7 @@ def main():
     peers, skipped = available_peers()
     for line in skipped:
         print(line)
-    print_peers(bench_peers(peers, batches, a.reps, a.peer_budget, deadline), ours)
+    print_peers(bench_peers(peers, batches, a.reps, a.peer_budget, a.end_by), ours)
 
 
 if __name__ == "__main__":
