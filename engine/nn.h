@@ -77,8 +77,8 @@ class Linear : public Module {
 
 // weight 1, bias 0, running_mean 0, running_var 1 and num_batches_tracked (I64, shape []), which
 // each training forward increments on the host, as PyTorch does (a skipped step takes it back:
-// uncount_batch). A forward run again for backward
-// (recomputing(), engine/autograd.h) normalizes with the batch statistics but updates nothing.
+// uncount_batch). A forward run again for backward (recomputing(), engine/autograd.h) normalizes
+// with the batch statistics but updates nothing.
 // With `sync` set, training takes its statistics over all ranks' batches (ops::BatchNormArgs::sync).
 class BatchNorm2d : public Module {
  public:

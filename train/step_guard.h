@@ -5,8 +5,8 @@
 // for a read-back. Where a flagged step may be skipped rather than end the run, the guard also keeps a
 // copy of the model's F32 buffers before each forward pass and puts it back after a flagged step, so
 // that a skipped step leaves the BatchNorm running statistics as they were, too (and, once the host has
-// read its record, their batch counts: nn::uncount_batch). The host reads the
-// rows only where it reads the metrics (train/scores.h: progress points, the end of an epoch), counts
+// read its record, their batch counts: nn::uncount_batch). The host reads the rows only where it reads
+// the metrics (train/scores.h: progress points, the end of an epoch), counts
 // the flagged steps over the run, and stops at the first one past what --skip-nonfinite allows (by
 // default the first) with a one-line error naming epoch and step. Which steps are flagged: with one
 // process, a NaN or infinite gradient norm or loss. With several ranks the gradient norm alone
