@@ -100,6 +100,7 @@ class DataParallelJob : public ::testing::Test {
     return std::string(MIXUP_BINARY) + " train --data-dir " + tmp_.path() + "/data --out " + out +
            " --batch-size 8 --threads 1 --device cpu " + extra;
   }
+#ifdef MIXUP_MPIEXEC  // a build with MPI: jobs of two ranks under mpirun
   test::RunResult mpirun(const std::string& args) const {
     return test::run_command("OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 " + std::string(MIXUP_MPIEXEC) +
                                  " --oversubscribe " + args,
@@ -126,6 +127,7 @@ class DataParallelJob : public ::testing::Test {
     in >> rc >> seconds;
     return {rc, seconds};
   }
+#endif
   test::TempDir tmp_;
 };
 

@@ -33,10 +33,6 @@ Launch mpi_launch(const char* launcher, const char* rank, const char* size, cons
   return l;
 }
 
-std::string rank_name(const Communicator& c) {
-  return detail::concat("rank ", c.rank(), " (local rank ", c.local_rank(), ")");
-}
-
 #ifdef MIXUP_HAVE_NCCL
 std::unique_ptr<Communicator> nccl_over(NcclSetup setup) { return make_nccl_communicator(std::move(setup)); }
 #else
@@ -49,8 +45,9 @@ std::unique_ptr<Communicator> mpi_job(Device dev, double timeout_s) {
 #ifdef MIXUP_HAVE_MPI
   std::unique_ptr<Communicator> mpi = make_mpi_communicator(timeout_s);
   if (dev == Device::CPU) return mpi;
-  cuda::use_device(cuda::one_visible_gpu() ? 0 : mpi->local_rank(), rank_name(*mpi));  // srun --gpus-per-task=1
   const int rank = mpi->rank(), world = mpi->world_size(), local = mpi->local_rank();
+  cuda::use_device(cuda::one_visible_gpu() ? 0 : local,  // srun --gpus-per-task=1
+                   detail::concat("rank ", rank, " (local rank ", local, ")"));
   return nccl_over({rank, world, local, timeout_s, std::move(mpi), ""});
 #else
   (void)dev, (void)timeout_s;
