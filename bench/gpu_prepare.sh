@@ -18,11 +18,10 @@ python=${GPU_PYTHON:-3.12}
 wheels=.gpu-carry/wheels
 for w in "$wheels"/*.whl; do
   [[ -e $w && $w != *-none-any.whl ]] || continue
-  name=${w##*/}
-  name=${name%%-*}
+  IFS=- read -r name version _ <<<"${w##*/}"  # NAME-VERSION-PYTAG-...: the same version, for that Python
   tmp=$(mktemp -d)
   if pip download -q --no-deps --only-binary=:all: --python-version "$python" \
-       --platform manylinux_2_17_x86_64 -d "$tmp" "$name" >/dev/null 2>&1 && ls "$tmp"/*.whl >/dev/null 2>&1; then
+       --platform manylinux_2_17_x86_64 -d "$tmp" "$name==$version" >/dev/null 2>&1 && ls "$tmp"/*.whl >/dev/null 2>&1; then
     rm -f "$w"
     mv "$tmp"/*.whl "$wheels/"
     echo "gpu_prepare: $name for Python $python: $(cd "$wheels" && ls "$name"-*.whl)"
@@ -33,7 +32,8 @@ for w in "$wheels"/*.whl; do
 done
 
 limit=$((64 * 1024 * 1024))
-tree=$(git ls-files -z --cached --others --exclude-standard | xargs -0 -r stat -c %s -- 2>/dev/null |
+# (a tracked file deleted in the working tree does not travel: stat's complaint about it is dropped)
+tree=$( (git ls-files -z --cached --others --exclude-standard | xargs -0 -r stat -c %s -- 2>/dev/null || true) |
        awk '{s += $1} END {print s + 0}')
 carry=$(find .gpu-carry -type f -printf '%s\n' | awk '{s += $1} END {print s + 0}')
 total=$((tree + carry))

@@ -54,8 +54,8 @@ failed=()
 package_dir() { python3 -c "import $1 as m; print(list(m.__path__)[0])" 2>/dev/null; }
 
 # run_stage NAME BUDGET_S LOG COMMAND: runs COMMAND with its output appended to LOG, cut off after
-# BUDGET_S (or at the deadline, if that comes first); records the row, and the stage as failed unless
-# COMMAND exited 0 in time.
+# BUDGET_S (or at the deadline, if that comes first; COMMAND sees the seconds it has as $STAGE_BUDGET);
+# records the row, and the stage as failed unless COMMAND exited 0 in time.
 run_stage() {
   local name=$1 budget=$2 log=$3 cmd=$4
   local left=$((deadline - SECONDS))
@@ -67,7 +67,7 @@ run_stage() {
   fi
   local t0=$SECONDS
   echo "== $name (limit ${budget}s): ${cmd//$'\n'/ }" | tee -a "$log"
-  timeout --kill-after=5 "$budget" bash -c "$cmd" >>"$log" 2>&1
+  STAGE_BUDGET=$budget timeout --kill-after=5 "$budget" bash -c "$cmd" >>"$log" 2>&1
   local rc=$? status=ok
   if ((rc == 124 || rc == 137)); then
     status="timed out after ${budget}s"
@@ -145,14 +145,15 @@ fi
 # ---- the PyTorch reference on the same GPU, with the carried wheels (the peers) on its path ----
 # Where the wheels do not install together, each is installed on its own, so one that does not suit this
 # Python (kornia_rs is built for one CPython version) drops only its peer: torch_reference.py prints
-# "skipped: <peer> (<reason>)" for each peer that does not import, and, past --end-by (36 s after the
-# stage began, so the installs and imports count), for each it has not reached.
+# "skipped: <peer> (<reason>)" for each peer that does not import, and, past --end-by (9 s before the
+# stage's time is up, counted from its start, so the installs and imports count; 9 s for the last peer
+# begun and the exit), for each it has not reached.
 if wants torch; then
   site=$(realpath -m "$work/site")
   pip_install="python3 -m pip install -q --no-index --no-deps --no-compile --disable-pip-version-check \
     --root-user-action=ignore --target $site"
   run_stage torch 45 "$out/torch_reference.log" \
-    "end_by=\$((\$(date +%s) + 36))  # no peer begins later: 9 s for the last one and the exit
+    "end_by=\$((\$(date +%s) + STAGE_BUDGET - 9))
      ls $carry/wheels/*.whl >/dev/null 2>&1 || echo 'note: no carried wheels in $carry/wheels'
      $pip_install $carry/wheels/*.whl 2>/dev/null || for w in $carry/wheels/*.whl; do
        $pip_install --upgrade \"\$w\" || echo \"note: \${w##*/} did not install\"
