@@ -1,7 +1,6 @@
 // The step guard's device rows and the host's reading of them: counting, notices and the stop.
 #include "train/step_guard.h"
 
-
 #include "engine/error.h"
 #include "engine/ops.h"
 #include "kernels/step_guard.h"

@@ -6,13 +6,12 @@
 // copy of the model's F32 buffers before each forward pass and puts it back after a flagged step, so
 // that a skipped step leaves the BatchNorm running statistics as they were, too (and, once the host has
 // read its record, their batch counts: nn::uncount_batch). The host reads the rows only where it reads
-// the metrics (train/scores.h: progress points, the end of an epoch), counts
-// the flagged steps over the run, and stops at the first one past what --skip-nonfinite allows (by
-// default the first) with a one-line error naming epoch and step. Which steps are flagged: with one
-// process, a NaN or infinite gradient norm or loss. With several ranks the gradient norm alone
-// decides: the gradient has been averaged over the ranks when it is checked, so every rank flags the
-// same steps and the replicas stay identical, while a rank's own loss could flag a step on that rank
-// only.
+// the metrics (train/scores.h: progress points, the end of an epoch), counts the flagged steps over the
+// run, and stops at the first one past what --skip-nonfinite allows (by default the first) with a
+// one-line error naming epoch and step. Which steps are flagged: with one process, a NaN or infinite
+// gradient norm or loss. With several ranks the gradient norm alone decides: the gradient has been
+// averaged over the ranks when it is checked, so every rank flags the same steps and the replicas stay
+// identical, while a rank's own loss could flag a step on that rank only.
 #pragma once
 #include <cstdint>
 #include <string>
