@@ -56,7 +56,7 @@ void FolderLoader::State::sample(int64_t file, int sample_epoch, int64_t positio
 Batch FolderLoader::State::make_batch(const std::vector<int64_t>& ids, int batch_epoch, int64_t first,
                                       std::vector<std::string>& lines) const {
   const auto n = static_cast<int64_t>(ids.size());
-  Batch b{Tensor::empty({n, channels, size, size}), Tensor::empty({n}, DType::I32)};
+  Batch b{Tensor::empty({n, channels, size, size}), Tensor::empty({n}, DType::I32), {}};
   const size_t sample_floats = static_cast<size_t>(channels) * size * size;
   for (int64_t i = 0; i < n; ++i) {
     sample(ids[i], batch_epoch, first + i, b.images.data<float>() + i * sample_floats, lines);

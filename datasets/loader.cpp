@@ -21,23 +21,18 @@ constexpr uint64_t kShuffleStream = 1, kAugmentStream = 2;
 using random::derive_key;
 using random::uniform_below;
 
-struct Augment {
-  int dx = 0, dy = 0;
-  bool flip = false;
-};
+}  // namespace
 
-// The augmentation of the sample at `position` of epoch `epoch`; the draws do not depend on the switches.
-Augment draw_augment(const LoaderOptions& opt, int epoch, int64_t position) {
+kernels::AugmentSample draw_augment(const LoaderOptions& opt, int epoch, int64_t position, int64_t source) {
   random::SplitMix64 g{derive_key({opt.seed, kAugmentStream, static_cast<uint64_t>(epoch), static_cast<uint64_t>(position)})};
   const uint64_t span = 2 * static_cast<uint64_t>(opt.translate) + 1;
-  Augment a;
-  a.dx = static_cast<int>(uniform_below(g, span)) - opt.translate;
-  a.dy = static_cast<int>(uniform_below(g, span)) - opt.translate;
+  kernels::AugmentSample a;
+  a.source = source;
+  a.dx = static_cast<int32_t>(uniform_below(g, span)) - opt.translate;
+  a.dy = static_cast<int32_t>(uniform_below(g, span)) - opt.translate;
   a.flip = opt.flip && (g() >> 63) != 0;
   return a;
 }
-
-}  // namespace
 
 std::vector<float> normalization_table(const Normalization& norm, int channels) {
   const auto c = static_cast<size_t>(channels);
@@ -108,25 +103,29 @@ Batch Loader::State::make_batch(const std::vector<int64_t>& ids, int batch_epoch
   const int c = data.channels(), h = data.height(), w = data.width();
   const size_t plane = static_cast<size_t>(h) * w, sample = plane * c;
   const auto n = static_cast<int64_t>(ids.size());
-  Batch b{Tensor::empty({n, c, h, w}), Tensor::empty({n}, DType::I32)};
-  float* out = b.images.data<float>();
-  int32_t* labels = b.labels.data<int32_t>();
-  const uint8_t* images = data.images.data<uint8_t>();
+  Batch b{Tensor(), Tensor::empty({n}, DType::I32), {}};
   const int32_t* source_labels = data.labels.data<int32_t>();
+  for (int64_t i = 0; i < n; ++i) b.labels.data<int32_t>()[i] = source_labels[ids[i]];
+  if (opt.defer_pixels) {
+    for (int64_t i = 0; i < n; ++i) b.augment.push_back(draw_augment(opt, batch_epoch, first + i, ids[i]));
+    return b;
+  }
+  b.images = Tensor::empty({n, c, h, w});
+  float* out = b.images.data<float>();
+  const uint8_t* images = data.images.data<uint8_t>();
   const bool augment = opt.flip || opt.translate > 0;
   std::vector<uint8_t> scratch(augment ? sample : 0);
   for (int64_t i = 0; i < n; ++i) {
     const uint8_t* src = images + static_cast<size_t>(ids[i]) * sample;
     if (augment) {
-      Augment a = draw_augment(opt, batch_epoch, first + i);
-      shift_and_flip(src, scratch.data(), c, h, w, a.dx, a.dy, a.flip);
+      const kernels::AugmentSample a = draw_augment(opt, batch_epoch, first + i, ids[i]);
+      shift_and_flip(src, scratch.data(), c, h, w, a.dx, a.dy, a.flip != 0);
       src = scratch.data();
     }
     for (int ch = 0; ch < c; ++ch) {
       const float* lut = table.data() + ch * 256;
       for (size_t k = 0; k < plane; ++k) *out++ = lut[*src++];
     }
-    labels[i] = source_labels[ids[i]];
   }
   return b;
 }

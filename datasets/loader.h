@@ -1,5 +1,6 @@
 // Batch loader: shuffles, augments (random translation with zero padding, horizontal flip), normalizes
-// to F32 and prepares the next batch on a background thread. BatchSource is what training and
+// to F32 and prepares the next batch on a background thread, or, with deferred pixels, only says which
+// stored image each sample is and how it is augmented. BatchSource is what training and
 // evaluation read batches from: this in-memory Loader or the streaming FolderLoader (folder_loader.h). The order and augmentation of epoch e
 // depend only on (seed, e), so a resumed run sees the same batches as an uninterrupted one.
 #pragma once
@@ -9,6 +10,7 @@
 
 #include "datasets/datasets.h"
 #include "datasets/shard.h"
+#include "kernels/augment_mix.h"
 
 namespace mx::data {
 
@@ -20,11 +22,15 @@ struct LoaderOptions {
   int translate = 0;     // random shift by up to this many pixels each way, zero fill
   uint64_t seed = 0;
   Shard shard;           // this rank's part of every epoch (data-parallel training)
+  // Leave the pixels to the consumer: a batch holds no images, only which stored image each sample is
+  // and how it is augmented (Batch::augment), for ops::augment_mix to build where the images are kept.
+  bool defer_pixels = false;
 };
 
 struct Batch {
-  Tensor images;  // [B, C, H, W] F32 normalized, CPU
+  Tensor images;  // [B, C, H, W] F32 normalized, CPU; undefined when the pixels are deferred
   Tensor labels;  // [B] I32, CPU
+  std::vector<kernels::AugmentSample> augment;  // with deferred pixels: per sample, its image and augmentation
 };
 
 class BatchSource {
@@ -62,6 +68,10 @@ std::vector<float> normalization_table(const Normalization& norm, int channels);
 std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int epoch);
 // What a loader visits in an epoch: epoch_order when `shuffle`, else 0..n-1 in order.
 std::vector<int64_t> sample_order(int64_t n, bool shuffle, uint64_t seed, int epoch);
+
+// The augmentation of the sample at `position` of epoch `epoch` (the draws do not depend on the switches),
+// for stored image `source`.
+kernels::AugmentSample draw_augment(const LoaderOptions& opt, int epoch, int64_t position, int64_t source);
 
 // One image [channels, height, width] moved by (dx, dy) pixels (content goes right and down for positive
 // values) with zero fill, then mirrored left-right when `flip` is set. src and dst must not overlap.

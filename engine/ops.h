@@ -7,6 +7,7 @@
 
 #include "engine/dist/comm.h"
 #include "engine/tensor.h"
+#include "kernels/augment_mix.h"
 #include "kernels/mix_batch.h"
 
 namespace mx::ops {
@@ -82,6 +83,14 @@ Tensor mixed_cross_entropy(const Tensor& logits, const Tensor& ya, const Tensor&
 // images[samples[i].partner] as samples[i] says. images [N, C, H, W]; one sample per image, partners
 // in [0, N), paste boxes inside the image. On a GPU the samples travel there first (one copy).
 Tensor mix_batch(const Tensor& images, const std::vector<kernels::MixSample>& samples);
+
+// A batch built and mixed straight from stored uint8 images (kernels/augment_mix.h): sample i is
+// stored[augment[i].source] moved and mirrored as augment[i] says, normalized through `table`, then
+// mixed with sample samples[i].partner as mix_batch does. stored [count, C, H, W] U8; table [C * 256]
+// F32 on its device; one augmentation and one mixing sample per output image. Returns [n, C, H, W] F32
+// on the stored images' device; on a GPU the plan travels there first (one copy).
+Tensor augment_mix(const Tensor& stored, const Tensor& table, const std::vector<kernels::AugmentSample>& augment,
+                   const std::vector<kernels::MixSample>& samples);
 
 // Weight-space perturbation for loss landscapes (kernels/perturb.h), in place; every tensor has w's
 // shape and device. perturb_apply: w = w0 + alpha d1 + beta d2 (w may be w0). noise_direction:

@@ -8,6 +8,7 @@
 // rounding, as either compiler may fuse its multiply-add.
 #include "kernels/launch.cuh"
 #include "kernels/mix_batch.h"
+#include "kernels/mix_formulas.h"
 
 namespace mx::kernels {
 
@@ -16,14 +17,6 @@ namespace {
 struct ImageGeometry {
   int64_t image, plane, h, w;  // floats per image and per plane, plane height and width
 };
-
-__device__ inline bool in_box(const MixSample& m, int64_t y, int64_t x) {
-  return y >= m.y0 && y < m.y1 && x >= m.x0 && x < m.x1;
-}
-
-__device__ inline float blend(float a, float b, float lam) {
-  return lam * a + (1.f - lam) * b;
-}
 
 // Whether element e of an image lies in the sample's box.
 __device__ inline bool element_in_box(const MixSample& m, int64_t e, const ImageGeometry& g) {

@@ -1,13 +1,8 @@
 // CPU twin of the fused batch mixup kernel: each output element is written once.
 #include "kernels/mix_batch.h"
+#include "kernels/mix_formulas.h"
 
 namespace mx::kernels {
-
-namespace {
-inline bool in_box(const MixSample& s, int64_t y, int64_t x) {
-  return y >= s.y0 && y < s.y1 && x >= s.x0 && x < s.x1;
-}
-}  // namespace
 
 template <>
 void mix_batch<Device::CPU>(float* out, const float* x, const MixSample* s, int64_t n, int64_t c, int64_t h,
@@ -22,7 +17,7 @@ void mix_batch<Device::CPU>(float* out, const float* x, const MixSample* s, int6
     float* o = out + i * image;
     for (int64_t k = 0; k < image; ++k) {
       if (m.op == kBlend) {
-        o[k] = m.lam * a[k] + (1.f - m.lam) * b[k];
+        o[k] = blend(a[k], b[k], m.lam);
       } else if (m.op == kPaste) {
         int64_t p = k % plane;
         o[k] = in_box(m, p / w, p % w) ? b[k] : a[k];

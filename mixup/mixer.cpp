@@ -135,13 +135,29 @@ MixedBatch Mixer::mix(const Tensor& images, const Tensor& labels, random::Rng& r
   return apply(images, labels, plan(images.size(0), images.size(2), images.size(3), rng));
 }
 
+MixedBatch Mixer::mix_stored(const Tensor& stored, const Tensor& table,
+                             const std::vector<kernels::AugmentSample>& augment, const Tensor& labels,
+                             random::Rng& rng) const {
+  check_dim(stored, 4, "mix", "stored images");
+  const MixPlan p = plan(static_cast<int64_t>(augment.size()), stored.size(2), stored.size(3), rng);
+  MixedBatch out = mixed_labels(labels, p, stored.device());
+  out.images = ops::augment_mix(stored, table, augment, p.samples);
+  return out;
+}
+
 MixedBatch Mixer::apply(const Tensor& images, const Tensor& labels, const MixPlan& p) const {
+  MixedBatch out = mixed_labels(labels, p, images.device());
+  out.images = mixes() ? ops::mix_batch(images, p.samples) : images;
+  return out;
+}
+
+MixedBatch Mixer::mixed_labels(const Tensor& labels, const MixPlan& p, Device dev) {
   check_dtype(labels, DType::I32, "mix", "labels");
+  MX_CHECK(labels.numel() == static_cast<int64_t>(p.samples.size()), "mix: ", labels.numel(), " labels for ",
+           p.samples.size(), " images");
   std::vector<int32_t> ya = labels.to_vector<int32_t>(), yb(ya.size());
   for (size_t i = 0; i < ya.size(); ++i) yb[i] = ya[static_cast<size_t>(p.samples[i].partner)];
-  const Device dev = images.device();
   MixedBatch out;
-  out.images = mixes() ? ops::mix_batch(images, p.samples) : images;
   out.ya = labels.to(dev);
   out.yb = Tensor::from_vector(yb, labels.shape(), dev);
   out.lam = Tensor::from_vector(p.label_weight, labels.shape(), dev);

@@ -8,6 +8,7 @@
 
 #include "engine/random.h"
 #include "engine/tensor.h"
+#include "kernels/augment_mix.h"
 #include "kernels/mix_batch.h"
 #include "mixup/policy.h"
 
@@ -53,6 +54,11 @@ class Mixer {
   // there); every output lies on the images' device.
   MixedBatch mix(const Tensor& images, const Tensor& labels, random::Rng& rng) const;
   MixedBatch apply(const Tensor& images, const Tensor& labels, const MixPlan& plan) const;
+  // As mix, for a batch left to be built from stored images (ops::augment_mix): sample i is stored
+  // image augment[i].source, augmented as augment[i] says and normalized through `table`. The plan
+  // is the one mix draws for a batch of that size, so both give the same batch.
+  MixedBatch mix_stored(const Tensor& stored, const Tensor& table, const std::vector<kernels::AugmentSample>& augment,
+                        const Tensor& labels, random::Rng& rng) const;
   const MixerOptions& options() const { return opt_; }
   bool mixes() const { return !modes_.only_none(); }
 
@@ -65,6 +71,8 @@ class Mixer {
   Draw draw(Mode mode, int64_t height, int64_t width, random::Rng& rng) const;
   void set_box(Draw& d, int64_t height, int64_t width, random::Rng& rng) const;
   void fill(const Draw& d, int64_t height, int64_t width, size_t i, MixPlan& p) const;
+  // The labels and label weights of a planned batch, on `dev`; images left undefined.
+  static MixedBatch mixed_labels(const Tensor& labels, const MixPlan& p, Device dev);
 
   MixerOptions opt_;
   ModeSet modes_;

@@ -16,6 +16,7 @@ std::vector<std::string> device_names() { return {"auto", "cpu", "cuda"}; }
 std::vector<std::string> augment_names() { return {"rrc", "flip-translate", "none"}; }
 std::vector<std::string> norm_names() { return {"compute", "imagenet"}; }
 std::vector<std::string> lr_scale_names() { return {"none", "linear"}; }
+std::vector<std::string> switch_names() { return {"auto", "on", "off"}; }
 
 Check milestones() {
   return [](const Setting& s) { lr_milestone_epochs(*std::get<std::string*>(s.value), 1); };
@@ -115,6 +116,11 @@ std::vector<Setting> train_settings(TrainConfig& c) {
       {"--seed", "seed", "Seed for initialisation, order, augmentation and mixing", &c.seed, {"0"}, {}},
       {"--threads", "threads", "CPU threads (0: all cores)", &c.threads, {"0"}, at_least(0)},
       {"--device", "device", join_names(device_names()), &c.device, {"auto"}, one_of(device_names)},
+      {"--data-on-device", "data_on_device",
+       "Keep the uint8 training images on the model's device and build each batch there with one fused kernel "
+       "(move, mirror, normalize, mix) instead of a loader thread: auto (on for --device cuda with an in-memory "
+       "training set), on or off",
+       &c.data_on_device, {"auto"}, one_of(switch_names)},
       {"--out", "out", "Output directory", &c.out,
        {"runs/quick", "runs/paper", "runs/paper-densenet", "runs/paper-resnext", "runs/imagenet"}, required()},
       {"--resume", "resume", "Continue from this checkpoint (with its .state.safetensors beside it)", &c.resume, {""},

@@ -43,6 +43,7 @@ struct TrainConfig {
   uint64_t seed;
   int threads;
   std::string device, out, resume, init;
+  std::string data_on_device;  // auto | on | off: batches built from uint8 images kept on the model's device
   bool zero_init_residual, memory_efficient;
   int save_every;
   double save_minutes;  // a mid-epoch checkpoint when this many minutes have passed since the last save (0: off)

@@ -10,6 +10,7 @@
 #include "engine/device_select.h"
 #include "engine/dist/replicas.h"
 #include "engine/interrupt.h"
+#include "engine/memory.h"
 #include "engine/ops.h"
 #include "engine/threads.h"
 #include "models/models.h"
@@ -77,6 +78,18 @@ ScoreTotals scores_of_rank(const std::string& text, int rank, int world, const s
   return {r[0], r[1], r[2], r[3], r[4]};
 }
 
+// Whether the training images stay on `dev` as uint8 and each batch is built there (--data-on-device):
+// auto keeps them on a GPU when they take at most half of its free memory.
+bool keep_data_on_device(const std::string& choice, Device dev, const data::Dataset& train) {
+  const auto bytes = static_cast<double>(train.images.numel());
+  const double room = static_cast<double>(memory_capacity(dev)) / 2;
+  if (choice == "off" || (choice == "auto" && dev == Device::CPU)) return false;
+  if (bytes <= room) return true;
+  MX_CHECK(choice == "auto", "--data-on-device on: the training images take ", bytes_text(bytes),
+           ", more than half of the ", bytes_text(2 * room), " free on ", device_name(dev), "; use off");
+  return false;
+}
+
 }  // namespace
 
 Trainer::Trainer(const TrainConfig& config, TrainCallbacks cb, dist::Communicator* comm)
@@ -124,6 +137,8 @@ void Trainer::load_folder(const std::string& dir) {
   folder.val = data::spaced_subset(folder.val, c_.test_limit);
   notice(folder.summary());
   check_step_fits(c_.batch_size, folder.channels, folder.image_size, dev_, true);
+  MX_CHECK(c_.augment != "rrc" || c_.data_on_device != "on",
+           "--data-on-device on: --augment rrc streams the images from disk; use auto or off");
   if (c_.augment != "rrc") {
     check_decoded_fits(folder.train.size() + folder.val.size(), folder.channels, folder.image_size, dir);
     return use_in_memory(data::load_image_folder(folder, opt));
@@ -147,9 +162,17 @@ void Trainer::use_in_memory(const data::Split& split) {
   norm_ = c_.norm == "imagenet" ? data::imagenet_normalization(train.channels()) : data::compute_normalization(train);
   const bool augment = c_.augment == "flip-translate";
   const int rank = comm_.rank(), world = comm_.world_size();
-  const data::LoaderOptions opt{c_.batch_size, true,   false, augment && c_.flip, augment ? c_.translate : 0,
-                                c_.seed,       {rank, world, false}};
+  const bool on_device = keep_data_on_device(c_.data_on_device, dev_, train);
+  const data::LoaderOptions opt{c_.batch_size, true,  false, augment && c_.flip, augment ? c_.translate : 0,
+                                c_.seed,       {rank, world, false}, on_device};
   train_loader_ = std::make_unique<data::Loader>(train, norm_, opt);
+  if (on_device) {
+    const int64_t entries = train.channels() * 256;
+    stored_ = {train.images.to(dev_), Tensor::from_vector(data::normalization_table(norm_, train.channels()),
+                                                          {entries}, dev_)};
+    notice(std::string("training images kept on ") + device_name(dev_) + " as uint8 (" +
+           bytes_text(static_cast<double>(train.images.numel())) + "); each batch is built there by one kernel");
+  }
   const data::LoaderOptions eval{c_.batch_size, false, false, false, 0, c_.seed, {rank, world, true}};
   test_loader_ = std::make_unique<data::Loader>(test, norm_, eval);
   shape_ = {train.channels(), train.height(), train.num_classes};
@@ -219,7 +242,9 @@ void Trainer::resume_mid_epoch(const checkpoint::Metadata& m) {
 // The data path of one step. Everything stays on the model's device; nothing is read back here.
 void Trainer::step(const data::Batch& batch) {
   random::Rng rng = mixing_rng();
-  const mixup::MixedBatch mb = mix_->mix(batch.images.to(dev_), batch.labels, rng);  // mix
+  const mixup::MixedBatch mb =                                                   // mix
+      batch.images.defined() ? mix_->mix(batch.images.to(dev_), batch.labels, rng)
+                             : mix_->mix_stored(stored_.images, stored_.table, batch.augment, batch.labels, rng);
   store_->zero_grad();
   guard_->keep_buffers(store_->buffers());  // where a flagged step is skipped, its running statistics are too
   const Tensor logits = (*model_)(mb.images);                                    // forward

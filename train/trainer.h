@@ -114,6 +114,10 @@ class Trainer {
   } shape_;  // what the model is built for
   data::Normalization norm_;
   std::unique_ptr<data::BatchSource> train_loader_, test_loader_;
+  struct StoredImages {  // with --data-on-device: the training set on dev_, and its normalization table
+    Tensor images;       // [N, C, H, W] U8
+    Tensor table;        // [C * 256] F32
+  } stored_;
   std::shared_ptr<nn::Module> model_;
   std::unique_ptr<ParameterStore> store_;
   std::unique_ptr<dist::GradSync> grad_sync_;
