@@ -11,6 +11,7 @@
 #include <numeric>
 
 #include "engine/dispatch.h"
+#include "kernels/augment_mix.h"
 #include "kernels/batchnorm.h"
 #include "kernels/concat.h"
 #include "kernels/cross_entropy.h"
@@ -22,6 +23,7 @@
 #include "kernels/sgd.h"
 #include "kernels/step_guard.h"
 #include "tests/cuda_fixtures.h"
+#include "tests/mix_plans.h"
 
 using namespace mx;
 using namespace mx::test;
@@ -612,27 +614,8 @@ INSTANTIATE_TEST_SUITE_P(Sizes, CudaStepGuard, ::testing::Values(1, 7, 1000, (1 
 
 // ---- fused batch mixup ----
 
-// Random plans: every op, partners from a permutation, boxes of every kind (empty, whole image,
-// edges that are not multiples of four, single rows and columns).
 std::vector<kernels::MixSample> random_plan(const Nchw& s, std::mt19937& rng) {
-  std::vector<int32_t> perm(static_cast<size_t>(s.n));
-  std::iota(perm.begin(), perm.end(), 0);
-  std::shuffle(perm.begin(), perm.end(), rng);
-  std::vector<kernels::MixSample> plan(perm.size());
-  for (size_t i = 0; i < plan.size(); ++i) {
-    kernels::MixSample& m = plan[i];
-    m.partner = perm[i];
-    m.op = static_cast<int32_t>(rng() % 3);
-    m.lam = std::uniform_real_distribution<float>(0.f, 1.f)(rng);
-    auto span = [&](int64_t size, int32_t& lo, int32_t& hi) {
-      lo = static_cast<int32_t>(rng() % (size + 1));
-      hi = lo + static_cast<int32_t>(rng() % (size - lo + 1));
-    };
-    span(s.h, m.y0, m.y1);
-    span(s.w, m.x0, m.x1);
-    if (i == 0) m.y0 = 0, m.y1 = static_cast<int32_t>(s.h), m.x0 = 0, m.x1 = static_cast<int32_t>(s.w);
-  }
-  return plan;
+  return test::random_plan(s.n, s.h, s.w, rng);
 }
 
 // The samples on the device, as the front-end uploads them.
@@ -698,6 +681,39 @@ TEST_F(CudaTest, MixBatchCoversBatchesBeyondOneGridRow) {
   expect_mix_matches(out.download(), want, plan, 4);
   out.expect_guards_intact();
 }
+
+// ---- batches built from stored uint8 images ----
+
+class CudaAugmentMix : public CudaTest, public ::testing::WithParamInterface<Nchw> {};
+
+TEST_P(CudaAugmentMix, MatchesCpuTwin) {
+  FreshSeed seed;
+  std::mt19937 rng(seed.value);
+  const Nchw s = GetParam();
+  const int64_t count = s.n + 3, image = s.c * s.h * s.w;
+  std::vector<uint8_t> stored(static_cast<size_t>(count * image));
+  for (uint8_t& v : stored) v = static_cast<uint8_t>(rng());
+  const std::vector<float> table = random_floats(s.c * 256, rng, -3.f, 3.f);
+  const std::vector<kernels::AugmentSample> augment = test::random_augment(s.n, count, s.h, s.w, rng);
+  const std::vector<kernels::MixSample> plan = random_plan(s, rng);
+  std::vector<float> want(static_cast<size_t>(s.numel()));
+  kernels::augment_mix<Device::CPU>(want.data(), stored.data(), table.data(), augment.data(), plan.data(), s.n, s.c,
+                                    s.h, s.w);
+  const Tensor gstored = Tensor::from_vector(stored, {count, s.c, s.h, s.w}, Device::CUDA);
+  const Tensor gaugment = bytes_on(Device::CUDA, augment.data(), augment.size() * sizeof(kernels::AugmentSample));
+  const Tensor dplan = upload_plan(plan);
+  Guarded<float> gtable = on_device(table), out(s.numel());
+  MX_CUDA_KERNEL(augment_mix)(out.data(), gstored.data<uint8_t>(), gtable.data(),
+                              static_cast<const kernels::AugmentSample*>(gaugment.raw()),
+                              static_cast<const kernels::MixSample*>(dplan.raw()), s.n, s.c, s.h, s.w);
+  expect_mix_matches(out.download(), want, plan, image);
+  out.expect_guards_intact();
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, CudaAugmentMix,
+                         ::testing::Values(Nchw{1, 1, 1, 1}, Nchw{1, 3, 5, 7}, Nchw{7, 1, 28, 28}, Nchw{5, 3, 32, 32},
+                                           Nchw{3, 2, 3, 3}, Nchw{2, 3, 1, 8}, Nchw{128, 3, 32, 32},
+                                           Nchw{70001, 1, 2, 2}));
 
 }  // namespace
 

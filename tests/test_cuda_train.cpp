@@ -125,6 +125,22 @@ TEST_F(CudaTrainCommand, ResumeRepeatsTheRunBitForBit) {
   EXPECT_TRUE(a == b) << "resumed weights differ from the uninterrupted run";
 }
 
+// The training images kept on the GPU (--data-on-device on, one fused kernel per batch) against a
+// loader thread and an uploaded float batch: with stitching only (pastes and copies are exact on both
+// paths), the runs end with the same weights, bit for bit.
+TEST_F(CudaTrainCommand, DataOnDeviceRepeatsTheLoaderRunBitForBit) {
+  const std::string kept = tmp_ / "kept", loaded = tmp_ / "loaded";
+  const std::string stitched = "--device cuda --mix hv --mix-per sample --translate 2 --data-on-device ";
+  RunResult first = run_mixup(run_args(kept, stitched + "on"), tmp_);
+  ASSERT_EQ(first.status, 0) << first.err;
+  EXPECT_NE(first.out.find("training images kept on cuda as uint8"), std::string::npos) << first.out;
+  RunResult second = run_mixup(run_args(loaded, stitched + "off"), tmp_);
+  ASSERT_EQ(second.status, 0) << second.err;
+  const std::string a = read_file(kept + "/checkpoint.safetensors"), b = read_file(loaded + "/checkpoint.safetensors");
+  ASSERT_FALSE(a.empty());
+  EXPECT_TRUE(a == b) << "the run with the images on the GPU ends with other weights";
+}
+
 // Runs everywhere but on a GPU machine: the build with the CUDA backend (and the one without) trains
 // on the CPU under --device auto and says why in one line; --device cuda refuses in one line.
 TEST_F(TrainCommand, WithoutAGpuAutoFallsBackToTheCpuAndSaysSo) {

@@ -123,6 +123,8 @@ void Trainer::load_data() {
   const std::string dir = c_.data_dir.empty() ? data::default_data_dir(c_.dataset) : c_.data_dir;
   MX_CHECK(c_.augment != "rrc" || c_.dataset == "folder",
            "--augment rrc: needs --dataset folder (use flip-translate or none for ", c_.dataset, ")");
+  MX_CHECK(c_.augment != "rrc" || c_.data_on_device != "on",
+           "--data-on-device on: --augment rrc streams the images from disk; use auto or off");
   if (c_.dataset == "folder") return load_folder(dir);
   const data::Split split = data::load_dataset(c_.dataset, dir);
   check_step_fits(c_.batch_size, split.train.channels(), split.train.height(), dev_, false);
@@ -137,8 +139,6 @@ void Trainer::load_folder(const std::string& dir) {
   folder.val = data::spaced_subset(folder.val, c_.test_limit);
   notice(folder.summary());
   check_step_fits(c_.batch_size, folder.channels, folder.image_size, dev_, true);
-  MX_CHECK(c_.augment != "rrc" || c_.data_on_device != "on",
-           "--data-on-device on: --augment rrc streams the images from disk; use auto or off");
   if (c_.augment != "rrc") {
     check_decoded_fits(folder.train.size() + folder.val.size(), folder.channels, folder.image_size, dir);
     return use_in_memory(data::load_image_folder(folder, opt));
