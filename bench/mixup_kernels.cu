@@ -7,6 +7,10 @@
 // launches that rotates over enough input/output sets to exceed L2 twice, median of the repetitions.
 // GB/s counts the bytes the fused kernel must move: every output written once, every input element
 // read where it is used (blend: both images; copy and paste: one), so a paste can reach the copy rate.
+// A second table times what --data-on-device does per step against what it replaces:
+//   stored: kernels::augment_mix<Device::CUDA>, one launch that builds the mixed batch from a stored
+//           uint8 training set (50000 images, random shifts of up to 4 pixels and flips);
+//   upload+fused: the loader's float batch copied from pageable host memory, then mix_batch.
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -15,6 +19,7 @@
 #include <cstdio>
 #include <fstream>
 #include <functional>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -22,6 +27,7 @@
 #include "engine/cuda/runtime.h"
 #include "engine/cuda/stream.h"
 #include "engine/memory.h"
+#include "kernels/augment_mix.h"
 #include "kernels/launch.cuh"
 #include "kernels/mix_batch.h"
 #include "kernels/philox.h"
@@ -36,6 +42,7 @@ using mx::kernels::MixSample;
 using mx::kernels::for_each_index;
 
 constexpr int64_t kC = 3, kH = 32, kW = 32, kImage = kC * kH * kW;
+constexpr int64_t kStored = 50000;  // a CIFAR-sized uint8 training set (147 MiB), beyond any L2
 
 // Uniform values in [-1, 1) from Philox, so inputs are never zeros.
 struct FillRandom {
@@ -188,13 +195,74 @@ std::vector<Buffers> make_sets(int64_t n, int64_t l2_bytes) {
   return sets;
 }
 
+// ---- batches built from stored uint8 images ----
+
+struct Stored {
+  std::vector<uint8_t> host;  // the same bytes, for the CPU twin
+  std::vector<float> table_host;
+  Tensor images, table;
+};
+
+Stored make_stored() {
+  Stored st;
+  std::mt19937_64 rng(7);
+  st.host.resize(static_cast<size_t>(kStored * kImage));
+  for (uint8_t& v : st.host) v = static_cast<uint8_t>(rng() >> 56);
+  for (int64_t k = 0; k < kC * 256; ++k) st.table_host.push_back(static_cast<float>(k % 256) / 64.f - 2.f);
+  st.images = Tensor::from_vector(st.host, {kStored, kC, kH, kW}, Device::CUDA);
+  st.table = Tensor::from_vector(st.table_host, {kC * 256}, Device::CUDA);
+  return st;
+}
+
+struct StoredWork {
+  std::vector<mx::kernels::AugmentSample> augment;
+  Tensor augment_dev;
+  double bytes = 0;  // every output written once, one stored byte read per image used
+};
+
+StoredWork make_stored_work(const Workload& w, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  StoredWork sw;
+  for (const MixSample& s : w.plan) {
+    mx::kernels::AugmentSample a;
+    a.source = static_cast<int64_t>(rng() % kStored);
+    a.dx = static_cast<int32_t>(rng() % 9) - 4;
+    a.dy = static_cast<int32_t>(rng() % 9) - 4;
+    a.flip = static_cast<int32_t>(rng() % 2);
+    sw.augment.push_back(a);
+    sw.bytes += (s.op == mx::kernels::kBlend ? 2.0 : 1.0) * kImage + kImage * sizeof(float);
+  }
+  sw.augment_dev = mx::bytes_on(Device::CUDA, sw.augment.data(), sw.augment.size() * sizeof(sw.augment[0]));
+  return sw;
+}
+
+void run_stored(const Workload& w, const StoredWork& sw, const Stored& st, Buffers& b, int64_t n) {
+  mx::kernels::augment_mix<Device::CUDA>(b.out.data<float>(), st.images.data<uint8_t>(), st.table.data<float>(),
+                                         static_cast<const mx::kernels::AugmentSample*>(sw.augment_dev.raw()),
+                                         static_cast<const MixSample*>(w.plan_dev.raw()), n, kC, kH, kW);
+}
+
+void validate_stored(const Workload& w, const StoredWork& sw, const Stored& st, Buffers& b, int64_t n) {
+  mx::cuda::synchronize();
+  std::vector<float> got = b.out.to_vector<float>(), want(got.size());
+  mx::kernels::augment_mix<Device::CPU>(want.data(), st.host.data(), st.table_host.data(), sw.augment.data(),
+                                        w.plan.data(), n, kC, kH, kW);
+  for (size_t e = 0; e < want.size(); ++e) {
+    const bool blend = w.plan[e / kImage].op == mx::kernels::kBlend;
+    if (blend ? std::fabs(got[e] - want[e]) <= 1e-6f * std::max(1.f, std::fabs(want[e])) : got[e] == want[e]) continue;
+    throw mx::Error(mx::detail::concat("bench_mixup: stored mode ", w.mode, " batch ", n,
+                                       " differs from the CPU twin at element ", e, ": ", got[e], " vs ", want[e]));
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<int64_t> batches{128, 512, 8192};
   int reps = 50;
   std::string json_path;
-  CLI::App app{"Fused batch mixup against a naive multi-pass version and a device copy (3x32x32 fp32)"};
+  CLI::App app{"Fused batch mixup against a naive multi-pass version and a device copy (3x32x32 fp32), and the "
+               "batch built from stored uint8 images against an uploaded float batch"};
   app.add_option("--batches", batches, "Batch sizes")->delimiter(',')->capture_default_str();
   app.add_option("--reps", reps, "Timed repetitions (median reported)")->capture_default_str();
   app.add_option("--json", json_path, "Also write the results as JSON to this file");
@@ -213,10 +281,19 @@ int main(int argc, char** argv) {
     const std::vector<std::pair<std::string, std::string>> modes{
         {"none", "batch"}, {"c", "batch"}, {"h", "batch"},  {"v", "batch"},
         {"r", "batch"},    {"c", "sample"}, {"r", "sample"}, {"hvc", "sample"}};
+    const Stored stored = make_stored();
+    std::vector<std::string> stored_rows;
     for (int64_t n : batches) {
       std::vector<Buffers> sets = make_sets(n, l2);
       const double copy_bytes = 2.0 * n * kImage * sizeof(float);
       const Timing copy = time_launches(run_copy, sets, reps);
+      const Tensor host_batch = Tensor::full({n, kC, kH, kW}, 0.5f);  // pageable, as the loader's batches
+      const Timing upload = time_launches(
+          [&](Buffers& b) {
+            CHECK_CUDA(cudaMemcpyAsync(b.tmp_a.raw(), host_batch.raw(), host_batch.nbytes(), cudaMemcpyHostToDevice,
+                                       mx::cuda::current_stream()));
+          },
+          sets, std::max(3, reps / 10));  // a large batch takes milliseconds to cross PCIe
       for (const auto& [mode, per] : modes) {
         const Workload w = make_workload(mode, per, n, static_cast<uint64_t>(n));
         run_fused(w, sets[0], n);
@@ -229,8 +306,17 @@ int main(int argc, char** argv) {
           validate(w, sets[0], n, "naive");
           naive = time_launches([&](Buffers& b) { run_naive(w, b, n); }, sets, reps);
         }
+        const StoredWork sw = make_stored_work(w, static_cast<uint64_t>(n) + 11);
+        run_stored(w, sw, stored, sets[0], n);
+        validate_stored(w, sw, stored, sets[0], n);
+        const Timing from_stored = time_launches([&](Buffers& b) { run_stored(w, sw, stored, b, n); }, sets, reps);
         const double fused_gbs = w.bytes / fused.median_us * 1e-3, copy_gbs = copy_bytes / copy.median_us * 1e-3;
         const std::string label = per == "sample" ? mode + "/smp" : mode;
+        char row[160];
+        std::snprintf(row, sizeof row, "%6lld %-8s %10.2f %10.0f %10.2f %13.2f %8.2fx", static_cast<long long>(n),
+                      label.c_str(), from_stored.median_us, sw.bytes / from_stored.median_us * 1e-3, upload.median_us,
+                      upload.median_us + fused.median_us, (upload.median_us + fused.median_us) / from_stored.median_us);
+        stored_rows.push_back(row);
         char naive_us[32] = "-", speedup[32] = "-";
         if (naive_applies) {
           std::snprintf(naive_us, sizeof naive_us, "%.2f", naive.median_us);
@@ -241,9 +327,14 @@ int main(int argc, char** argv) {
         results.push_back({{"batch", n}, {"mode", mode}, {"per", per}, {"fused_us", fused.median_us},
                            {"fused_min_us", fused.min_us}, {"naive_us", naive_applies ? naive.median_us : 0.0},
                            {"copy_us", copy.median_us}, {"bytes", w.bytes}, {"fused_gbs", fused_gbs},
-                           {"copy_gbs", copy_gbs}});
+                           {"copy_gbs", copy_gbs}, {"stored_us", from_stored.median_us},
+                           {"stored_bytes", sw.bytes}, {"upload_us", upload.median_us}});
       }
     }
+    std::printf("\n# from stored uint8 images (--data-on-device) against the uploaded float batch, then fused\n");
+    std::printf("%6s %-8s %10s %10s %10s %13s %9s\n", "batch", "mode", "stored_us", "stored_GB/s", "upload_us",
+                "upload+fused", "speedup");
+    for (const std::string& row : stored_rows) std::printf("%s\n", row.c_str());
     if (!json_path.empty()) std::ofstream(json_path) << results.dump(2) << "\n";
   } catch (const mx::Error& e) {
     std::fprintf(stderr, "bench_mixup: error: %s\n", e.what());
