@@ -1,5 +1,5 @@
 // Test fixtures: a temporary directory removed at the end of the test, whole-file reads, small IDX .gz
-// files in the Fashion-MNIST layout, and running a command or the `mixup` binary with its output
+// files in the Fashion-MNIST layout with a short training run's settings for them, and running a command or the `mixup` binary with its output
 // captured (and expecting a one-line error from it).
 #pragma once
 #include <gtest/gtest.h>
@@ -13,6 +13,8 @@
 #include <sstream>
 #include <string>
 #include <vector>
+
+#include "train/config.h"
 
 namespace mx::test {
 
@@ -99,6 +101,19 @@ inline void write_tiny_fashion_mnist(const std::string& dir, uint32_t n_train, u
   };
   make("train", n_train, 1);
   make("t10k", n_test, 2);
+}
+
+// The quick recipe on the dataset write_tiny_fashion_mnist wrote in `data_dir`: 2 epochs of batches of
+// `batch` on one CPU thread, written to `out`.
+inline train::TrainConfig tiny_run(const std::string& data_dir, const std::string& out, int batch) {
+  train::TrainConfig c = train::recipe("quick");
+  c.data_dir = data_dir;
+  c.out = out;
+  c.epochs = 2;
+  c.batch_size = batch;
+  c.threads = 1;
+  c.device = "cpu";
+  return c;
 }
 
 inline std::string read_file(const std::string& path) {

@@ -187,13 +187,7 @@ class DataOnDevice : public ::testing::Test {
     test::write_tiny_fashion_mnist(tmp_ / "data", 70, 30);
   }
   train::TrainConfig config(const std::string& on_device, const std::string& out) const {
-    train::TrainConfig c = train::recipe("quick");
-    c.data_dir = tmp_ / "data";
-    c.out = tmp_ / out;
-    c.epochs = 2;
-    c.batch_size = 16;
-    c.threads = 1;
-    c.device = "cpu";
+    train::TrainConfig c = test::tiny_run(tmp_ / "data", tmp_ / out, 16);
     c.mixing.mix = "hvc";
     c.mixing.per = "sample";
     c.translate = 3;

@@ -41,13 +41,7 @@ class StopAndResume : public ::testing::Test {
   }
   // quicknet with mixing, flips and translations: every source of randomness of a step.
   train::TrainConfig config(const std::string& out) const {
-    train::TrainConfig c = train::recipe("quick");
-    c.data_dir = tmp_ / "data";
-    c.out = tmp_ / out;
-    c.epochs = 2;
-    c.batch_size = 8;
-    c.threads = 1;
-    c.device = "cpu";
+    train::TrainConfig c = test::tiny_run(tmp_ / "data", tmp_ / out, 8);
     c.seed = 5;
     c.mixing.mix = "c";
     c.translate = 2;

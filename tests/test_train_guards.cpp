@@ -109,12 +109,7 @@ class GuardedRun : public ::testing::Test {
   }
   void TearDown() override { interrupt::clear(); }
   train::TrainConfig config(int64_t skips) const {
-    train::TrainConfig c = train::recipe("quick");
-    c.data_dir = tmp_ / "data";
-    c.out = tmp_ / "run";
-    c.epochs = 2;
-    c.batch_size = 16;
-    c.threads = 1;
+    train::TrainConfig c = test::tiny_run(tmp_ / "data", tmp_ / "run", 16);
     c.device = device_;
     c.skip_nonfinite = skips;
     return c;

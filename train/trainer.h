@@ -1,6 +1,7 @@
 // The training loop of `mixup train`. Trainer::step() is the whole data path of one step:
-// mix -> forward -> mixed-label loss -> backward with the gradients averaged over the ranks -> SGD step
-// -> metrics. With several ranks (a Communicator from engine/dist/launch.h) each rank trains on its
+// mix (the loader's float batch, or with --data-on-device the batch built from the stored uint8 images
+// in the same kernel) -> forward -> mixed-label loss -> backward with the gradients averaged over the
+// ranks -> SGD step -> metrics. With several ranks (a Communicator from engine/dist/launch.h) each rank trains on its
 // shard of every epoch (datasets/shard.h), evaluation is sharded and added up, and rank 0 alone
 // writes the run directory.
 // epoch() runs the steps of one epoch, evaluates and records it in the run directory; run() trains

@@ -142,13 +142,7 @@ TEST(Mpi, TwoRanksWithHalfBatchesReachTheWeightsOfOneRankWithTheWholeBatch) {
 namespace {
 
 train::TrainConfig tiny_config(const std::string& data, const std::string& out) {
-  train::TrainConfig c = train::recipe("quick");
-  c.data_dir = data;
-  c.out = out;
-  c.epochs = 2;
-  c.batch_size = 8;
-  c.threads = 1;
-  c.device = "cpu";
+  train::TrainConfig c = test::tiny_run(data, out, 8);
   c.seed = 4;
   c.mixing.mix = "c";
   return c;
@@ -281,7 +275,7 @@ TEST_F(MpiTrain, ANonFiniteGradientOnOneRankIsSkippedOnEveryRank) {
   train::Trainer t(c, {}, &comm());
   ParameterStore& store = const_cast<ParameterStore&>(t.parameters());
   const std::vector<float> before = store.params().to_vector<float>();
-  data::Batch b{Tensor::full({8, 1, 28, 28}, 0.5f), Tensor::zeros({8}, DType::I32)};
+  data::Batch b{Tensor::full({8, 1, 28, 28}, 0.5f), Tensor::zeros({8}, DType::I32), {}};
   if (comm().rank() == 1) b.images.data<float>()[0] = std::numeric_limits<float>::quiet_NaN();
   t.step(b);
   EXPECT_EQ(store.params().to_vector<float>(), before) << "rank " << comm().rank();
