@@ -20,6 +20,9 @@ a call (timm's pair and elem modes loop over the batch in Python) is timed over 
 each peer takes about --peer-budget seconds. The peers run last, so that the stage's time limit can
 only cut them short.
 
+stored: the PyTorch form of our --data-on-device batch (a uint8 training set kept on the GPU; gather,
+random shift and mirror, normalize, mixup-C), against bench_mixup's augment_mix figures.
+
 Our figures come from the JSON files written by `bench_mixup --json` and `bench_train_step --json`;
 ratios > 1 mean we are faster."""
 import argparse
@@ -116,6 +119,56 @@ def bench_mixup(batches, reps):
             rows.append({"batch": n, "mode": mode, "torch_us": us, "torch_copy_us": copy_us})
         del sets
         torch.cuda.empty_cache()
+    return rows
+
+
+# ---- the batch built from a uint8 training set kept on the GPU (our --data-on-device) ----
+
+STORED, SHIFT = 50000, 4  # as bench_mixup's stored set: 50000 images, shifts of up to 4 pixels
+
+
+def stored_case(n, gen, padded):
+    """The PyTorch form of what augment_mix does for mixup-C per batch: n images gathered from the stored
+    uint8 set, each shifted by up to SHIFT pixels with zero fill and mirrored at random (one
+    advanced-indexing gather from the set zero-padded once beforehand), normalized, then blended with a
+    permutation. The draws are made beforehand, as our loader makes them on the host."""
+    def draw(low, high):
+        return torch.randint(low, high, (n,), device="cuda", generator=gen)
+
+    idx, dy, dx, flip = draw(0, STORED), draw(-SHIFT, SHIFT + 1), draw(-SHIFT, SHIFT + 1), draw(0, 2).bool()
+    perm = torch.randperm(n, device="cuda", generator=gen)
+    ar_h, ar_w = torch.arange(H, device="cuda"), torch.arange(W, device="cuda")
+    rows = (ar_h[None, :] - dy[:, None] + SHIFT)[:, None, :, None]
+    cols = (torch.where(flip[:, None], W - 1 - ar_w[None, :], ar_w[None, :]) - dx[:, None] + SHIFT)[:, None, None, :]
+    channels = torch.arange(C, device="cuda")[None, :, None, None]
+    mean = torch.tensor([0.49, 0.48, 0.45], device="cuda").view(1, C, 1, 1)
+    std = torch.tensor([0.25, 0.24, 0.26], device="cuda").view(1, C, 1, 1)
+
+    def run(s):
+        x = padded[idx[:, None, None, None], channels, rows, cols].float().div_(255).sub_(mean).div_(std)
+        s["out"] = LAM * x + (1 - LAM) * x[perm]
+    return run
+
+
+def bench_stored(batches, reps):
+    """Rows (batch, torch_us) for stored_case, on output sets that rotate as bench_mixup's do."""
+    gen = torch.Generator(device="cuda")
+    gen.manual_seed(2)
+    stored = torch.randint(0, 256, (STORED, C, H, W), device="cuda", dtype=torch.uint8, generator=gen)
+    padded = torch.nn.functional.pad(stored, (SHIFT, SHIFT, SHIFT, SHIFT))
+    del stored
+    l2 = torch.cuda.get_device_properties(0).L2_cache_size
+    rows = []
+    for n in batches:
+        sets = make_sets(n, l2)
+        run = stored_case(n, gen, padded)
+        run(sets[0])
+        if sets[0]["out"].shape != (n, C, H, W) or not torch.isfinite(sets[0]["out"]).all():
+            raise SystemExit("torch stored-batch mixup: wrong shape or non-finite output")
+        rows.append((n, time_calls(run, sets, reps)[0]))
+        del sets
+    del padded
+    torch.cuda.empty_cache()
     return rows
 
 
@@ -308,6 +361,21 @@ def main():
     if o:
         print(f"  ours:  {o['median_ms']:.2f} ms, {o['images_per_s']:.0f} images/s; "
               f"ratio ours / torch images/s = {o['images_per_s'] / t['images_per_s']:.2f}")
+
+    print("\nbatch from a uint8 set kept on the GPU (gather, shift, mirror, normalize, mixup-C per batch), us per "
+          "batch (median); ours = augment_mix (bench_mixup's stored table); ratio = torch / ours")
+    print(f"{'batch':>6} {'torch_us':>9} {'ours_us':>8} {'ratio':>6}")
+    try:
+        stored_rows = bench_stored(batches, a.reps)
+    except (RuntimeError, SystemExit) as e:  # out of memory, say: the peers below still run
+        stored_rows = []
+        print(f"skipped: stored batch ({one_line(e)})")
+    for n, us in stored_rows:
+        o = ours.get((n, "c", "batch"))
+        stored_us = o.get("stored_us") if o else None
+        ours_us = f"{stored_us:.2f}" if stored_us else "-"
+        ratio = f"{us / stored_us:.2f}" if stored_us else "-"
+        print(f"{n:>6} {us:>9.2f} {ours_us:>8} {ratio:>6}")
 
     peers, skipped = available_peers()
     for line in skipped:
