@@ -150,8 +150,9 @@ def stored_case(n, gen, padded):
     return run
 
 
-def bench_stored(batches, reps):
-    """Rows (batch, torch_us) for stored_case, on output sets that rotate as bench_mixup's do."""
+def bench_stored(batches, reps, budget_s):
+    """Rows (batch, torch_us) for stored_case, on output sets that rotate as bench_mixup's do, each batch
+    timed over about budget_s seconds at most."""
     gen = torch.Generator(device="cuda")
     gen.manual_seed(2)
     stored = torch.randint(0, 256, (STORED, C, H, W), device="cuda", dtype=torch.uint8, generator=gen)
@@ -165,7 +166,7 @@ def bench_stored(batches, reps):
         run(sets[0])
         if sets[0]["out"].shape != (n, C, H, W) or not torch.isfinite(sets[0]["out"]).all():
             raise SystemExit("torch stored-batch mixup: wrong shape or non-finite output")
-        rows.append((n, time_calls(run, sets, reps)[0]))
+        rows.append((n, time_calls(run, sets, reps, budget_s)[0]))
         del sets
     del padded
     torch.cuda.empty_cache()
@@ -366,7 +367,7 @@ def main():
           "batch (median); ours = augment_mix (bench_mixup's stored table); ratio = torch / ours")
     print(f"{'batch':>6} {'torch_us':>9} {'ours_us':>8} {'ratio':>6}")
     try:
-        stored_rows = bench_stored(batches, a.reps)
+        stored_rows = bench_stored(batches, a.reps, a.peer_budget)
     except (RuntimeError, SystemExit) as e:  # out of memory, say: the peers below still run
         stored_rows = []
         print(f"skipped: stored batch ({one_line(e)})")

@@ -21,8 +21,8 @@ constexpr uint64_t kShuffleStream = 1, kAugmentStream = 2;
 using random::derive_key;
 using random::uniform_below;
 
-}  // namespace
-
+// The augmentation of the sample at `position` of epoch `epoch`, for stored image `source`; the draws do
+// not depend on the switches.
 kernels::AugmentSample draw_augment(const LoaderOptions& opt, int epoch, int64_t position, int64_t source) {
   random::SplitMix64 g{derive_key({opt.seed, kAugmentStream, static_cast<uint64_t>(epoch), static_cast<uint64_t>(position)})};
   const uint64_t span = 2 * static_cast<uint64_t>(opt.translate) + 1;
@@ -33,6 +33,8 @@ kernels::AugmentSample draw_augment(const LoaderOptions& opt, int epoch, int64_t
   a.flip = opt.flip && (g() >> 63) != 0;
   return a;
 }
+
+}  // namespace
 
 std::vector<float> normalization_table(const Normalization& norm, int channels) {
   const auto c = static_cast<size_t>(channels);

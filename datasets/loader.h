@@ -69,10 +69,6 @@ std::vector<int64_t> epoch_order(int64_t n, uint64_t seed, int epoch);
 // What a loader visits in an epoch: epoch_order when `shuffle`, else 0..n-1 in order.
 std::vector<int64_t> sample_order(int64_t n, bool shuffle, uint64_t seed, int epoch);
 
-// The augmentation of the sample at `position` of epoch `epoch` (the draws do not depend on the switches),
-// for stored image `source`.
-kernels::AugmentSample draw_augment(const LoaderOptions& opt, int epoch, int64_t position, int64_t source);
-
 // One image [channels, height, width] moved by (dx, dy) pixels (content goes right and down for positive
 // values) with zero fill, then mirrored left-right when `flip` is set. src and dst must not overlap.
 void shift_and_flip(const uint8_t* src, uint8_t* dst, int channels, int height, int width, int dx, int dy,

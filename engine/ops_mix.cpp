@@ -76,7 +76,7 @@ Tensor augment_mix(const Tensor& stored, const Tensor& table, const std::vector<
   check_dim(stored, 4, op, "stored images");
   const int64_t count = stored.size(0), c = stored.size(1), h = stored.size(2), w = stored.size(3);
   detail::check_vector(table, c * 256, stored, op, "normalization table");
-  MX_CHECK(c * h * w < std::numeric_limits<int32_t>::max(), op, ": an image of ", c, "x", h, "x", w,
+  MX_CHECK(c * h * w <= std::numeric_limits<int32_t>::max(), op, ": an image of ", c, "x", h, "x", w,
            " has 2^31 elements or more");
   const auto n = static_cast<int64_t>(augment.size());
   for (const auto& a : augment)

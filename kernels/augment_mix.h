@@ -22,6 +22,8 @@ struct AugmentSample {
   int32_t dx = 0, dy = 0;
   int32_t flip = 0;
 };
+// The front-end copies arrays of these to the GPU as bytes: one layout on both sides.
+static_assert(sizeof(AugmentSample) == 24 && alignof(AugmentSample) == 8, "AugmentSample layout");
 
 // Pixel (ch, y, x) of the augmented image, as the stored 0..255 value (0 where the shift uncovers it).
 MX_HD inline int augmented_pixel(const uint8_t* image, const AugmentSample& a, int64_t ch, int64_t y, int64_t x,

@@ -11,6 +11,7 @@
 #include <numeric>
 
 #include "engine/dispatch.h"
+#include "engine/ops.h"
 #include "kernels/augment_mix.h"
 #include "kernels/batchnorm.h"
 #include "kernels/concat.h"
@@ -708,6 +709,27 @@ TEST_P(CudaAugmentMix, MatchesCpuTwin) {
                               static_cast<const kernels::MixSample*>(dplan.raw()), s.n, s.c, s.h, s.w);
   expect_mix_matches(out.download(), want, plan, image);
   out.expect_guards_intact();
+}
+
+// Through the front-end, which packs the augmentations and the plan into one upload: odd batches put
+// the plan at a padded offset (7 samples: 168 bytes of augmentations, the plan from byte 176).
+TEST_F(CudaTest, AugmentMixFrontEndMatchesTheCpuFrontEnd) {
+  FreshSeed seed;
+  std::mt19937 rng(seed.value);
+  for (const Nchw s : {Nchw{7, 3, 9, 5}, Nchw{1, 1, 4, 4}, Nchw{13, 2, 6, 7}}) {
+    SCOPED_TRACE("batch " + std::to_string(s.n));
+    const int64_t count = 2 * s.n + 1;
+    std::vector<uint8_t> stored(static_cast<size_t>(count * s.c * s.h * s.w));
+    for (uint8_t& v : stored) v = static_cast<uint8_t>(rng());
+    const Tensor images = Tensor::from_vector(stored, {count, s.c, s.h, s.w});
+    const Tensor table = Tensor::from_vector(random_floats(s.c * 256, rng, -3.f, 3.f), {s.c * 256});
+    const std::vector<kernels::AugmentSample> augment = test::random_augment(s.n, count, s.h, s.w, rng);
+    const std::vector<kernels::MixSample> plan = random_plan(s, rng);
+    const Tensor want = ops::augment_mix(images, table, augment, plan);
+    const Tensor got = ops::augment_mix(images.to(Device::CUDA), table.to(Device::CUDA), augment, plan);
+    ASSERT_EQ(got.device(), Device::CUDA);
+    expect_mix_matches(got.to(Device::CPU).to_vector<float>(), want.to_vector<float>(), plan, s.c * s.h * s.w);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, CudaAugmentMix,

@@ -118,8 +118,8 @@ std::vector<Setting> train_settings(TrainConfig& c) {
       {"--device", "device", join_names(device_names()), &c.device, {"auto"}, one_of(device_names)},
       {"--data-on-device", "data_on_device",
        "Keep the uint8 training images on the model's device and build each batch there with one fused kernel "
-       "(move, mirror, normalize, mix) instead of a loader thread: auto (on for --device cuda with an in-memory "
-       "training set), on or off",
+       "(shift, mirror, normalize, mix) instead of a loader thread: auto (on when training on a GPU with an "
+       "in-memory training set that, with a step, takes at most half of its free memory; off on the CPU), on or off",
        &c.data_on_device, {"auto"}, one_of(switch_names)},
       {"--out", "out", "Output directory", &c.out,
        {"runs/quick", "runs/paper", "runs/paper-densenet", "runs/paper-resnext", "runs/imagenet"}, required()},

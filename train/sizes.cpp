@@ -23,9 +23,12 @@ std::string capacity_text(Device dev) {
 
 }  // namespace
 
+double step_bytes(int64_t batch, int channels, int side) {
+  return kStepBytesPerInputByte * static_cast<double>(batch) * channels * side * side * sizeof(float);
+}
+
 void check_step_fits(int64_t batch, int channels, int side, Device dev, bool image_size_flag) {
-  const double input = static_cast<double>(batch) * channels * side * side * sizeof(float);
-  const double need = kStepBytesPerInputByte * input;
+  const double need = step_bytes(batch, channels, side), input = need / kStepBytesPerInputByte;
   if (need <= static_cast<double>(memory_capacity(dev))) return;
   const std::string flags = image_size_flag ? "--batch-size " + std::to_string(batch) + " with --image-size " +
                                                   std::to_string(side)

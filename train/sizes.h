@@ -16,6 +16,8 @@ namespace mx::train {
 
 constexpr double kStepBytesPerInputByte = 8;
 
+// That lower bound in bytes, for a step of `batch` images of channels x side x side.
+double step_bytes(int64_t batch, int channels, int side);
 // Against memory_capacity(dev) (engine/memory.h). Throws naming --batch-size, and --image-size when
 // `image_size_flag` (image folders, whose side is a setting).
 void check_step_fits(int64_t batch, int channels, int side, Device dev, bool image_size_flag);

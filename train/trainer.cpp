@@ -79,15 +79,18 @@ ScoreTotals scores_of_rank(const std::string& text, int rank, int world, const s
 }
 
 // Whether the training images stay on `dev` as uint8 and each batch is built there (--data-on-device):
-// on the CPU only when asked (they are already there: nothing is copied), on a GPU when they take at
-// most half of its free memory (else auto says so in `why_not` and on is an error).
-bool keep_data_on_device(const std::string& choice, Device dev, const data::Dataset& train, std::string& why_not) {
+// on the CPU only when asked (they are already there: nothing is copied), on a GPU when they and a
+// training step of `batch` (its lower bound, train/sizes.h) take at most half of its free memory; else
+// auto says why in `why_not` and on is an error.
+bool keep_data_on_device(const std::string& choice, Device dev, const data::Dataset& train, int64_t batch,
+                         std::string& why_not) {
   if (choice == "off" || dev == Device::CPU) return choice == "on";
   const auto bytes = static_cast<double>(train.images.numel());
+  const double step = step_bytes(batch, train.channels(), train.height());
   const auto free = static_cast<double>(memory_capacity(dev));
-  if (bytes <= free / 2) return true;
-  why_not = "the training images take " + bytes_text(bytes) + ", more than half of the " + bytes_text(free) +
-            " free on the GPU";
+  if (bytes + step <= free / 2) return true;
+  why_not = "the training images take " + bytes_text(bytes) + "; with a training step (at least " + bytes_text(step) +
+            ") that is more than half of the " + bytes_text(free) + " free on the GPU";
   MX_CHECK(choice == "auto", "--data-on-device on: ", why_not, "; use off");
   why_not = "training batches come from the loader thread: " + why_not;
   return false;
@@ -166,7 +169,7 @@ void Trainer::use_in_memory(const data::Split& split) {
   const bool augment = c_.augment == "flip-translate";
   const int rank = comm_.rank(), world = comm_.world_size();
   std::string why_not;
-  const bool on_device = keep_data_on_device(c_.data_on_device, dev_, train, why_not);
+  const bool on_device = keep_data_on_device(c_.data_on_device, dev_, train, c_.batch_size, why_not);
   if (!why_not.empty()) notice(why_not);
   const data::LoaderOptions opt{c_.batch_size, true,  false, augment && c_.flip, augment ? c_.translate : 0,
                                 c_.seed,       {rank, world, false}, on_device};
