@@ -180,7 +180,7 @@ if wants dist; then
        on_device=auto; [ \$mode = loader-thread ] && on_device=off
        \$launcher $build/mixup train --recipe quick --device cuda --data-dir $carry/data/fashion-mnist --epochs 1 \
          --train-limit 12800 --test-limit 1000 --data-on-device \$on_device --out $work/dist-\$mode >/dev/null || exit 1
-       python3 -c \"import json,sys; print(sys.argv[1], json.load(open(sys.argv[2]))['train_images_per_s'], 'images/s')\" \
+       python3 -c \"import json,sys; d = json.load(open(sys.argv[2])); print(sys.argv[1], d['train_images_per_s'], 'images/s, data on device:', d.get('data_on_device'))\" \
          \$mode $work/dist-\$mode/summary.json
      done"
 fi

@@ -221,6 +221,8 @@ TEST_F(DataOnDevice, ARunEndsWithTheWeightsOfARunWithALoaderThread) {
   EXPECT_FALSE(noticed("training images kept on"));
   const std::string kept = trained("on");
   EXPECT_TRUE(noticed("training images kept on cpu as uint8 (54.9 kB)"));
+  EXPECT_NE(test::read_file(tmp_ / "run-on/summary.json").find("\"data_on_device\": true"), std::string::npos);
+  EXPECT_NE(test::read_file(tmp_ / "run-auto/summary.json").find("\"data_on_device\": false"), std::string::npos);
   EXPECT_TRUE(automatic == with_loader);
   EXPECT_TRUE(kept == with_loader) << "the weights differ from the run with a loader thread";
 }

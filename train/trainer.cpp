@@ -449,7 +449,7 @@ TrainSummary Trainer::run() {
                           {"final_train_acc", last.train_acc},  {"final_train_x1x2", last.train_x1x2},
                           {"final_train_x2x1", last.train_x2x1}, {"train_seconds", train_seconds_},
                           {"step_seconds", step_seconds_}, {"ranks", comm_.world_size()},
-                          {"sync_bn", c_.sync_bn}});
+                          {"sync_bn", c_.sync_bn}, {"data_on_device", stored_.images.defined()}});
   return s;
 }
 
