@@ -142,17 +142,24 @@ void run_copy(Buffers& b) {
                              mx::cuda::current_stream()));
 }
 
-// Checks set 0's output against the CPU twin: copies and pastes exactly, blends within float32 rounding.
-void validate(const Workload& w, Buffers& b, int64_t n, const char* version) {
-  mx::cuda::synchronize();
-  std::vector<float> x = b.x.to_vector<float>(), got = b.out.to_vector<float>(), want(x.size());
-  mx::kernels::mix_batch<Device::CPU>(want.data(), x.data(), w.plan.data(), n, kC, kH, kW);
+// Throws unless a version's output equals the CPU twin's: copies and pastes exactly, blends within
+// float32 rounding of values of magnitude up to about 1 (1e-6, relative beyond 1).
+void expect_twin(const std::vector<float>& got, const std::vector<float>& want, const Workload& w, int64_t n,
+                 const char* version) {
   for (size_t e = 0; e < want.size(); ++e) {
     const bool blend = w.plan[e / kImage].op == mx::kernels::kBlend;
-    if (blend ? std::fabs(got[e] - want[e]) <= 1e-6f : got[e] == want[e]) continue;
-    throw mx::Error(mx::detail::concat("bench_mixup: ", version, " mode ", w.mode, " batch ", n, " differs from the CPU twin at element ",
-                                       e, ": ", got[e], " vs ", want[e]));
+    if (blend ? std::fabs(got[e] - want[e]) <= 1e-6f * std::max(1.f, std::fabs(want[e])) : got[e] == want[e]) continue;
+    throw mx::Error(mx::detail::concat("bench_mixup: ", version, " mode ", w.mode, " batch ", n,
+                                       " differs from the CPU twin at element ", e, ": ", got[e], " vs ", want[e]));
   }
+}
+
+// Checks set 0's output against the CPU twin.
+void validate(const Workload& w, Buffers& b, int64_t n, const char* version) {
+  mx::cuda::synchronize();
+  std::vector<float> x = b.x.to_vector<float>(), want(x.size());
+  mx::kernels::mix_batch<Device::CPU>(want.data(), x.data(), w.plan.data(), n, kC, kH, kW);
+  expect_twin(b.out.to_vector<float>(), want, w, n, version);
 }
 
 struct Timing {
@@ -242,17 +249,13 @@ void run_stored(const Workload& w, const StoredWork& sw, const Stored& st, Buffe
                                          static_cast<const MixSample*>(w.plan_dev.raw()), n, kC, kH, kW);
 }
 
+// Checks set 0's output against the CPU twin of augment_mix.
 void validate_stored(const Workload& w, const StoredWork& sw, const Stored& st, Buffers& b, int64_t n) {
   mx::cuda::synchronize();
-  std::vector<float> got = b.out.to_vector<float>(), want(got.size());
+  std::vector<float> want(static_cast<size_t>(n * kImage));
   mx::kernels::augment_mix<Device::CPU>(want.data(), st.host.data(), st.table_host.data(), sw.augment.data(),
                                         w.plan.data(), n, kC, kH, kW);
-  for (size_t e = 0; e < want.size(); ++e) {
-    const bool blend = w.plan[e / kImage].op == mx::kernels::kBlend;
-    if (blend ? std::fabs(got[e] - want[e]) <= 1e-6f * std::max(1.f, std::fabs(want[e])) : got[e] == want[e]) continue;
-    throw mx::Error(mx::detail::concat("bench_mixup: stored mode ", w.mode, " batch ", n,
-                                       " differs from the CPU twin at element ", e, ": ", got[e], " vs ", want[e]));
-  }
+  expect_twin(b.out.to_vector<float>(), want, w, n, "stored");
 }
 
 }  // namespace

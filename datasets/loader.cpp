@@ -107,7 +107,8 @@ Batch Loader::State::make_batch(const std::vector<int64_t>& ids, int batch_epoch
   const auto n = static_cast<int64_t>(ids.size());
   Batch b{Tensor(), Tensor::empty({n}, DType::I32), {}};
   const int32_t* source_labels = data.labels.data<int32_t>();
-  for (int64_t i = 0; i < n; ++i) b.labels.data<int32_t>()[i] = source_labels[ids[i]];
+  int32_t* labels = b.labels.data<int32_t>();
+  for (int64_t i = 0; i < n; ++i) labels[i] = source_labels[ids[i]];
   if (opt.defer_pixels) {
     for (int64_t i = 0; i < n; ++i) b.augment.push_back(draw_augment(opt, batch_epoch, first + i, ids[i]));
     return b;

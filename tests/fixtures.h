@@ -1,6 +1,6 @@
 // Test fixtures: a temporary directory removed at the end of the test, whole-file reads, small IDX .gz
-// files in the Fashion-MNIST layout with a short training run's settings for them, and running a command or the `mixup` binary with its output
-// captured (and expecting a one-line error from it).
+// files in the Fashion-MNIST layout with a short training run's settings for them, and running a
+// command or the `mixup` binary with its output captured (and expecting a one-line error from it).
 #pragma once
 #include <gtest/gtest.h>
 #include <zlib.h>

@@ -1,5 +1,5 @@
 // Random inputs of the fused batch kernels (kernels/mix_batch.h, kernels/augment_mix.h): mixing plans
-// with every op and every kind of paste box, and augmentations of stored images.
+// with every op and every kind of paste box, stored pixels and their augmentations.
 #pragma once
 #include <algorithm>
 #include <cstdint>
@@ -33,6 +33,13 @@ inline std::vector<kernels::MixSample> random_plan(int64_t n, int64_t h, int64_t
     if (i == 0) m.op = kernels::kPaste, m.y0 = 0, m.y1 = static_cast<int32_t>(h), m.x0 = 0, m.x1 = static_cast<int32_t>(w);
   }
   return plan;
+}
+
+// n random stored pixel values, every byte value possible.
+inline std::vector<uint8_t> random_bytes(int64_t n, std::mt19937& rng) {
+  std::vector<uint8_t> bytes(static_cast<size_t>(n));
+  for (uint8_t& v : bytes) v = static_cast<uint8_t>(rng());
+  return bytes;
 }
 
 // n augmentations of images drawn from `count` stored ones (repeats allowed): shifts from none to

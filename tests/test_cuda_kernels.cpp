@@ -692,8 +692,7 @@ TEST_P(CudaAugmentMix, MatchesCpuTwin) {
   std::mt19937 rng(seed.value);
   const Nchw s = GetParam();
   const int64_t count = s.n + 3, image = s.c * s.h * s.w;
-  std::vector<uint8_t> stored(static_cast<size_t>(count * image));
-  for (uint8_t& v : stored) v = static_cast<uint8_t>(rng());
+  const std::vector<uint8_t> stored = test::random_bytes(count * image, rng);
   const std::vector<float> table = random_floats(s.c * 256, rng, -3.f, 3.f);
   const std::vector<kernels::AugmentSample> augment = test::random_augment(s.n, count, s.h, s.w, rng);
   const std::vector<kernels::MixSample> plan = random_plan(s, rng);
@@ -719,9 +718,7 @@ TEST_F(CudaTest, AugmentMixFrontEndMatchesTheCpuFrontEnd) {
   for (const Nchw s : {Nchw{7, 3, 9, 5}, Nchw{1, 1, 4, 4}, Nchw{13, 2, 6, 7}}) {
     SCOPED_TRACE("batch " + std::to_string(s.n));
     const int64_t count = 2 * s.n + 1;
-    std::vector<uint8_t> stored(static_cast<size_t>(count * s.c * s.h * s.w));
-    for (uint8_t& v : stored) v = static_cast<uint8_t>(rng());
-    const Tensor images = Tensor::from_vector(stored, {count, s.c, s.h, s.w});
+    const Tensor images = Tensor::from_vector(test::random_bytes(count * s.c * s.h * s.w, rng), {count, s.c, s.h, s.w});
     const Tensor table = Tensor::from_vector(random_floats(s.c * 256, rng, -3.f, 3.f), {s.c * 256});
     const std::vector<kernels::AugmentSample> augment = test::random_augment(s.n, count, s.h, s.w, rng);
     const std::vector<kernels::MixSample> plan = random_plan(s, rng);

@@ -23,8 +23,7 @@ namespace {
 
 // A dataset of `count` random images of shape [c, h, w] with labels 0..count-1.
 data::Dataset random_dataset(int64_t count, int64_t c, int64_t h, int64_t w, std::mt19937& rng) {
-  std::vector<uint8_t> px(static_cast<size_t>(count * c * h * w));
-  for (uint8_t& v : px) v = static_cast<uint8_t>(rng());
+  const std::vector<uint8_t> px = test::random_bytes(count * c * h * w, rng);
   std::vector<int32_t> labels(static_cast<size_t>(count));
   std::iota(labels.begin(), labels.end(), 0);
   return {Tensor::from_vector(px, {count, c, h, w}), Tensor::from_vector(labels, {count}), static_cast<int>(count)};
