@@ -117,9 +117,7 @@ void LossSurface::restore() {
 // after the last batch they are the plain mean of the batch statistics.
 void LossSurface::reestimate_batch_norm() {
   std::vector<std::pair<nn::BatchNorm2d*, float>> bns;
-  net_.for_each_module([&](nn::Module& m) {
-    if (auto* bn = dynamic_cast<nn::BatchNorm2d*>(&m)) bns.emplace_back(bn, bn->momentum);
-  });
+  nn::for_each_batch_norm(net_, [&](nn::BatchNorm2d& bn) { bns.emplace_back(&bn, bn.momentum); });
   NoGradGuard no_grad;
   net_.train();
   bn_->start_epoch(0);

@@ -7,9 +7,11 @@
 // split comes from separate steps and the images/s from unprofiled ones.
 // It also reports the step's peak tensor memory above what the model and optimizer hold (activations
 // and gradients in flight, engine/memory.h), the figure DenseNet's memory-efficient mode is judged by.
+// --fuse-bn-relu 0 runs every batch norm and the ReLU after it as two ops (nn::fuse_batch_norm_relu), the
+// reference that the fused op (the default) is measured against.
 // Usage: bench_train_step [--model quicknet] [--batch 128] [--channels 1] [--size 28] [--classes 10]
 //                         [--steps 10] [--warmup 2] [--threads 0] [--device cpu|cuda] [--naive-densenet]
-//                         [--profile-steps 5] [--json FILE]
+//                         [--fuse-bn-relu 1] [--profile-steps 5] [--json FILE]
 #include <CLI/CLI.hpp>
 #include <nlohmann/json.hpp>
 
@@ -34,7 +36,7 @@ namespace {
 struct Options {
   std::string model = "quicknet", device = "cpu", json;
   int batch = 128, channels = 1, size = 28, classes = 10, steps = 10, warmup = 2, threads = 0, profile_steps = 5;
-  bool naive_densenet = false;
+  bool naive_densenet = false, fuse_bn_relu = true;
 };
 
 struct Step {
@@ -87,6 +89,8 @@ int main(int argc, char** argv) {
   app.add_option("--size", o.size)->capture_default_str();
   app.add_option("--classes", o.classes)->capture_default_str();
   app.add_flag("--naive-densenet", o.naive_densenet, "DenseNet: store every intermediate (no recomputation)");
+  app.add_option("--fuse-bn-relu", o.fuse_bn_relu, "1: batch norm and the ReLU after it as one op; 0: two ops")
+      ->capture_default_str();
   app.add_option("--steps", o.steps)->capture_default_str();
   app.add_option("--warmup", o.warmup)->capture_default_str();
   app.add_option("--threads", o.threads, "0: all cores")->capture_default_str();
@@ -102,6 +106,7 @@ int main(int argc, char** argv) {
     mx::models::ModelSpec spec{o.channels, o.size, o.classes, 1};
     spec.memory_efficient = !o.naive_densenet;
     auto model = mx::models::make_model(o.model, spec);
+    mx::nn::fuse_batch_norm_relu(*model, o.fuse_bn_relu);
     mx::ParameterStore store(*model, dev);
     mx::optim::Sgd opt(store, {});
     std::mt19937 rng(1);
@@ -122,13 +127,14 @@ int main(int argc, char** argv) {
     const double median = t[t.size() / 2];
     const std::string where = dev == mx::Device::CPU ? "threads " + std::to_string(mx::num_threads())
                                                      : "on " + mx::cuda::device_summary();
-    std::printf("model %s%s batch %d input %dx%dx%d %s: median step %.2f ms (min %.2f, max %.2f), %.1f images/s, "
+    std::printf("model %s%s%s batch %d input %dx%dx%d %s: median step %.2f ms (min %.2f, max %.2f), %.1f images/s, "
                 "peak step memory %.1f MiB\n",
-                o.model.c_str(), o.naive_densenet ? " (naive)" : "", o.batch, o.channels, o.size, o.size,
+                o.model.c_str(), o.naive_densenet ? " (naive)" : "", o.fuse_bn_relu ? "" : " (BN, ReLU unfused)", o.batch, o.channels, o.size, o.size,
                 where.c_str(), 1e3 * median, 1e3 * t.front(), 1e3 * t.back(), o.batch / median, peak_mib);
     nlohmann::json out = {{"model", o.model},       {"device", mx::device_name(dev)}, {"batch", o.batch},
                           {"median_ms", 1e3 * median}, {"images_per_s", o.batch / median},
-                          {"peak_step_mib", peak_mib}, {"naive_densenet", o.naive_densenet}};
+                          {"peak_step_mib", peak_mib}, {"naive_densenet", o.naive_densenet},
+                          {"fuse_bn_relu", o.fuse_bn_relu}};
     if (dev == mx::Device::CUDA && o.profile_steps > 0) {
       nlohmann::json split = profile_split(step, o.profile_steps);
       std::printf("split per step (CUDA events, %d profiled steps): step %.2f ms = conv %.2f + linear %.2f + "

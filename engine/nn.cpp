@@ -116,12 +116,13 @@ BatchNorm2d::BatchNorm2d(int channels, float momentum, float eps) : momentum(mom
   num_batches_tracked = register_buffer("num_batches_tracked", Tensor::zeros({}, DType::I64));
 }
 
-Tensor BatchNorm2d::forward(const Tensor& x) {
+Tensor BatchNorm2d::normalize(const Tensor& x, bool relu) {
   if (is_training() && recomputing()) {  // the first forward has already updated the running statistics
     Tensor mean = running_mean.clone(), var = running_var.clone();
-    return ops::batch_norm2d(x, weight, bias, mean, var, {true, momentum, eps, sync});
+    return ops::batch_norm2d(x, weight, bias, mean, var, {true, momentum, eps, sync, relu});
   }
-  Tensor y = ops::batch_norm2d(x, weight, bias, running_mean, running_var, {is_training(), momentum, eps, sync});
+  Tensor y =
+      ops::batch_norm2d(x, weight, bias, running_mean, running_var, {is_training(), momentum, eps, sync, relu});
   if (is_training()) {
     MX_CHECK(num_batches_tracked.device() == Device::CPU, "BatchNorm2d: num_batches_tracked must stay on the host");
     ++num_batches_tracked.data<int64_t>()[0];
@@ -129,16 +130,22 @@ Tensor BatchNorm2d::forward(const Tensor& x) {
   return y;
 }
 
-void use_sync_batch_norm(Module& model, dist::Communicator* comm) {
-  model.for_each_module([comm](Module& m) {
-    if (auto* bn = dynamic_cast<BatchNorm2d*>(&m)) bn->sync = comm;
+void for_each_batch_norm(Module& model, const std::function<void(BatchNorm2d&)>& fn) {
+  model.for_each_module([&fn](Module& m) {
+    if (auto* bn = dynamic_cast<BatchNorm2d*>(&m)) fn(*bn);
   });
 }
 
+void use_sync_batch_norm(Module& model, dist::Communicator* comm) {
+  for_each_batch_norm(model, [comm](BatchNorm2d& bn) { bn.sync = comm; });
+}
+
+void fuse_batch_norm_relu(Module& model, bool on) {
+  for_each_batch_norm(model, [on](BatchNorm2d& bn) { bn.fuse_relu = on; });
+}
+
 void uncount_batch(Module& model) {
-  model.for_each_module([](Module& m) {
-    if (auto* bn = dynamic_cast<BatchNorm2d*>(&m)) --bn->num_batches_tracked.data<int64_t>()[0];
-  });
+  for_each_batch_norm(model, [](BatchNorm2d& bn) { --bn.num_batches_tracked.data<int64_t>()[0]; });
 }
 
 Tensor MaxPool2d::forward(const Tensor& x) {
@@ -156,7 +163,15 @@ void Sequential::add(const std::string& name, std::shared_ptr<Module> m) {
 
 Tensor Sequential::forward(const Tensor& x) {
   Tensor out = x;
-  for (auto& layer : layers_) out = layer->forward(out);
+  for (size_t i = 0; i < layers_.size(); ++i) {
+    auto* bn = dynamic_cast<BatchNorm2d*>(layers_[i].get());
+    if (bn && i + 1 < layers_.size() && dynamic_cast<ReLU*>(layers_[i + 1].get())) {
+      out = bn->forward_relu(out);
+      ++i;
+    } else {
+      out = layers_[i]->forward(out);
+    }
+  }
   return out;
 }
 

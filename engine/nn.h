@@ -80,18 +80,31 @@ class Linear : public Module {
 // uncount_batch). A forward run again for backward (recomputing(), engine/autograd.h) normalizes
 // with the batch statistics but updates nothing.
 // With `sync` set, training takes its statistics over all ranks' batches (ops::BatchNormArgs::sync).
+// forward_relu(x) is relu(forward(x)) in one op (ops::BatchNormArgs::relu), bit for bit the same; with
+// fuse_relu false it runs the two ops (the reference that bench_train_step --fuse-bn-relu 0 times).
 class BatchNorm2d : public Module {
  public:
   explicit BatchNorm2d(int channels, float momentum = 0.1f, float eps = 1e-5f);
-  Tensor forward(const Tensor& x) override;
+  Tensor forward(const Tensor& x) override { return normalize(x, false); }
+  Tensor forward_relu(const Tensor& x) { return fuse_relu ? normalize(x, true) : ops::relu(forward(x)); }
   Tensor weight, bias, running_mean, running_var, num_batches_tracked;
   float momentum, eps;
   dist::Communicator* sync = nullptr;  // not owned
+  bool fuse_relu = true;
+
+ private:
+  Tensor normalize(const Tensor& x, bool relu);
 };
+
+// fn(bn) for every BatchNorm2d in the model, in registration order.
+void for_each_batch_norm(Module& model, const std::function<void(BatchNorm2d&)>& fn);
 
 // Synchronized batch norm (--sync-bn): sets `sync` of every BatchNorm2d in the model to comm (null:
 // back to each rank's own batch).
 void use_sync_batch_norm(Module& model, dist::Communicator* comm);
+
+// Sets fuse_relu of every BatchNorm2d in the model.
+void fuse_batch_norm_relu(Module& model, bool on);
 
 // Takes one batch off num_batches_tracked of every BatchNorm2d in the model: for a training step the
 // step guard skipped, whose running statistics it put back (train/step_guard.h).
@@ -141,6 +154,7 @@ class GlobalAvgPool : public Module {
 
 // Runs children in order; children are named "0", "1", ... like torch.nn.Sequential, or as given to add()
 // (torch's add_module).
+// Runs its layers in order; a BatchNorm2d directly followed by a ReLU runs as one op (forward_relu).
 class Sequential : public Module {
  public:
   void push_back(std::shared_ptr<Module> m);

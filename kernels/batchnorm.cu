@@ -5,13 +5,15 @@
 // with the formulas both twins share (batchnorm_formulas.h); a last pass applies them over the same
 // slices. How many slices a channel gets depends on the shape alone, never on the device. The pieces
 // of the split forward and backward run the same stages: the sums pieces end stage 2 by storing the
-// channels' totals in the [2c] buffer, the others begin it by reading them from there.
+// channels' totals in the [2c] buffer, the others begin it by reading them from there. The fused ReLU
+// is applied as y is written, and its mask wherever the backward reads dy (upstream_gradient).
 #include <algorithm>
 
 #include "engine/cuda/workspace.h"
 #include "kernels/batchnorm.h"
 #include "kernels/batchnorm_formulas.h"
 #include "kernels/launch.cuh"
+#include "kernels/relu_formulas.h"
 
 namespace mx::kernels {
 
@@ -175,39 +177,55 @@ struct EvalStatistics {
   }
 };
 
-// y = x * scale + shift with the channel's scale = gamma * invstd and shift = beta - mean * scale.
+// y = x * scale + shift with the channel's scale = gamma * invstd and shift = beta - mean * scale,
+// through the ReLU when it is fused.
 struct Normalize {
   float* y;
   const float *x, *gamma, *beta, *mean, *invstd;
+  bool relu;
   struct Channel {
     float* y;
     const float* x;
     bn::Affine f;
-    __device__ void operator()(int64_t k) const { y[k] = f(x[k]); }
+    bool relu;
+    __device__ void operator()(int64_t k) const {
+      const float v = f(x[k]);
+      y[k] = relu ? relu_value(v) : v;
+    }
   };
-  __device__ Channel at(int64_t ch) const { return {y, x, bn::affine(gamma[ch], beta[ch], mean[ch], invstd[ch])}; }
+  __device__ Channel at(int64_t ch) const {
+    return {y, x, bn::affine(gamma[ch], beta[ch], mean[ch], invstd[ch]), relu};
+  }
 };
+
+// The gradient reaching batch norm at value k: dy, or dy through the fused ReLU whose output is relu_out.
+__device__ float upstream_gradient(const float* dy, const float* relu_out, int64_t k) {
+  return relu_out ? relu_gradient(dy[k], relu_out[k]) : dy[k];
+}
 
 // Stage 2 and the last pass of the training forward, from the channels' totals over `count` values.
 template <typename Totals>
 void train_forward_from(const Totals& totals, double count, float* y, float* save_mean, float* save_invstd,
                         float* running_mean, float* running_var, const float* x, const float* gamma, const float* beta,
-                        const Slicing& s, float momentum, float eps, const char* statistics_op, const char* op) {
+                        const Slicing& s, float momentum, float eps, bool relu, const char* statistics_op,
+                        const char* op) {
   const TrainStatistics<Totals> statistics{save_mean, save_invstd, running_mean, running_var,
                                            totals,    count,       momentum,     eps};
   for_each_index(s.c, statistics, statistics_op);
-  launch_slice_apply(Normalize{y, x, gamma, beta, save_mean, save_invstd}, s, op);
+  launch_slice_apply(Normalize{y, x, gamma, beta, save_mean, save_invstd, relu}, s, op);
 }
 
-// Terms of the backward reductions: dy and dy * (x - mean).
+// Terms of the backward reductions: dy and dy * (x - mean), dy masked by the fused ReLU's output.
 struct GradientMoments {
-  const float *dy, *x, *mean;
+  const float *dy, *x, *mean, *relu_out;
   struct Channel {
-    const float *dy, *x;
+    const float *dy, *x, *relu_out;
     float mean;
-    __device__ Sums operator()(int64_t k) const { return bn::gradient_moments(dy[k], x[k], mean); }
+    __device__ Sums operator()(int64_t k) const {
+      return bn::gradient_moments(upstream_gradient(dy, relu_out, k), x[k], mean);
+    }
   };
-  __device__ Channel at(int64_t ch) const { return {dy, x, mean[ch]}; }
+  __device__ Channel at(int64_t ch) const { return {dy, x, relu_out, mean[ch]}; }
 };
 
 // Stage 2 of the backward, from the channels' totals over `count` values: dgamma and dbeta of channel
@@ -233,29 +251,30 @@ struct BackwardCoefficients {
 
 struct InputGradient {
   float* dx;
-  const float *dy, *x;
+  const float *dy, *x, *relu_out;
   const bn::InputGradient* coefficients;
   struct Channel {
     float* dx;
-    const float *dy, *x;
+    const float *dy, *x, *relu_out;
     bn::InputGradient f;
-    __device__ void operator()(int64_t k) const { dx[k] = f(dy[k], x[k]); }
+    __device__ void operator()(int64_t k) const { dx[k] = f(upstream_gradient(dy, relu_out, k), x[k]); }
   };
-  __device__ Channel at(int64_t ch) const { return {dx, dy, x, coefficients[ch]}; }
+  __device__ Channel at(int64_t ch) const { return {dx, dy, x, relu_out, coefficients[ch]}; }
 };
 
 // Stage 2 and, when dx is wanted, the last pass of the backward, from the channels' totals.
 template <typename Totals>
 void backward_from(const Totals& totals, double count, bool training, float* dx, float* dgamma, float* dbeta,
                    const float* dy, const float* x, const float* gamma, const float* save_mean,
-                   const float* save_invstd, const Slicing& s, const char* coefficients_op, const char* op) {
+                   const float* save_invstd, const float* relu_out, const Slicing& s, const char* coefficients_op,
+                   const char* op) {
   cuda::Workspace scratch(dx ? static_cast<size_t>(s.c) * sizeof(bn::InputGradient) : 0);
   auto* coefficients = static_cast<bn::InputGradient*>(scratch.get());
   for_each_index(s.c,
                  BackwardCoefficients<Totals>{dgamma, dbeta, coefficients, gamma, save_mean, save_invstd, totals, count,
                                               training},
                  coefficients_op);
-  if (dx) launch_slice_apply(InputGradient{dx, dy, x, coefficients}, s, op);
+  if (dx) launch_slice_apply(InputGradient{dx, dy, x, relu_out, coefficients}, s, op);
 }
 
 }  // namespace
@@ -263,14 +282,14 @@ void backward_from(const Totals& totals, double count, bool training, float* dx,
 template <>
 void batch_norm_train_forward<Device::CUDA>(float* y, float* save_mean, float* save_invstd, float* running_mean,
                                             float* running_var, const float* x, const float* gamma, const float* beta,
-                                            int64_t n, int64_t c, int64_t hw, float momentum, float eps) {
+                                            int64_t n, int64_t c, int64_t hw, float momentum, float eps, bool relu) {
   if (c <= 0 || n * hw <= 0) return;
   const Slicing s = slicing(n, c, hw);
   cuda::Workspace scratch(static_cast<size_t>(c * s.blocks) * sizeof(Sums));
   Sums* partials = static_cast<Sums*>(scratch.get());
   launch_slice_sums(partials, Moments{x}, s, "batch_norm_train_forward (slice sums)");
   train_forward_from(SliceTotals{partials, s.blocks}, static_cast<double>(n * hw), y, save_mean, save_invstd,
-                     running_mean, running_var, x, gamma, beta, s, momentum, eps,
+                     running_mean, running_var, x, gamma, beta, s, momentum, eps, relu,
                      "batch_norm_train_forward (statistics)", "batch_norm_train_forward");
 }
 
@@ -286,42 +305,44 @@ void batch_norm_train_forward_from_sums<Device::CUDA>(float* y, float* save_mean
                                                       float* running_mean, float* running_var, const float* x,
                                                       const float* gamma, const float* beta, const double* sums,
                                                       double count, int64_t n, int64_t c, int64_t hw, float momentum,
-                                                      float eps) {
+                                                      float eps, bool relu) {
   if (c <= 0 || n * hw <= 0) return;
   train_forward_from(BufferTotals{sums, c}, count, y, save_mean, save_invstd, running_mean, running_var, x, gamma,
-                     beta, slicing(n, c, hw), momentum, eps, "batch_norm_train_forward_from_sums (statistics)",
+                     beta, slicing(n, c, hw), momentum, eps, relu, "batch_norm_train_forward_from_sums (statistics)",
                      "batch_norm_train_forward_from_sums");
 }
 
 template <>
 void batch_norm_eval_forward<Device::CUDA>(float* y, float* save_mean, float* save_invstd, const float* x,
                                            const float* gamma, const float* beta, const float* running_mean,
-                                           const float* running_var, int64_t n, int64_t c, int64_t hw, float eps) {
+                                           const float* running_var, int64_t n, int64_t c, int64_t hw, float eps,
+                                           bool relu) {
   if (c <= 0 || n * hw <= 0) return;
   for_each_index(c, EvalStatistics{save_mean, save_invstd, running_mean, running_var, eps},
                  "batch_norm_eval_forward (statistics)");
-  launch_slice_apply(Normalize{y, x, gamma, beta, save_mean, save_invstd}, slicing(n, c, hw),
+  launch_slice_apply(Normalize{y, x, gamma, beta, save_mean, save_invstd, relu}, slicing(n, c, hw),
                      "batch_norm_eval_forward");
 }
 
 template <>
 void batch_norm_backward<Device::CUDA>(float* dx, float* dgamma, float* dbeta, const float* dy, const float* x,
                                        const float* gamma, const float* save_mean, const float* save_invstd, int64_t n,
-                                       int64_t c, int64_t hw, bool training) {
+                                       int64_t c, int64_t hw, bool training, const float* relu_out) {
   if (c <= 0 || n * hw <= 0) return;
   const Slicing s = slicing(n, c, hw);
   cuda::Workspace scratch(static_cast<size_t>(c * s.blocks) * sizeof(Sums));
   Sums* partials = static_cast<Sums*>(scratch.get());
-  launch_slice_sums(partials, GradientMoments{dy, x, save_mean}, s, "batch_norm_backward (slice sums)");
+  launch_slice_sums(partials, GradientMoments{dy, x, save_mean, relu_out}, s, "batch_norm_backward (slice sums)");
   backward_from(SliceTotals{partials, s.blocks}, static_cast<double>(n * hw), training, dx, dgamma, dbeta, dy, x,
-                gamma, save_mean, save_invstd, s, "batch_norm_backward (coefficients)", "batch_norm_backward");
+                gamma, save_mean, save_invstd, relu_out, s, "batch_norm_backward (coefficients)",
+                "batch_norm_backward");
 }
 
 template <>
 void batch_norm_backward_sums<Device::CUDA>(double* sums, const float* dy, const float* x, const float* save_mean,
-                                            int64_t n, int64_t c, int64_t hw) {
+                                            int64_t n, int64_t c, int64_t hw, const float* relu_out) {
   if (c <= 0 || n * hw <= 0) return;
-  sums_into_buffer(sums, GradientMoments{dy, x, save_mean}, slicing(n, c, hw),
+  sums_into_buffer(sums, GradientMoments{dy, x, save_mean, relu_out}, slicing(n, c, hw),
                    "batch_norm_backward_sums (slice sums)", "batch_norm_backward_sums");
 }
 
@@ -338,10 +359,10 @@ template <>
 void batch_norm_backward_dx_from_sums<Device::CUDA>(float* dx, const float* dy, const float* x, const float* gamma,
                                                     const float* save_mean, const float* save_invstd,
                                                     const double* sums, double count, int64_t n, int64_t c,
-                                                    int64_t hw) {
+                                                    int64_t hw, const float* relu_out) {
   if (c <= 0 || n * hw <= 0) return;
   backward_from(BufferTotals{sums, c}, count, true, dx, nullptr, nullptr, dy, x, gamma, save_mean, save_invstd,
-                slicing(n, c, hw), "batch_norm_backward_dx_from_sums (coefficients)",
+                relu_out, slicing(n, c, hw), "batch_norm_backward_dx_from_sums (coefficients)",
                 "batch_norm_backward_dx_from_sums");
 }
 

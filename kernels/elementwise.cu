@@ -2,6 +2,7 @@
 // and sigmoid, whose tanhf / expf differ from the host's std::tanh / std::exp by an ulp or two.
 #include "kernels/elementwise.h"
 #include "kernels/launch.cuh"
+#include "kernels/relu_formulas.h"
 
 namespace mx::kernels {
 
@@ -10,14 +11,14 @@ namespace {
 struct Relu {
   float* y;
   const float* x;
-  __device__ void operator()(int64_t i) const { y[i] = x[i] > 0.f || x[i] != x[i] ? x[i] : 0.f; }
+  __device__ void operator()(int64_t i) const { y[i] = relu_value(x[i]); }
 };
 
 struct ReluBackward {
   float* dx;
   const float* dy;
   const float* y;
-  __device__ void operator()(int64_t i) const { dx[i] = y[i] > 0.f ? dy[i] : 0.f; }
+  __device__ void operator()(int64_t i) const { dx[i] = relu_gradient(dy[i], y[i]); }
 };
 
 struct Add {

@@ -2,19 +2,20 @@
 #include <cmath>
 
 #include "kernels/elementwise.h"
+#include "kernels/relu_formulas.h"
 
 namespace mx::kernels {
 
 template <>
 void relu_forward<Device::CPU>(float* y, const float* x, int64_t n) {
 #pragma omp parallel for simd schedule(static) if (n > 65536)
-  for (int64_t i = 0; i < n; ++i) y[i] = x[i] > 0.f || x[i] != x[i] ? x[i] : 0.f;  // a NaN stays
+  for (int64_t i = 0; i < n; ++i) y[i] = relu_value(x[i]);
 }
 
 template <>
 void relu_backward<Device::CPU>(float* dx, const float* dy, const float* y, int64_t n) {
 #pragma omp parallel for simd schedule(static) if (n > 65536)
-  for (int64_t i = 0; i < n; ++i) dx[i] = y[i] > 0.f ? dy[i] : 0.f;
+  for (int64_t i = 0; i < n; ++i) dx[i] = relu_gradient(dy[i], y[i]);
 }
 
 template <>

@@ -33,14 +33,14 @@ class DenseLayer : public nn::Module {
   Tensor features(const std::vector<Tensor>& previous) {
     const Tensor bottleneck = efficient_ ? recompute_in_backward([this](const auto& xs) { return compress(xs); }, previous)
                                          : compress(previous);
-    return (*conv2_)(ops::relu((*norm2_)(bottleneck)));
+    return (*conv2_)(norm2_->forward_relu(bottleneck));
   }
 
   Tensor forward(const Tensor& x) override { return features({x}); }
 
  private:
   Tensor compress(const std::vector<Tensor>& previous) {
-    return (*conv1_)(ops::relu((*norm1_)(ops::concat_channels(previous))));
+    return (*conv1_)(norm1_->forward_relu(ops::concat_channels(previous)));
   }
 
   bool efficient_;
@@ -74,7 +74,7 @@ class Transition : public nn::Module {
     conv_ = register_module("conv", std::make_shared<Conv2d>(in_features, out_features, 1, ops::Conv2dArgs{1, 0}, false));
   }
 
-  Tensor forward(const Tensor& x) override { return ops::avg_pool2d((*conv_)(ops::relu((*norm_)(x))), 2, 2); }
+  Tensor forward(const Tensor& x) override { return ops::avg_pool2d((*conv_)(norm_->forward_relu(x)), 2, 2); }
 
  private:
   std::shared_ptr<BatchNorm2d> norm_;

@@ -24,10 +24,10 @@ class PreActBlock : public nn::Module {
   }
 
   Tensor forward(const Tensor& x) override {
-    Tensor out = ops::relu((*bn1_)(x));
+    Tensor out = bn1_->forward_relu(x);
     Tensor shortcut = shortcut_ ? (*shortcut_)(out) : x;
     out = (*conv1_)(out);
-    out = (*conv2_)(ops::relu((*bn2_)(out)));
+    out = (*conv2_)(bn2_->forward_relu(out));
     return ops::add(out, shortcut);
   }
 

@@ -35,8 +35,8 @@ class Bottleneck : public nn::Module {
   }
 
   Tensor forward(const Tensor& x) override {
-    Tensor out = ops::relu((*bn1_)((*conv1_)(x)));
-    out = ops::relu((*bn2_)((*conv2_)(out)));
+    Tensor out = bn1_->forward_relu((*conv1_)(x));
+    out = bn2_->forward_relu((*conv2_)(out));
     out = (*bn3_)((*conv3_)(out));
     return ops::relu(ops::add(out, downsample_ ? (*downsample_)(x) : x));
   }
@@ -70,7 +70,7 @@ class ResNet : public nn::Module {
   }
 
   Tensor forward(const Tensor& x) override {
-    Tensor out = ops::max_pool2d(ops::relu((*bn1_)((*conv1_)(x))), 3, 2, 1);
+    Tensor out = ops::max_pool2d(bn1_->forward_relu((*conv1_)(x)), 3, 2, 1);
     for (auto& layer : layers_) out = (*layer)(out);
     return (*fc_)(ops::global_avg_pool(out));
   }

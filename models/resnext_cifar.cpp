@@ -35,8 +35,8 @@ class ResNeXtBottleneck : public nn::Module {
   }
 
   Tensor forward(const Tensor& x) override {
-    Tensor y = ops::relu((*bn_reduce_)((*conv_reduce_)(x)));
-    y = ops::relu((*bn_)((*conv_conv_)(y)));
+    Tensor y = bn_reduce_->forward_relu((*conv_reduce_)(x));
+    y = bn_->forward_relu((*conv_conv_)(y));
     y = (*bn_expand_)((*conv_expand_)(y));
     return ops::relu(ops::add(shortcut_ ? (*shortcut_)(x) : x, y));
   }
@@ -73,7 +73,7 @@ class CifarResNeXt : public nn::Module {
   }
 
   Tensor forward(const Tensor& x) override {
-    Tensor out = ops::relu((*bn_)((*conv_)(x)));
+    Tensor out = bn_->forward_relu((*conv_)(x));
     for (auto& stage : stages_) out = (*stage)(out);
     return (*classifier_)(ops::global_avg_pool(out));
   }

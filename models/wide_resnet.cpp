@@ -29,8 +29,8 @@ class WideBasicBlock : public nn::Module {
   }
 
   Tensor forward(const Tensor& x) override {
-    Tensor a = ops::relu((*bn1_)(x));
-    Tensor out = (*conv2_)(ops::relu((*bn2_)((*conv1_)(a))));
+    Tensor a = bn1_->forward_relu(x);
+    Tensor out = (*conv2_)(bn2_->forward_relu((*conv1_)(a)));
     return ops::add(out, shortcut_ ? (*shortcut_)(a) : x);
   }
 
@@ -77,7 +77,7 @@ class WideResNet : public nn::Module {
   Tensor forward(const Tensor& x) override {
     Tensor out = (*conv1_)(x);
     for (auto& block : blocks_) out = (*block)(out);
-    return (*fc_)(ops::global_avg_pool(ops::relu((*bn1_)(out))));
+    return (*fc_)(ops::global_avg_pool(bn1_->forward_relu(out)));
   }
 
  private:

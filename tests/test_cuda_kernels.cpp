@@ -141,14 +141,18 @@ TEST_P(CudaBatchNorm, TrainForwardMatchesCpuTwin) {
   draw(seed.value);
   const Nchw s = GetParam();
   const int64_t hw = s.h * s.w;
-  std::vector<float> y(x.size()), mean(gamma.size()), invstd(gamma.size()), rm = running_mean, rv = running_var;
-  kernels::batch_norm_train_forward<Device::CPU>(y.data(), mean.data(), invstd.data(), rm.data(), rv.data(), x.data(),
-                                                 gamma.data(), beta.data(), s.n, s.c, hw, 0.1f, 1e-5f);
-  Guarded<float> gx = on_device(x), gg = on_device(gamma), gb = on_device(beta), grm = on_device(running_mean),
-                 grv = on_device(running_var), gy(s.numel()), gmean(s.c), ginv(s.c);
-  MX_CUDA_KERNEL(batch_norm_train_forward)(gy.data(), gmean.data(), ginv.data(), grm.data(), grv.data(), gx.data(),
-                                           gg.data(), gb.data(), s.n, s.c, hw, 0.1f, 1e-5f);
-  expect_train_forward_close({&gy, &gmean, &ginv, &grm, &grv}, {&y, &mean, &invstd, &rm, &rv});
+  for (bool relu : {false, true}) {
+    SCOPED_TRACE(relu ? "fused ReLU" : "no ReLU");
+    std::vector<float> y(x.size()), mean(gamma.size()), invstd(gamma.size()), rm = running_mean, rv = running_var;
+    kernels::batch_norm_train_forward<Device::CPU>(y.data(), mean.data(), invstd.data(), rm.data(), rv.data(),
+                                                   x.data(), gamma.data(), beta.data(), s.n, s.c, hw, 0.1f, 1e-5f,
+                                                   relu);
+    Guarded<float> gx = on_device(x), gg = on_device(gamma), gb = on_device(beta), grm = on_device(running_mean),
+                   grv = on_device(running_var), gy(s.numel()), gmean(s.c), ginv(s.c);
+    MX_CUDA_KERNEL(batch_norm_train_forward)(gy.data(), gmean.data(), ginv.data(), grm.data(), grv.data(), gx.data(),
+                                             gg.data(), gb.data(), s.n, s.c, hw, 0.1f, 1e-5f, relu);
+    expect_train_forward_close({&gy, &gmean, &ginv, &grm, &grv}, {&y, &mean, &invstd, &rm, &rv});
+  }
 }
 
 TEST_P(CudaBatchNorm, EvalForwardMatchesCpuTwin) {
@@ -156,18 +160,21 @@ TEST_P(CudaBatchNorm, EvalForwardMatchesCpuTwin) {
   draw(seed.value);
   const Nchw s = GetParam();
   const int64_t hw = s.h * s.w;
-  std::vector<float> y(x.size()), mean(gamma.size()), invstd(gamma.size());
-  kernels::batch_norm_eval_forward<Device::CPU>(y.data(), mean.data(), invstd.data(), x.data(), gamma.data(),
-                                                beta.data(), running_mean.data(), running_var.data(), s.n, s.c, hw,
-                                                1e-5f);
-  Guarded<float> gx = on_device(x), gg = on_device(gamma), gb = on_device(beta), grm = on_device(running_mean),
-                 grv = on_device(running_var), gy(s.numel()), gmean(s.c), ginv(s.c);
-  MX_CUDA_KERNEL(batch_norm_eval_forward)(gy.data(), gmean.data(), ginv.data(), gx.data(), gg.data(), gb.data(),
-                                          grm.data(), grv.data(), s.n, s.c, hw, 1e-5f);
-  expect_close(gy.download(), y, 1e-6, "y");
-  expect_bitwise_equal(gmean.download(), mean, "save_mean");
-  expect_bitwise_equal(ginv.download(), invstd, "save_invstd");
-  for (const Guarded<float>* g : {&gy, &gmean, &ginv}) g->expect_guards_intact();
+  for (bool relu : {false, true}) {
+    SCOPED_TRACE(relu ? "fused ReLU" : "no ReLU");
+    std::vector<float> y(x.size()), mean(gamma.size()), invstd(gamma.size());
+    kernels::batch_norm_eval_forward<Device::CPU>(y.data(), mean.data(), invstd.data(), x.data(), gamma.data(),
+                                                  beta.data(), running_mean.data(), running_var.data(), s.n, s.c, hw,
+                                                  1e-5f, relu);
+    Guarded<float> gx = on_device(x), gg = on_device(gamma), gb = on_device(beta), grm = on_device(running_mean),
+                   grv = on_device(running_var), gy(s.numel()), gmean(s.c), ginv(s.c);
+    MX_CUDA_KERNEL(batch_norm_eval_forward)(gy.data(), gmean.data(), ginv.data(), gx.data(), gg.data(), gb.data(),
+                                            grm.data(), grv.data(), s.n, s.c, hw, 1e-5f, relu);
+    expect_close(gy.download(), y, 1e-6, "y");
+    expect_bitwise_equal(gmean.download(), mean, "save_mean");
+    expect_bitwise_equal(ginv.download(), invstd, "save_invstd");
+    for (const Guarded<float>* g : {&gy, &gmean, &ginv}) g->expect_guards_intact();
+  }
 }
 
 TEST_P(CudaBatchNorm, BackwardMatchesCpuTwin) {
@@ -175,21 +182,26 @@ TEST_P(CudaBatchNorm, BackwardMatchesCpuTwin) {
   draw(seed.value);
   const Nchw s = GetParam();
   const int64_t hw = s.h * s.w;
+  // The fused ReLU's output, for the masked backward: every channel has positive and zero values.
   std::vector<float> y(x.size()), mean(gamma.size()), invstd(gamma.size());
   kernels::batch_norm_train_forward<Device::CPU>(y.data(), mean.data(), invstd.data(), running_mean.data(),
                                                  running_var.data(), x.data(), gamma.data(), beta.data(), s.n, s.c, hw,
-                                                 0.1f, 1e-5f);
+                                                 0.1f, 1e-5f, true);
+  const Guarded<float> gy = on_device(y);
   for (bool training : {true, false})
-    for (bool want_dx : {true, false}) {
-      SCOPED_TRACE(std::string(training ? "training" : "evaluation") + (want_dx ? ", dx" : ", no dx"));
+    for (bool want_dx : {true, false})
+      for (bool relu : {false, true}) {
+      SCOPED_TRACE(std::string(training ? "training" : "evaluation") + (want_dx ? ", dx" : ", no dx") +
+                   (relu ? ", fused ReLU" : ""));
       std::vector<float> dx(x.size()), dgamma(gamma.size()), dbeta(gamma.size());
       kernels::batch_norm_backward<Device::CPU>(want_dx ? dx.data() : nullptr, dgamma.data(), dbeta.data(), dy.data(),
                                                 x.data(), gamma.data(), mean.data(), invstd.data(), s.n, s.c, hw,
-                                                training);
+                                                training, relu ? y.data() : nullptr);
       Guarded<float> gdy = on_device(dy), gx = on_device(x), gg = on_device(gamma), gmean = on_device(mean),
                      ginv = on_device(invstd), gdx(s.numel()), gdg(s.c), gdb(s.c);
       MX_CUDA_KERNEL(batch_norm_backward)(want_dx ? gdx.data() : nullptr, gdg.data(), gdb.data(), gdy.data(), gx.data(),
-                                          gg.data(), gmean.data(), ginv.data(), s.n, s.c, hw, training);
+                                          gg.data(), gmean.data(), ginv.data(), s.n, s.c, hw, training,
+                                          relu ? gy.data() : nullptr);
       expect_close(gdg.download(), dgamma, 1e-5, "dgamma");
       expect_close(gdb.download(), dbeta, 1e-5, "dbeta");
       if (want_dx) expect_close(gdx.download(), dx, 1e-5, "dx");
@@ -210,9 +222,9 @@ TEST_P(CudaBatchNorm, RepeatsBitForBit) {
                    grm = on_device(running_mean), grv = on_device(running_var), gy(s.numel()), gmean(s.c), ginv(s.c),
                    gdx(s.numel()), gdg(s.c), gdb(s.c);
     MX_CUDA_KERNEL(batch_norm_train_forward)(gy.data(), gmean.data(), ginv.data(), grm.data(), grv.data(), gx.data(),
-                                             gg.data(), gb.data(), s.n, s.c, hw, 0.1f, 1e-5f);
+                                             gg.data(), gb.data(), s.n, s.c, hw, 0.1f, 1e-5f, false);
     MX_CUDA_KERNEL(batch_norm_backward)(gdx.data(), gdg.data(), gdb.data(), gdy.data(), gx.data(), gg.data(),
-                                        gmean.data(), ginv.data(), s.n, s.c, hw, true);
+                                        gmean.data(), ginv.data(), s.n, s.c, hw, true, nullptr);
     std::vector<std::vector<float>> results;
     for (const Guarded<float>* g : {&gy, &gmean, &ginv, &grm, &grv, &gdx, &gdg, &gdb}) results.push_back(g->download());
     return results;
@@ -252,13 +264,13 @@ TEST_P(CudaBatchNorm, ForwardPiecesMatchCpuTwin) {
   std::vector<float> y(x.size()), mean(gamma.size()), invstd(gamma.size()), rm = running_mean, rv = running_var;
   kernels::batch_norm_train_forward_from_sums<Device::CPU>(y.data(), mean.data(), invstd.data(), rm.data(),
                                                            rv.data(), x.data(), gamma.data(), beta.data(), sums.data(),
-                                                           count, s.n, s.c, hw, 0.1f, 1e-5f);
+                                                           count, s.n, s.c, hw, 0.1f, 1e-5f, false);
   Guarded<double> gs = on_device(sums);
   Guarded<float> gg = on_device(gamma), gb = on_device(beta), grm = on_device(running_mean),
                  grv = on_device(running_var), gy(s.numel()), gmean(s.c), ginv(s.c);
   MX_CUDA_KERNEL(batch_norm_train_forward_from_sums)(gy.data(), gmean.data(), ginv.data(), grm.data(), grv.data(),
                                                      gx.data(), gg.data(), gb.data(), gs.data(), count, s.n, s.c, hw,
-                                                     0.1f, 1e-5f);
+                                                     0.1f, 1e-5f, false);
   expect_train_forward_close({&gy, &gmean, &ginv, &grm, &grv}, {&y, &mean, &invstd, &rm, &rv});
 }
 
@@ -272,13 +284,13 @@ TEST_P(CudaBatchNorm, BackwardPiecesMatchCpuTwin) {
   std::vector<float> y(x.size()), mean(gamma.size()), invstd(gamma.size());
   kernels::batch_norm_train_forward<Device::CPU>(y.data(), mean.data(), invstd.data(), running_mean.data(),
                                                  running_var.data(), x.data(), gamma.data(), beta.data(), s.n, s.c, hw,
-                                                 0.1f, 1e-5f);
+                                                 0.1f, 1e-5f, true);
   std::vector<double> sums(static_cast<size_t>(2 * s.c));
-  kernels::batch_norm_backward_sums<Device::CPU>(sums.data(), dy.data(), x.data(), mean.data(), s.n, s.c, hw);
+  kernels::batch_norm_backward_sums<Device::CPU>(sums.data(), dy.data(), x.data(), mean.data(), s.n, s.c, hw, y.data());
   Guarded<float> gdy = on_device(dy), gx = on_device(x), gg = on_device(gamma), gmean = on_device(mean),
-                 ginv = on_device(invstd), gdx(s.numel()), gdg(s.c), gdb(s.c);
+                 ginv = on_device(invstd), gy = on_device(y), gdx(s.numel()), gdg(s.c), gdb(s.c);
   Guarded<double> gsums(2 * s.c);
-  MX_CUDA_KERNEL(batch_norm_backward_sums)(gsums.data(), gdy.data(), gx.data(), gmean.data(), s.n, s.c, hw);
+  MX_CUDA_KERNEL(batch_norm_backward_sums)(gsums.data(), gdy.data(), gx.data(), gmean.data(), s.n, s.c, hw, gy.data());
   expect_sums_close(gsums.download(), sums, "sums");
   gsums.expect_guards_intact();
 
@@ -286,11 +298,11 @@ TEST_P(CudaBatchNorm, BackwardPiecesMatchCpuTwin) {
   kernels::batch_norm_param_grads<Device::CPU>(dgamma.data(), dbeta.data(), sums.data(), invstd.data(), s.c);
   const double count = 2.0 * static_cast<double>(s.n * hw);
   kernels::batch_norm_backward_dx_from_sums<Device::CPU>(dx.data(), dy.data(), x.data(), gamma.data(), mean.data(),
-                                                         invstd.data(), sums.data(), count, s.n, s.c, hw);
+                                                         invstd.data(), sums.data(), count, s.n, s.c, hw, y.data());
   Guarded<double> gs = on_device(sums);
   MX_CUDA_KERNEL(batch_norm_param_grads)(gdg.data(), gdb.data(), gs.data(), ginv.data(), s.c);
   MX_CUDA_KERNEL(batch_norm_backward_dx_from_sums)(gdx.data(), gdy.data(), gx.data(), gg.data(), gmean.data(),
-                                                   ginv.data(), gs.data(), count, s.n, s.c, hw);
+                                                   ginv.data(), gs.data(), count, s.n, s.c, hw, gy.data());
   expect_bitwise_equal(gdg.download(), dgamma, "dgamma");
   expect_bitwise_equal(gdb.download(), dbeta, "dbeta");
   expect_close(gdx.download(), dx, 1e-5, "dx");
@@ -306,32 +318,36 @@ TEST_P(CudaBatchNorm, PiecesRepeatTheFusedKernelsBitForBit) {
   const int64_t hw = s.h * s.w;
   const double count = static_cast<double>(s.n * hw);
   const char* names[] = {"y", "save_mean", "save_invstd", "running_mean", "running_var", "dx", "dgamma", "dbeta"};
-  const auto run = [&](bool pieces) {
+  const auto run = [&](bool pieces, bool relu) {
     Guarded<float> gx = on_device(x), gdy = on_device(dy), gg = on_device(gamma), gb = on_device(beta),
                    grm = on_device(running_mean), grv = on_device(running_var), gy(s.numel()), gmean(s.c), ginv(s.c),
                    gdx(s.numel()), gdg(s.c), gdb(s.c);
     Guarded<double> gs(2 * s.c);
+    const float* mask = relu ? gy.data() : nullptr;  // the forward's output, once it is written
     if (pieces) {
       MX_CUDA_KERNEL(batch_norm_forward_sums)(gs.data(), gx.data(), s.n, s.c, hw);
       MX_CUDA_KERNEL(batch_norm_train_forward_from_sums)(gy.data(), gmean.data(), ginv.data(), grm.data(),
                                                          grv.data(), gx.data(), gg.data(), gb.data(), gs.data(),
-                                                         count, s.n, s.c, hw, 0.1f, 1e-5f);
-      MX_CUDA_KERNEL(batch_norm_backward_sums)(gs.data(), gdy.data(), gx.data(), gmean.data(), s.n, s.c, hw);
+                                                         count, s.n, s.c, hw, 0.1f, 1e-5f, relu);
+      MX_CUDA_KERNEL(batch_norm_backward_sums)(gs.data(), gdy.data(), gx.data(), gmean.data(), s.n, s.c, hw, mask);
       MX_CUDA_KERNEL(batch_norm_param_grads)(gdg.data(), gdb.data(), gs.data(), ginv.data(), s.c);
       MX_CUDA_KERNEL(batch_norm_backward_dx_from_sums)(gdx.data(), gdy.data(), gx.data(), gg.data(), gmean.data(),
-                                                       ginv.data(), gs.data(), count, s.n, s.c, hw);
+                                                       ginv.data(), gs.data(), count, s.n, s.c, hw, mask);
     } else {
       MX_CUDA_KERNEL(batch_norm_train_forward)(gy.data(), gmean.data(), ginv.data(), grm.data(), grv.data(),
-                                               gx.data(), gg.data(), gb.data(), s.n, s.c, hw, 0.1f, 1e-5f);
+                                               gx.data(), gg.data(), gb.data(), s.n, s.c, hw, 0.1f, 1e-5f, relu);
       MX_CUDA_KERNEL(batch_norm_backward)(gdx.data(), gdg.data(), gdb.data(), gdy.data(), gx.data(), gg.data(),
-                                          gmean.data(), ginv.data(), s.n, s.c, hw, true);
+                                          gmean.data(), ginv.data(), s.n, s.c, hw, true, mask);
     }
     std::vector<std::vector<float>> results;
     for (const Guarded<float>* g : {&gy, &gmean, &ginv, &grm, &grv, &gdx, &gdg, &gdb}) results.push_back(g->download());
     return results;
   };
-  const std::vector<std::vector<float>> fused = run(false), pieces = run(true);
-  for (size_t i = 0; i < fused.size(); ++i) expect_bitwise_equal(pieces[i], fused[i], names[i]);
+  for (bool relu : {false, true}) {
+    SCOPED_TRACE(relu ? "fused ReLU" : "no ReLU");
+    const std::vector<std::vector<float>> fused = run(false, relu), pieces = run(true, relu);
+    for (size_t i = 0; i < fused.size(); ++i) expect_bitwise_equal(pieces[i], fused[i], names[i]);
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, CudaBatchNorm,

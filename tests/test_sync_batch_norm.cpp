@@ -13,6 +13,7 @@
 #include "engine/nn.h"
 #include "engine/ops.h"
 #include "kernels/batchnorm.h"
+#include "tests/batch_norm_steps.h"
 #include "tests/fake_ranks.h"
 #include "tests/ops/op_compare.h"
 #include "tests/ops/op_inputs.h"
@@ -34,7 +35,8 @@ struct Values {
         running_var(test::random_tensor({c}, rng, 0.5f, 2.f).to_vector<float>()) {}
 };
 
-// The training forward and backward, fused or in pieces, with count = n * hw.
+// The training forward and backward, fused or in pieces, with count = n * hw, with or without the ReLU
+// (whose mask in the backward is the forward's output).
 struct KernelResults {
   std::vector<float> y, mean, invstd, running_mean, running_var, dx, dgamma, dbeta;
   KernelResults(const Values& v) : y(v.x.size()), mean(v.gamma.size()), invstd(v.gamma.size()),
@@ -42,82 +44,62 @@ struct KernelResults {
                                    dgamma(v.gamma.size()), dbeta(v.gamma.size()) {}
 };
 
-KernelResults fused(const Values& v, int64_t n, int64_t c, int64_t hw) {
+KernelResults fused(const Values& v, int64_t n, int64_t c, int64_t hw, bool relu) {
   KernelResults r(v);
+  const float* mask = relu ? r.y.data() : nullptr;
   kernels::batch_norm_train_forward<Device::CPU>(r.y.data(), r.mean.data(), r.invstd.data(), r.running_mean.data(),
                                                  r.running_var.data(), v.x.data(), v.gamma.data(), v.beta.data(), n,
-                                                 c, hw, 0.1f, 1e-5f);
+                                                 c, hw, 0.1f, 1e-5f, relu);
   kernels::batch_norm_backward<Device::CPU>(r.dx.data(), r.dgamma.data(), r.dbeta.data(), v.dy.data(), v.x.data(),
-                                            v.gamma.data(), r.mean.data(), r.invstd.data(), n, c, hw, true);
+                                            v.gamma.data(), r.mean.data(), r.invstd.data(), n, c, hw, true, mask);
   return r;
 }
 
-KernelResults in_pieces(const Values& v, int64_t n, int64_t c, int64_t hw) {
+KernelResults in_pieces(const Values& v, int64_t n, int64_t c, int64_t hw, bool relu) {
   KernelResults r(v);
+  const float* mask = relu ? r.y.data() : nullptr;
   const double count = static_cast<double>(n * hw);
   std::vector<double> sums(static_cast<size_t>(2 * c));
   kernels::batch_norm_forward_sums<Device::CPU>(sums.data(), v.x.data(), n, c, hw);
   kernels::batch_norm_train_forward_from_sums<Device::CPU>(
       r.y.data(), r.mean.data(), r.invstd.data(), r.running_mean.data(), r.running_var.data(), v.x.data(),
-      v.gamma.data(), v.beta.data(), sums.data(), count, n, c, hw, 0.1f, 1e-5f);
-  kernels::batch_norm_backward_sums<Device::CPU>(sums.data(), v.dy.data(), v.x.data(), r.mean.data(), n, c, hw);
+      v.gamma.data(), v.beta.data(), sums.data(), count, n, c, hw, 0.1f, 1e-5f, relu);
+  kernels::batch_norm_backward_sums<Device::CPU>(sums.data(), v.dy.data(), v.x.data(), r.mean.data(), n, c, hw, mask);
   kernels::batch_norm_param_grads<Device::CPU>(r.dgamma.data(), r.dbeta.data(), sums.data(), r.invstd.data(), c);
   kernels::batch_norm_backward_dx_from_sums<Device::CPU>(r.dx.data(), v.dy.data(), v.x.data(), v.gamma.data(),
                                                          r.mean.data(), r.invstd.data(), sums.data(), count, n, c,
-                                                         hw);
+                                                         hw, mask);
   return r;
 }
 
+// Shapes for several threads (8x16x32x32), long planes (3x2x1x130) and blocks of channels (4x37x3x3).
 TEST(BatchNormPieces, ReproduceTheFusedKernelsBitForBit) {
-  for (const Shape& s : {Shape{3, 5, 7, 3}, Shape{1, 3, 5, 7}, Shape{2, 1, 1, 3}, Shape{33, 7, 3, 3},
-                         Shape{8, 16, 32, 32}}) {  // the last one large enough for several threads
-    SCOPED_TRACE(shape_str(s));
-    std::mt19937 rng(51);
-    const int64_t n = s[0], c = s[1], hw = s[2] * s[3];
-    const Values v(rng, n * c * hw, c);
-    const KernelResults want = fused(v, n, c, hw), got = in_pieces(v, n, c, hw);
-    EXPECT_EQ(got.y, want.y);
-    EXPECT_EQ(got.mean, want.mean);
-    EXPECT_EQ(got.invstd, want.invstd);
-    EXPECT_EQ(got.running_mean, want.running_mean);
-    EXPECT_EQ(got.running_var, want.running_var);
-    EXPECT_EQ(got.dx, want.dx);
-    EXPECT_EQ(got.dgamma, want.dgamma);
-    EXPECT_EQ(got.dbeta, want.dbeta);
+  const Shape shapes[] = {{3, 5, 7, 3}, {1, 3, 5, 7}, {2, 1, 1, 3}, {33, 7, 3, 3}, {8, 16, 32, 32}, {3, 2, 1, 130},
+                          {4, 37, 3, 3}};
+  for (const Shape& s : shapes) {
+    for (bool relu : {false, true}) {
+      SCOPED_TRACE(shape_str(s) + (relu ? " with the ReLU" : ""));
+      std::mt19937 rng(51);
+      const int64_t n = s[0], c = s[1], hw = s[2] * s[3];
+      const Values v(rng, n * c * hw, c);
+      const KernelResults want = fused(v, n, c, hw, relu), got = in_pieces(v, n, c, hw, relu);
+      EXPECT_EQ(got.y, want.y);
+      EXPECT_EQ(got.mean, want.mean);
+      EXPECT_EQ(got.invstd, want.invstd);
+      EXPECT_EQ(got.running_mean, want.running_mean);
+      EXPECT_EQ(got.running_var, want.running_var);
+      EXPECT_EQ(got.dx, want.dx);
+      EXPECT_EQ(got.dgamma, want.dgamma);
+      EXPECT_EQ(got.dbeta, want.dbeta);
+    }
   }
 }
 
 // ---- the op over several ranks ----
 
-// A batch-norm layer's tensors: parameters and running statistics.
-struct Layer {
-  Tensor gamma, beta, running_mean, running_var;
-  Layer(std::mt19937& rng, int64_t c)
-      : gamma(test::random_tensor({c}, rng, 0.5f, 1.5f)), beta(test::random_tensor({c}, rng)),
-        running_mean(test::random_tensor({c}, rng)), running_var(test::random_tensor({c}, rng, 0.5f, 2.f)) {}
-};
-
-// What one training step of batch_norm2d produces on one rank.
-struct Step {
-  std::vector<float> y, dx, dgamma, dbeta, running_mean, running_var;
-};
-
-// Forward of x through a copy of the layer and backward of dy; dx stays empty unless x needs a gradient.
-Step step(const Tensor& x, const Tensor& dy, const Layer& layer, const ops::BatchNormArgs& args, bool need_x = true) {
-  Tensor xs = x.clone(), gamma = layer.gamma.clone(), beta = layer.beta.clone();
-  Tensor running_mean = layer.running_mean.clone(), running_var = layer.running_var.clone();
-  xs.set_requires_grad(need_x);
-  gamma.set_requires_grad(true);
-  beta.set_requires_grad(true);
-  Tensor y = ops::batch_norm2d(xs, gamma, beta, running_mean, running_var, args);
-  run_backward(y, dy);
-  return {y.to_vector<float>(),
-          need_x ? xs.grad().to_vector<float>() : std::vector<float>(),
-          gamma.grad().to_vector<float>(),
-          beta.grad().to_vector<float>(),
-          running_mean.to_vector<float>(),
-          running_var.to_vector<float>()};
-}
+using test::Layer;
+using test::step;
+using test::Step;
 
 ops::BatchNormArgs training(dist::Communicator* sync) { return {true, 0.1f, 1e-5f, sync}; }
 
@@ -231,9 +213,7 @@ TEST(NNSyncBatchNorm, UseSyncBatchNormReachesEveryBatchNormOfTheModel) {
   test::MirroredRanks ranks(2);
   auto syncs = [&] {
     std::vector<dist::Communicator*> out;
-    model->for_each_module([&](nn::Module& m) {
-      if (auto* bn = dynamic_cast<nn::BatchNorm2d*>(&m)) out.push_back(bn->sync);
-    });
+    nn::for_each_batch_norm(*model, [&](nn::BatchNorm2d& bn) { out.push_back(bn.sync); });
     return out;
   };
   EXPECT_EQ(syncs(), (std::vector<dist::Communicator*>{nullptr, nullptr}));

@@ -250,6 +250,10 @@ struct BatchNorm {
   bool training;
 };
 
+std::string batch_norm_name(const BatchNorm& p) {
+  return concat(p.training ? "train" : "eval", "_batch", p.n, "_", dims_name({p.c, p.h, p.w}));
+}
+
 OpInputs batch_norm_inputs(const BatchNorm& p, std::mt19937& rng) {
   return OpInputs()
       .add("x", random_tensor({p.n, p.c, p.h, p.w}, rng, -1.f, 2.f))
@@ -260,24 +264,122 @@ OpInputs batch_norm_inputs(const BatchNorm& p, std::mt19937& rng) {
 }
 
 // The forward against a reference and the running statistics are tested in tests/test_ops.cpp; here
-// the gradients through batch (training) or running (evaluation) statistics, and the CUDA twin. Its
+// the gradients through batch (training) or running (evaluation) statistics, and the CUDA twin. The
+// CPU twin sums planes of 128 values or more one by one (2x8x17, 3x1x130) and shorter ones a block of
+// channels at a time (17 and 19 channels: blocks of 3, the last shorter). Its
 // reductions over N*H*W sum in another order on the GPU (a block per slice of about 4096 values or
 // more, see kernels/batchnorm.cu), and dx cancels terms of the size of dy. The large cases give a
 // channel one block (up to 8191 values, or 264 channels and more) or several: 3 slices of 4114 values
 // that cut planes of 1763, 17 with a shorter last one, 2 of one plane each, 2 inside a single image.
 [[maybe_unused]] const bool batch_norm2d_registered = register_op<BatchNorm>({
     "batch_norm2d",
-    {{3, 4, 3, 5, true}, {1, 2, 3, 3, false}, {1, 3, 5, 7, true}, {5, 3, 2, 3, true}, {3, 5, 4, 3, false}},
+    {{3, 4, 3, 5, true}, {1, 2, 3, 3, false}, {1, 3, 5, 7, true}, {5, 3, 2, 3, true}, {3, 5, 4, 3, false},
+     {2, 2, 8, 17, true}, {2, 3, 1, 130, false}, {2, 17, 2, 3, true}, {1, 19, 1, 3, false}},
     {{16, 64, 8, 8, true}, {7, 3, 33, 17, true}, {16, 64, 8, 8, false}, {2, 264, 64, 64, true},
      {7, 3, 41, 43, true}, {33, 2, 45, 47, true}, {33, 2, 45, 47, false}, {2, 5, 64, 64, true},
      {1, 1, 97, 89, true}},
-    [](const BatchNorm& p) {
-      return concat(p.training ? "train" : "eval", "_batch", p.n, "_", dims_name({p.c, p.h, p.w}));
-    },
+    batch_norm_name,
     batch_norm_inputs,
     [](const BatchNorm& p, std::vector<Tensor>& t) {
       return ops::batch_norm2d(t[0], t[1], t[2], t[3], t[4], {p.training, 0.1f, 1e-5f});
     },
+    {},
+    Tolerances().twin(1e-5, 1e-4)});
+
+// ---- batch_norm2d with the fused ReLU ----
+
+// Finite differences must not cross the ReLU's kink. x takes distinct values, and each channel's beta
+// puts the kink midway in the widest gap between its normalized values gamma * xhat with |xhat| < 1.
+// A step h moves beta by h, gamma by h and so such a value by h * |xhat| < h, and x_i by h, which moves
+// its own value by h * gamma * invstd (the others by about 1/N of that): the nearest value must lie
+// more than 1.5 h * max(1, gamma * invstd) from the kink. A case whose values lie too close for that
+// throws instead of passing by luck.
+
+// The statistics each channel is normalized with: the batch's (training) or the running ones.
+std::vector<std::pair<double, double>> mean_and_invstd(const BatchNorm& p, const OpInputs& in) {
+  const std::vector<float> x = in.list[0].value.to_vector<float>(), rm = in.list[3].value.to_vector<float>(),
+                           rv = in.list[4].value.to_vector<float>();
+  const int64_t hw = p.h * p.w, count = p.n * hw;
+  std::vector<std::pair<double, double>> out;
+  for (int64_t ch = 0; ch < p.c; ++ch) {
+    if (!p.training) {
+      out.emplace_back(rm[ch], 1.0 / std::sqrt(rv[ch] + 1e-5));
+      continue;
+    }
+    double sum = 0, square_sum = 0;
+    for (int64_t i = 0; i < p.n; ++i)
+      for (int64_t j = 0; j < hw; ++j) {
+        const double v = x[(i * p.c + ch) * hw + j];
+        sum += v;
+        square_sum += v * v;
+      }
+    const double mean = sum / count;
+    out.emplace_back(mean, 1.0 / std::sqrt(square_sum / count - mean * mean + 1e-5));
+  }
+  return out;
+}
+
+// beta of channel ch: minus the middle of the widest gap between its values gamma * xhat, |xhat| < 1.
+float kink_clear_beta(const BatchNorm& p, const std::vector<float>& x, float gamma, double mean, double invstd,
+                      int64_t ch) {
+  const int64_t hw = p.h * p.w;
+  std::vector<double> v;
+  for (int64_t i = 0; i < p.n; ++i)
+    for (int64_t j = 0; j < hw; ++j) {
+      const double xhat = (x[(i * p.c + ch) * hw + j] - mean) * invstd;
+      if (std::fabs(xhat) < 1) v.push_back(gamma * xhat);
+    }
+  std::sort(v.begin(), v.end());
+  size_t widest = 0;
+  for (size_t k = 1; k + 1 < v.size(); ++k)
+    if (v[k + 1] - v[k] > v[widest + 1] - v[widest]) widest = k;
+  const double margin = 1.5 * Tolerances().fd_eps * std::max(1.0, gamma * invstd);
+  MX_CHECK(v.size() >= 2 && (v[widest + 1] - v[widest]) / 2 > margin, "batch_norm2d_relu case ",
+           p.n, "x", p.c, "x", p.h, "x", p.w, ": channel ", ch, " has no gap wide enough for the ReLU's kink");
+  return static_cast<float>(-(v[widest] + v[widest + 1]) / 2);
+}
+
+OpInputs batch_norm_relu_inputs(const BatchNorm& p, std::mt19937& rng) {
+  // Values spread over at least 3 (a small channel's tight spread would curve the normalization
+  // more than central differences can follow).
+  const float spacing = std::max(0.05f, 3.f / static_cast<float>(p.n * p.c * p.h * p.w));
+  OpInputs in = OpInputs()
+                    .add("x", distinct_tensor({p.n, p.c, p.h, p.w}, rng, spacing))
+                    .add("gamma", random_tensor({p.c}, rng, 0.5f, 1.5f))
+                    .add("beta", Tensor::zeros({p.c}))
+                    .fixed("running_mean", random_tensor({p.c}, rng))
+                    .fixed("running_var", random_tensor({p.c}, rng, 0.5f, 2.f));
+  const std::vector<float> x = in.list[0].value.to_vector<float>(), gamma = in.list[1].value.to_vector<float>();
+  const auto statistics = mean_and_invstd(p, in);
+  float* beta = in.list[2].value.data<float>();
+  for (int64_t ch = 0; ch < p.c; ++ch)
+    beta[ch] = kink_clear_beta(p, x, gamma[ch], statistics[ch].first, statistics[ch].second, ch);
+  return in;
+}
+
+Tensor batch_norm_relu(const BatchNorm& p, std::vector<Tensor>& t) {
+  return ops::batch_norm2d(t[0], t[1], t[2], t[3], t[4], {p.training, 0.1f, 1e-5f, nullptr, true});
+}
+
+// tests/test_batch_norm_relu.cpp checks that the fused op equals relu(batch_norm2d) bit for bit on every
+// path; here its gradients and its CUDA twin. The large cases have no finite differences, so they take
+// plain random inputs, whose values crowd the kink as a network's do.
+[[maybe_unused]] const bool batch_norm2d_relu_registered = register_op<BatchNorm>({
+    "batch_norm2d_relu",
+    {{3, 4, 3, 5, true}, {1, 2, 3, 3, false}, {5, 3, 2, 3, true}, {2, 17, 2, 3, true}, {3, 5, 4, 3, false}},
+    {},
+    batch_norm_name,
+    batch_norm_relu_inputs,
+    batch_norm_relu,
+    {},
+    Tolerances().twin(1e-5, 1e-4)});
+[[maybe_unused]] const bool batch_norm2d_relu_large_registered = register_op<BatchNorm>({
+    "batch_norm2d_relu",
+    {},
+    {{16, 64, 8, 8, true}, {7, 3, 41, 43, true}, {33, 2, 45, 47, false}, {2, 5, 64, 64, true}},
+    batch_norm_name,
+    batch_norm_inputs,
+    batch_norm_relu,
     {},
     Tolerances().twin(1e-5, 1e-4)});
 
@@ -300,6 +402,19 @@ MirroredRanks& mirrored_pair() {
     batch_norm_inputs,
     [](const BatchNorm&, std::vector<Tensor>& t) {
       return ops::batch_norm2d(t[0], t[1], t[2], t[3], t[4], {true, 0.1f, 1e-5f, &mirrored_pair()});
+    },
+    {},
+    Tolerances().twin(1e-5, 1e-4)});
+
+// The same with the fused ReLU: the split kernels take the mask too.
+[[maybe_unused]] const bool batch_norm2d_sync_relu_registered = register_op<BatchNorm>({
+    "batch_norm2d_sync_relu",
+    {{3, 5, 7, 3, true}, {2, 1, 1, 3, true}},
+    {},
+    [](const BatchNorm& p) { return concat("batch", p.n, "_", dims_name({p.c, p.h, p.w})); },
+    batch_norm_relu_inputs,
+    [](const BatchNorm&, std::vector<Tensor>& t) {
+      return ops::batch_norm2d(t[0], t[1], t[2], t[3], t[4], {true, 0.1f, 1e-5f, &mirrored_pair(), true});
     },
     {},
     Tolerances().twin(1e-5, 1e-4)});
