@@ -36,11 +36,30 @@ bool needs_grad(std::initializer_list<const Tensor*> inputs) {
   return false;
 }
 
+namespace {
+
+// What a node keeps of an input: a leaf that needs a gradient itself (the gradient lands in it), of an
+// op's output only its grad_fn and flags, without its storage, and nothing of an input that needs no
+// gradient. So a node does not keep an op's output alive until the backward: an op whose backward needs
+// the values saves them in its closure, and the others (add, the ReLU after a batch norm, ...) free them.
+Tensor edge_to(const Tensor& in) {
+  if (!in.defined() || !in.requires_grad()) return Tensor();
+  if (!in.grad_fn()) return in;
+  auto edge = std::make_shared<TensorImpl>();
+  edge->shape = in.shape();
+  edge->dtype = in.dtype();
+  edge->requires_grad = true;
+  edge->grad_fn = in.grad_fn();
+  return Tensor(std::move(edge));
+}
+
+}  // namespace
+
 void record(Tensor& out, const char* name, std::vector<Tensor> inputs,
             std::function<std::vector<Tensor>(const Tensor&)> fn) {
   auto node = std::make_shared<Node>();
   node->name = name;
-  node->inputs = std::move(inputs);
+  for (const Tensor& in : inputs) node->inputs.push_back(edge_to(in));
   node->backward = std::move(fn);
   out.impl()->grad_fn = node;
   out.impl()->requires_grad = true;

@@ -12,7 +12,9 @@ namespace mx {
 // gradient per input (an undefined Tensor where the input needs none).
 struct Node {
   const char* name = "";
-  std::vector<Tensor> inputs;  // the op's inputs that may need gradients
+  // The op's inputs, in order: a leaf that needs a gradient as it is, an op's output as an edge (its
+  // grad_fn and flags, no storage), an input that needs no gradient undefined.
+  std::vector<Tensor> inputs;
   std::function<std::vector<Tensor>(const Tensor& grad_out)> backward;
   Tensor grad_out;  // accumulated gradient of the output during a backward pass
 };

@@ -1,8 +1,10 @@
-// Autograd core: topological backward, accumulation into leaves, no_grad; tensor views and dtype checks.
+// Autograd core: topological backward, accumulation into leaves, what a node keeps of its inputs, no_grad;
+// tensor views and dtype checks.
 // (The gradients of relu, add and flatten are cases of the op harness, tests/ops/op_cases.cpp.)
 #include <gtest/gtest.h>
 
 #include "engine/autograd.h"
+#include "engine/memory.h"
 #include "engine/ops.h"
 
 using namespace mx;
@@ -22,6 +24,22 @@ TEST(Autograd, LeafGradientsAccumulateAcrossBackwardCalls) {
   x.set_requires_grad(true);
   for (int i = 0; i < 3; ++i) run_backward(ops::relu(x), Tensor::full({2}, 1.f));
   EXPECT_EQ(x.grad().to_vector<float>(), (std::vector<float>{3.f, 0.f}));
+}
+
+// A node keeps an op's output only as an edge (its grad_fn, no values): once no handle holds the output,
+// its memory is free before the backward, and the backward still reaches the leaf through it.
+TEST(Autograd, NodesDoNotKeepTheValuesOfOpOutputs) {
+  Tensor x = Tensor::full({1 << 16}, 1.5f);
+  x.set_requires_grad(true);
+  const size_t before = memory_stats(Device::CPU).in_use;
+  Tensor b;
+  {
+    const Tensor a = ops::add(x, x);
+    b = ops::relu(a);
+  }
+  EXPECT_LT(memory_stats(Device::CPU).in_use - before, 2 * b.nbytes());  // b's values, not a's as well
+  run_backward(b, Tensor::full({1 << 16}, 1.f));
+  EXPECT_EQ(x.grad().to_vector<float>(), std::vector<float>(1 << 16, 2.f));
 }
 
 TEST(Autograd, NoGradRecordsNothing) {
