@@ -141,6 +141,8 @@ if wants bench-train; then
   run_stage bench-train 45 "$out/bench.log" \
     "$build/bench_train_step --device cuda --model preact-resnet18 --channels 3 --size 32 --batch 128 --steps 30 \
        --warmup 5 --json $work/train.json && cat $work/train.json && \
+     $build/bench_train_step --device cuda --model preact-resnet18 --channels 3 --size 32 --batch 128 --steps 30 \
+       --warmup 5 --profile-steps 0 --fuse-bn-relu 0 && \
      $build/bench_train_step --device cuda --model quicknet --channels 1 --size 28 --batch 128 --steps 30 --warmup 5"
 fi
 
@@ -195,7 +197,8 @@ result() {  # the figure worth a glance, from a stage's log
     bench-mixup) awk '/^# bench_mixup on/ {stored = 0} /^# from stored/ {stored = 1}
                       !stored && $1 == 8192 && ($2 == "c" || $2 == "h") {printf "8192 %s: %s us, %.2f of copy BW, %s vs naive; ", $2, $3, $5, $7}
                       stored && $1 == 8192 && $2 == "c" {printf "8192 c from uint8: %s us, %s vs upload+fused; ", $3, $7}' "$out/bench.log" ;;
-    bench-train) grep -m1 -oE "preact-resnet18 .*images/s" "$out/bench.log"; grep -m1 -oE "split per step.*" "$out/bench.log" ;;
+    bench-train) grep -m2 -oE "preact-resnet18 .*images/s" "$out/bench.log" | sed 's/ input.*step//'
+                 grep -m1 -oE "split per step.*" "$out/bench.log" ;;
     torch) grep -E "ratio ours" "$out/torch_reference.log" | sed 's/^ *//' ;;
     quick) grep -m1 "final test accuracy" "$out/quick.log" ;;
     dist) grep -E "^(plain|nccl-world-1|loader-thread) " "$out/quick.log" ;;

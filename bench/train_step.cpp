@@ -129,8 +129,8 @@ int main(int argc, char** argv) {
                                                      : "on " + mx::cuda::device_summary();
     std::printf("model %s%s%s batch %d input %dx%dx%d %s: median step %.2f ms (min %.2f, max %.2f), %.1f images/s, "
                 "peak step memory %.1f MiB\n",
-                o.model.c_str(), o.naive_densenet ? " (naive)" : "", o.fuse_bn_relu ? "" : " (BN, ReLU unfused)", o.batch, o.channels, o.size, o.size,
-                where.c_str(), 1e3 * median, 1e3 * t.front(), 1e3 * t.back(), o.batch / median, peak_mib);
+                o.model.c_str(), o.naive_densenet ? " (naive)" : "", o.fuse_bn_relu ? "" : " (BN, ReLU unfused)",
+                o.batch, o.channels, o.size, o.size, where.c_str(), 1e3 * median, 1e3 * t.front(), 1e3 * t.back(), o.batch / median, peak_mib);
     nlohmann::json out = {{"model", o.model},       {"device", mx::device_name(dev)}, {"batch", o.batch},
                           {"median_ms", 1e3 * median}, {"images_per_s", o.batch / median},
                           {"peak_step_mib", peak_mib}, {"naive_densenet", o.naive_densenet},

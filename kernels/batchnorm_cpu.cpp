@@ -209,8 +209,10 @@ void backward(const BackwardArgs& g, const double* sums, double count, bool trai
       }
       if (!g.dx) return;
       std::vector<bn::InputGradient> f(block.size());
-      for (int64_t ch = c0; ch < c1; ++ch)
-        f[ch - c0] = bn::input_gradient(block[ch - c0], count, g.gamma[ch], g.save_mean[ch], g.save_invstd[ch], training);
+      for (int64_t ch = c0; ch < c1; ++ch) {
+        f[ch - c0] =
+            bn::input_gradient(block[ch - c0], count, g.gamma[ch], g.save_mean[ch], g.save_invstd[ch], training);
+      }
       block_apply(
           [&](int64_t offset, int64_t ch) {
             return [dx = g.dx + offset, in = up.at(offset), x = g.x + offset, fc = f[ch - c0]](int64_t j) {

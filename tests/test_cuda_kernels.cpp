@@ -182,31 +182,33 @@ TEST_P(CudaBatchNorm, BackwardMatchesCpuTwin) {
   draw(seed.value);
   const Nchw s = GetParam();
   const int64_t hw = s.h * s.w;
-  // The fused ReLU's output, for the masked backward: every channel has positive and zero values.
+  // The forward's output through the fused ReLU: the mask of the backward with the ReLU.
   std::vector<float> y(x.size()), mean(gamma.size()), invstd(gamma.size());
   kernels::batch_norm_train_forward<Device::CPU>(y.data(), mean.data(), invstd.data(), running_mean.data(),
                                                  running_var.data(), x.data(), gamma.data(), beta.data(), s.n, s.c, hw,
                                                  0.1f, 1e-5f, true);
   const Guarded<float> gy = on_device(y);
-  for (bool training : {true, false})
-    for (bool want_dx : {true, false})
+  for (bool training : {true, false}) {
+    for (bool want_dx : {true, false}) {
       for (bool relu : {false, true}) {
-      SCOPED_TRACE(std::string(training ? "training" : "evaluation") + (want_dx ? ", dx" : ", no dx") +
-                   (relu ? ", fused ReLU" : ""));
-      std::vector<float> dx(x.size()), dgamma(gamma.size()), dbeta(gamma.size());
-      kernels::batch_norm_backward<Device::CPU>(want_dx ? dx.data() : nullptr, dgamma.data(), dbeta.data(), dy.data(),
-                                                x.data(), gamma.data(), mean.data(), invstd.data(), s.n, s.c, hw,
-                                                training, relu ? y.data() : nullptr);
-      Guarded<float> gdy = on_device(dy), gx = on_device(x), gg = on_device(gamma), gmean = on_device(mean),
-                     ginv = on_device(invstd), gdx(s.numel()), gdg(s.c), gdb(s.c);
-      MX_CUDA_KERNEL(batch_norm_backward)(want_dx ? gdx.data() : nullptr, gdg.data(), gdb.data(), gdy.data(), gx.data(),
-                                          gg.data(), gmean.data(), ginv.data(), s.n, s.c, hw, training,
-                                          relu ? gy.data() : nullptr);
-      expect_close(gdg.download(), dgamma, 1e-5, "dgamma");
-      expect_close(gdb.download(), dbeta, 1e-5, "dbeta");
-      if (want_dx) expect_close(gdx.download(), dx, 1e-5, "dx");
-      for (const Guarded<float>* g : {&gdx, &gdg, &gdb}) g->expect_guards_intact();
+        SCOPED_TRACE(std::string(training ? "training" : "evaluation") + (want_dx ? ", dx" : ", no dx") +
+                     (relu ? ", fused ReLU" : ""));
+        std::vector<float> dx(x.size()), dgamma(gamma.size()), dbeta(gamma.size());
+        kernels::batch_norm_backward<Device::CPU>(want_dx ? dx.data() : nullptr, dgamma.data(), dbeta.data(),
+                                                  dy.data(), x.data(), gamma.data(), mean.data(), invstd.data(), s.n,
+                                                  s.c, hw, training, relu ? y.data() : nullptr);
+        Guarded<float> gdy = on_device(dy), gx = on_device(x), gg = on_device(gamma), gmean = on_device(mean),
+                       ginv = on_device(invstd), gdx(s.numel()), gdg(s.c), gdb(s.c);
+        MX_CUDA_KERNEL(batch_norm_backward)(want_dx ? gdx.data() : nullptr, gdg.data(), gdb.data(), gdy.data(),
+                                            gx.data(), gg.data(), gmean.data(), ginv.data(), s.n, s.c, hw, training,
+                                            relu ? gy.data() : nullptr);
+        expect_close(gdg.download(), dgamma, 1e-5, "dgamma");
+        expect_close(gdb.download(), dbeta, 1e-5, "dbeta");
+        if (want_dx) expect_close(gdx.download(), dx, 1e-5, "dx");
+        for (const Guarded<float>* g : {&gdx, &gdg, &gdb}) g->expect_guards_intact();
+      }
     }
+  }
 }
 
 // The sums run in a fixed order however many slices a channel is cut into: two runs of the training
