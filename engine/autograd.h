@@ -13,7 +13,8 @@ namespace mx {
 struct Node {
   const char* name = "";
   // The op's inputs, in order: a leaf that needs a gradient as it is, an op's output as an edge (its
-  // grad_fn and flags, no storage), an input that needs no gradient undefined.
+  // grad_fn, shape and flags; no storage, so not its device or data), an input that needs no gradient
+  // undefined. Whether an input needs a gradient is decided when the op is recorded.
   std::vector<Tensor> inputs;
   std::function<std::vector<Tensor>(const Tensor& grad_out)> backward;
   Tensor grad_out;  // accumulated gradient of the output during a backward pass

@@ -152,9 +152,8 @@ class GlobalAvgPool : public Module {
   Tensor forward(const Tensor& x) override { return ops::global_avg_pool(x); }
 };
 
-// Runs children in order; children are named "0", "1", ... like torch.nn.Sequential, or as given to add()
-// (torch's add_module).
-// Runs its layers in order; a BatchNorm2d directly followed by a ReLU runs as one op (forward_relu).
+// Runs children in order, a BatchNorm2d directly followed by a ReLU as one op (forward_relu); children
+// are named "0", "1", ... like torch.nn.Sequential, or as given to add() (torch's add_module).
 class Sequential : public Module {
  public:
   void push_back(std::shared_ptr<Module> m);

@@ -61,7 +61,10 @@ struct BatchNormArgs {
   float momentum = 0.1f;
   float eps = 1e-5f;
   dist::Communicator* sync = nullptr;  // not owned; null or a world of one rank: this rank's batch alone
-  bool relu = false;  // output relu(bn(x)) in the same pass: equals ops::relu of the plain output bit for bit
+  // Output relu(bn(x)) in the same pass. It equals ops::relu of the plain output bit for bit with these
+  // kernels (tests/test_batch_norm_relu.cpp); the fused and plain backwards are separate loops, so another
+  // compiler could vectorize their sums apart and differ in the last bits.
+  bool relu = false;
 };
 Tensor batch_norm2d(const Tensor& x, const Tensor& gamma, const Tensor& beta, Tensor& running_mean,
                     Tensor& running_var, const BatchNormArgs& args);

@@ -1,8 +1,8 @@
 // Batch norm with the fused ReLU (ops::BatchNormArgs::relu, nn::BatchNorm2d::forward_relu) against the two
 // ops it replaces, bit for bit: the op on every path of the CPU twin (long and short planes, blocks of
-// channels, training, evaluation, synchronized), and whole models trained with the fusion on and off,
-// whose graphs must show that it happened. Finite differences and the CUDA twin are cases of the
-// harness (batch_norm2d_relu, tests/ops/op_cases.cpp).
+// channels, training, evaluation, synchronized; one thread or two), and whole models trained with the
+// fusion on and off, whose graphs must show that it happened. Finite differences and the CUDA twin are
+// cases of the harness (batch_norm2d_relu, tests/ops/op_cases.cpp).
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -18,6 +18,7 @@
 #include "engine/ops.h"
 #include "engine/optim.h"
 #include "engine/parameters.h"
+#include "engine/threads.h"
 #include "models/models.h"
 #include "tests/batch_norm_steps.h"
 #include "tests/fake_ranks.h"
@@ -64,6 +65,25 @@ TEST(OpsBatchNormRelu, EqualsReluOfBatchNormBitForBit) {
       EXPECT_GT(zeros, 0u);  // the ReLU cut something off ...
       EXPECT_LT(zeros, fused.y.size());  // ... and let something through
     }
+  }
+}
+
+// Each channel is summed by one thread in an order fixed by the shape: one thread and two give the same
+// bits, for short planes in blocks of channels and for long planes, both large enough to run in parallel.
+TEST(OpsBatchNormRelu, ResultsDoNotDependOnTheThreadCount) {
+  const int threads = num_threads();
+  for (const Shape& s : {Shape{128, 64, 3, 3}, Shape{4, 8, 48, 48}}) {
+    SCOPED_TRACE(shape_str(s));
+    std::mt19937 rng(74);
+    const test::Layer layer(rng, s[1]);
+    const Tensor x = test::random_tensor(s, rng, -3.f, 3.f), dy = test::random_tensor(s, rng);
+    const ops::BatchNormArgs args{true, 0.1f, 1e-5f, nullptr, true};
+    set_num_threads(1);
+    const test::Step one = test::step(x, dy, layer, args);
+    set_num_threads(2);
+    const test::Step two = test::step(x, dy, layer, args);
+    set_num_threads(threads);
+    expect_same_bits(two, one);
   }
 }
 

@@ -263,17 +263,20 @@ TEST_P(CudaBatchNorm, ForwardPiecesMatchCpuTwin) {
   gsums.expect_guards_intact();
 
   const double count = 2.0 * static_cast<double>(s.n * hw);
-  std::vector<float> y(x.size()), mean(gamma.size()), invstd(gamma.size()), rm = running_mean, rv = running_var;
-  kernels::batch_norm_train_forward_from_sums<Device::CPU>(y.data(), mean.data(), invstd.data(), rm.data(),
-                                                           rv.data(), x.data(), gamma.data(), beta.data(), sums.data(),
-                                                           count, s.n, s.c, hw, 0.1f, 1e-5f, false);
   Guarded<double> gs = on_device(sums);
-  Guarded<float> gg = on_device(gamma), gb = on_device(beta), grm = on_device(running_mean),
-                 grv = on_device(running_var), gy(s.numel()), gmean(s.c), ginv(s.c);
-  MX_CUDA_KERNEL(batch_norm_train_forward_from_sums)(gy.data(), gmean.data(), ginv.data(), grm.data(), grv.data(),
-                                                     gx.data(), gg.data(), gb.data(), gs.data(), count, s.n, s.c, hw,
-                                                     0.1f, 1e-5f, false);
-  expect_train_forward_close({&gy, &gmean, &ginv, &grm, &grv}, {&y, &mean, &invstd, &rm, &rv});
+  for (bool relu : {false, true}) {
+    SCOPED_TRACE(relu ? "fused ReLU" : "no ReLU");
+    std::vector<float> y(x.size()), mean(gamma.size()), invstd(gamma.size()), rm = running_mean, rv = running_var;
+    kernels::batch_norm_train_forward_from_sums<Device::CPU>(y.data(), mean.data(), invstd.data(), rm.data(),
+                                                             rv.data(), x.data(), gamma.data(), beta.data(),
+                                                             sums.data(), count, s.n, s.c, hw, 0.1f, 1e-5f, relu);
+    Guarded<float> gg = on_device(gamma), gb = on_device(beta), grm = on_device(running_mean),
+                   grv = on_device(running_var), gy(s.numel()), gmean(s.c), ginv(s.c);
+    MX_CUDA_KERNEL(batch_norm_train_forward_from_sums)(gy.data(), gmean.data(), ginv.data(), grm.data(), grv.data(),
+                                                       gx.data(), gg.data(), gb.data(), gs.data(), count, s.n, s.c,
+                                                       hw, 0.1f, 1e-5f, relu);
+    expect_train_forward_close({&gy, &gmean, &ginv, &grm, &grv}, {&y, &mean, &invstd, &rm, &rv});
+  }
 }
 
 // The pieces of the split training backward: the sums, dgamma and dbeta from the CPU twin's sums (one
@@ -287,28 +290,67 @@ TEST_P(CudaBatchNorm, BackwardPiecesMatchCpuTwin) {
   kernels::batch_norm_train_forward<Device::CPU>(y.data(), mean.data(), invstd.data(), running_mean.data(),
                                                  running_var.data(), x.data(), gamma.data(), beta.data(), s.n, s.c, hw,
                                                  0.1f, 1e-5f, true);
-  std::vector<double> sums(static_cast<size_t>(2 * s.c));
-  kernels::batch_norm_backward_sums<Device::CPU>(sums.data(), dy.data(), x.data(), mean.data(), s.n, s.c, hw, y.data());
   Guarded<float> gdy = on_device(dy), gx = on_device(x), gg = on_device(gamma), gmean = on_device(mean),
-                 ginv = on_device(invstd), gy = on_device(y), gdx(s.numel()), gdg(s.c), gdb(s.c);
-  Guarded<double> gsums(2 * s.c);
-  MX_CUDA_KERNEL(batch_norm_backward_sums)(gsums.data(), gdy.data(), gx.data(), gmean.data(), s.n, s.c, hw, gy.data());
-  expect_sums_close(gsums.download(), sums, "sums");
-  gsums.expect_guards_intact();
-
-  std::vector<float> dgamma(gamma.size()), dbeta(gamma.size()), dx(x.size());
-  kernels::batch_norm_param_grads<Device::CPU>(dgamma.data(), dbeta.data(), sums.data(), invstd.data(), s.c);
+                 ginv = on_device(invstd), gy = on_device(y);
   const double count = 2.0 * static_cast<double>(s.n * hw);
-  kernels::batch_norm_backward_dx_from_sums<Device::CPU>(dx.data(), dy.data(), x.data(), gamma.data(), mean.data(),
-                                                         invstd.data(), sums.data(), count, s.n, s.c, hw, y.data());
-  Guarded<double> gs = on_device(sums);
-  MX_CUDA_KERNEL(batch_norm_param_grads)(gdg.data(), gdb.data(), gs.data(), ginv.data(), s.c);
-  MX_CUDA_KERNEL(batch_norm_backward_dx_from_sums)(gdx.data(), gdy.data(), gx.data(), gg.data(), gmean.data(),
-                                                   ginv.data(), gs.data(), count, s.n, s.c, hw, gy.data());
-  expect_bitwise_equal(gdg.download(), dgamma, "dgamma");
-  expect_bitwise_equal(gdb.download(), dbeta, "dbeta");
-  expect_close(gdx.download(), dx, 1e-5, "dx");
-  for (const Guarded<float>* g : {&gdx, &gdg, &gdb}) g->expect_guards_intact();
+  for (bool relu : {false, true}) {
+    SCOPED_TRACE(relu ? "fused ReLU" : "no ReLU");
+    const float* mask = relu ? y.data() : nullptr;
+    const float* gmask = relu ? gy.data() : nullptr;
+    std::vector<double> sums(static_cast<size_t>(2 * s.c));
+    kernels::batch_norm_backward_sums<Device::CPU>(sums.data(), dy.data(), x.data(), mean.data(), s.n, s.c, hw, mask);
+    Guarded<float> gdx(s.numel()), gdg(s.c), gdb(s.c);
+    Guarded<double> gsums(2 * s.c);
+    MX_CUDA_KERNEL(batch_norm_backward_sums)(gsums.data(), gdy.data(), gx.data(), gmean.data(), s.n, s.c, hw, gmask);
+    expect_sums_close(gsums.download(), sums, "sums");
+    gsums.expect_guards_intact();
+
+    std::vector<float> dgamma(gamma.size()), dbeta(gamma.size()), dx(x.size());
+    kernels::batch_norm_param_grads<Device::CPU>(dgamma.data(), dbeta.data(), sums.data(), invstd.data(), s.c);
+    kernels::batch_norm_backward_dx_from_sums<Device::CPU>(dx.data(), dy.data(), x.data(), gamma.data(), mean.data(),
+                                                           invstd.data(), sums.data(), count, s.n, s.c, hw, mask);
+    Guarded<double> gs = on_device(sums);
+    MX_CUDA_KERNEL(batch_norm_param_grads)(gdg.data(), gdb.data(), gs.data(), ginv.data(), s.c);
+    MX_CUDA_KERNEL(batch_norm_backward_dx_from_sums)(gdx.data(), gdy.data(), gx.data(), gg.data(), gmean.data(),
+                                                     ginv.data(), gs.data(), count, s.n, s.c, hw, gmask);
+    expect_bitwise_equal(gdg.download(), dgamma, "dgamma");
+    expect_bitwise_equal(gdb.download(), dbeta, "dbeta");
+    expect_close(gdx.download(), dx, 1e-5, "dx");
+    for (const Guarded<float>* g : {&gdx, &gdg, &gdb}) g->expect_guards_intact();
+  }
+}
+
+// On the GPU the fused ReLU is relu_forward of the plain forward and the plain backward of
+// relu_backward's gradient, bit for bit: the same sums in the same order, and the same formulas.
+TEST_P(CudaBatchNorm, FusedReluRepeatsTheReluKernelsBitForBit) {
+  FreshSeed seed;
+  draw(seed.value);
+  const Nchw s = GetParam();
+  const int64_t hw = s.h * s.w;
+  const char* names[] = {"y", "running_mean", "running_var", "dx", "dgamma", "dbeta"};
+  const auto run = [&](bool fused) {
+    Guarded<float> gx = on_device(x), gdy = on_device(dy), gg = on_device(gamma), gb = on_device(beta),
+                   grm = on_device(running_mean), grv = on_device(running_var), gy(s.numel()), gmean(s.c), ginv(s.c),
+                   gdx(s.numel()), gdg(s.c), gdb(s.c);
+    MX_CUDA_KERNEL(batch_norm_train_forward)(gy.data(), gmean.data(), ginv.data(), grm.data(), grv.data(), gx.data(),
+                                             gg.data(), gb.data(), s.n, s.c, hw, 0.1f, 1e-5f, fused);
+    if (fused) {
+      MX_CUDA_KERNEL(batch_norm_backward)(gdx.data(), gdg.data(), gdb.data(), gdy.data(), gx.data(), gg.data(),
+                                          gmean.data(), ginv.data(), s.n, s.c, hw, true, gy.data());
+    } else {
+      Guarded<float> gout(s.numel()), gup(s.numel());
+      MX_CUDA_KERNEL(relu_forward)(gout.data(), gy.data(), s.numel());
+      MX_CUDA_KERNEL(relu_backward)(gup.data(), gdy.data(), gout.data(), s.numel());
+      MX_CUDA_KERNEL(batch_norm_backward)(gdx.data(), gdg.data(), gdb.data(), gup.data(), gx.data(), gg.data(),
+                                          gmean.data(), ginv.data(), s.n, s.c, hw, true, nullptr);
+      gy.upload(gout.download());
+    }
+    std::vector<std::vector<float>> results;
+    for (const Guarded<float>* g : {&gy, &grm, &grv, &gdx, &gdg, &gdb}) results.push_back(g->download());
+    return results;
+  };
+  const std::vector<std::vector<float>> fused = run(true), unfused = run(false);
+  for (size_t i = 0; i < fused.size(); ++i) expect_bitwise_equal(fused[i], unfused[i], names[i]);
 }
 
 // On the GPU too the pieces, with the batch's own count, repeat the fused kernels bit for bit: the same
