@@ -22,9 +22,11 @@ namespace mx::kernels {
 namespace {
 
 constexpr int64_t kLongPlane = 128;     // values of a plane from which it is summed on its own
-constexpr int64_t kBlockValues = 4096;  // values of one image that a block of short-plane channels spans
+constexpr int64_t kBlockValues = 4096;  // most values of one image that a block of short-plane channels spans
 constexpr int64_t kMinBlocks = 8;       // blocks to share among the threads where there are channels enough
 
+// An NCHW tensor's sizes. block(): the channels of one block, one for long planes, else as many as span
+// up to kBlockValues values of an image while leaving kMinBlocks blocks or more.
 struct Layout {
   int64_t n, c, hw;
   int64_t offset(int64_t i, int64_t ch) const { return (i * c + ch) * hw; }
