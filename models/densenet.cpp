@@ -1,10 +1,10 @@
 // DenseNet-BC for 32x32 inputs (Huang et al.) in the layout of the memory-efficient implementation the
 // paper used (Pleiss et al., efficient_densenet_pytorch, small_inputs=True): features.conv0 (3x3,
 // 2k channels), denseblockB.denselayerL.{norm1, conv1 (1x1, 4k), norm2, conv2 (3x3, k)},
-// transitionB.{norm, conv (1x1, compression 0.5), avg pool 2}, features.norm_final, then ReLU, global
-// average pool and classifier. Memory-efficient mode recomputes each layer's concatenation, norm1,
-// ReLU and conv1 in backward (engine/autograd.h recompute_in_backward) instead of storing them, so a
-// block keeps O(L) feature maps instead of O(L^2).
+// transitionB.{norm, conv (1x1, compression 0.5), avg pool 2}, features.norm_final and relu_final (no
+// state, so the names stay the reference's), global average pool and classifier. Memory-efficient mode
+// recomputes each layer's concatenation, norm1, ReLU and conv1 in backward (engine/autograd.h
+// recompute_in_backward) instead of storing them, so a block keeps O(L) feature maps instead of O(L^2).
 #include "engine/autograd.h"
 #include "models/builders.h"
 
@@ -97,13 +97,14 @@ class DenseNet : public nn::Module {
       features /= 2;
     }
     features_->add("norm_final", std::make_shared<BatchNorm2d>(features));
+    features_->add("relu_final", std::make_shared<nn::ReLU>());  // no state: torch applies it after `features`
     classifier_ = register_module("classifier", std::make_shared<nn::Linear>(features, spec.num_classes, true, rng));
     if (spec.initialise) reference_init(*this, rng);
     classifier_->bias.zero();
   }
 
   Tensor forward(const Tensor& x) override {
-    return (*classifier_)(ops::global_avg_pool(ops::relu((*features_)(x))));
+    return (*classifier_)(ops::global_avg_pool((*features_)(x)));
   }
 
  private:

@@ -5,11 +5,13 @@
 // twin, tests/test_cuda_train.cpp the GPU runs.
 #include <gtest/gtest.h>
 
+#include <csignal>
 #include <filesystem>
 #include <numeric>
 #include <random>
 
 #include "datasets/loader.h"
+#include "engine/interrupt.h"
 #include "engine/ops.h"
 #include "mixup/mixer.h"
 #include "tests/expect_error.h"
@@ -224,6 +226,23 @@ TEST_F(DataOnDevice, ARunEndsWithTheWeightsOfARunWithALoaderThread) {
   EXPECT_NE(test::read_file(tmp_ / "run-auto/summary.json").find("\"data_on_device\": false"), std::string::npos);
   EXPECT_TRUE(automatic == with_loader);
   EXPECT_TRUE(kept == with_loader) << "the weights differ from the run with a loader thread";
+}
+
+// Stopped after its first step and resumed, a run with the training set kept on the device ends with the
+// checkpoint of an uninterrupted one: the resumed loader names the same stored images and shifts.
+TEST_F(DataOnDevice, AStoppedAndResumedRunEndsWithTheWeightsOfAnUninterruptedOne) {
+  const std::string whole = trained("on");
+  ASSERT_FALSE(whole.empty());
+  interrupt::clear();
+  interrupt::request(SIGINT);
+  ASSERT_NO_FATAL_FAILURE(test::expect_stopped([&] { train::Trainer(config("on", "stopped"), {}).run(); }, 130,
+                                               "stopped at epoch 1 step 1"));
+  interrupt::clear();
+  train::TrainConfig c = config("on", "stopped");
+  c.resume = tmp_ / "stopped/checkpoint.safetensors";
+  train::Trainer(c, {}).run();
+  EXPECT_TRUE(test::read_file(tmp_ / "stopped/checkpoint.safetensors") == whole)
+      << "the resumed run's weights differ from the uninterrupted run's";
 }
 
 TEST_F(DataOnDevice, OnWithStreamedImagesIsAnErrorNamingTheFlag) {
