@@ -137,7 +137,7 @@ TEST_F(Cli, NonFiniteStepStopsTheRunAndKeepsTheLastGoodCheckpoint) {
   EXPECT_EQ(r.status, 1);
   EXPECT_EQ(r.err.rfind("mixup: error: epoch 2 step ", 0), 0u) << r.err;
   EXPECT_NE(r.err.find(": non-finite "), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("the last good checkpoint is " + out + "/checkpoint.safetensors (epoch 1)"), std::string::npos)
+  EXPECT_NE(r.err.find("the last good checkpoint is " + out + "/checkpoint.safetensors (the end of epoch 1)"), std::string::npos)
       << r.err;
   EXPECT_EQ(std::count(r.err.begin(), r.err.end(), '\n'), 1) << r.err;
   EXPECT_TRUE(mx::test::read_file(out + "/checkpoint.safetensors") == checkpoint);

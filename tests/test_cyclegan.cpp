@@ -266,7 +266,7 @@ TEST_P(CycleGanRun, NonFiniteNumbersStopTheRunBeforeAnythingIsSavedOverEpoch1) {
       g.params().slice(5, 6).fill(std::nanf(""));
       if (stop_request) interrupt::request(SIGTERM);
     };
-    const std::string good = "the last good checkpoint is " + c.out + "/latest.state.safetensors (epoch 1)";
+    const std::string good = "the last good checkpoint is " + c.out + "/latest.state.safetensors (the end of epoch 1)";
     const std::string weights = "epoch 2 after step 1: the generator weights are not finite (norm nan); " + good;
     const std::string losses = "epoch 2 step 2: the losses are not finite (G nan, D_A ";
     try {

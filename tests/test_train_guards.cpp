@@ -151,7 +151,7 @@ TEST_F(GuardedRun, StopsNamingEpochAndStepAndKeepsTheLastCheckpoint) {
   ASSERT_FALSE(checkpoint.empty());
   test::expect_error([&] { t.epoch(); },
                      {"epoch 2 step 3: non-finite gradient norm (nan)",
-                      "the last good checkpoint is " + (tmp_ / "run/checkpoint.safetensors") + " (epoch 1)",
+                      "the last good checkpoint is " + (tmp_ / "run/checkpoint.safetensors") + " (the end of epoch 1)",
                       "--skip-nonfinite"});
   EXPECT_EQ(test::read_file(tmp_ / "run/checkpoint.safetensors"), checkpoint);
   EXPECT_EQ(test::read_file(tmp_ / "run/checkpoint.state.safetensors"), state);
@@ -165,7 +165,7 @@ TEST_F(GuardedRun, NoResumePointIsSavedAfterANonFiniteStep) {
   train::Trainer t(config(0), callbacks());
   t.epoch();
   const std::string checkpoint = test::read_file(tmp_ / "run/checkpoint.safetensors");
-  test::expect_error([&] { t.epoch(); }, {"epoch 2 step 2: non-finite gradient norm (nan)", "(epoch 1)"});
+  test::expect_error([&] { t.epoch(); }, {"epoch 2 step 2: non-finite gradient norm (nan)", "(the end of epoch 1)"});
   EXPECT_EQ(test::read_file(tmp_ / "run/checkpoint.safetensors"), checkpoint);
 }
 

@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "engine/files.h"
+#include "engine/interrupt.h"
 #include "viz/plot.h"
 
 namespace mx::train {
@@ -105,7 +106,7 @@ void RunDir::write_summary(const nlohmann::json& summary) {
 }
 
 std::string last_good_checkpoint(const std::string& path, int epoch, int64_t step) {
-  const std::string place = "epoch " + std::to_string(epoch) + (step > 0 ? " step " + std::to_string(step) : "");
+  const std::string place = step > 0 ? interrupt::place(epoch - 1, step, false) : interrupt::place(epoch, 0, true);
   return "the last good checkpoint is " + path + " (" + place + ")";
 }
 

@@ -53,8 +53,9 @@ class RunDir {
   std::vector<EpochInfo> rows_;
 };
 
-// Where a run's last good weights are, for error messages: "the last good checkpoint is PATH (epoch 2)",
-// or "(epoch 3 step 40)" for a save `step` steps into epoch `epoch`.
+// Where a run's last good weights are, for error messages, in the words of a stop (interrupt::place):
+// "the last good checkpoint is PATH (the end of epoch 2)", or "(epoch 3 step 40)" for a save `step` steps
+// into epoch `epoch`.
 std::string last_good_checkpoint(const std::string& path, int epoch, int64_t step);
 
 // The training state file beside a checkpoint: "DIR/NAME.state.safetensors" for "DIR/NAME.safetensors".
