@@ -45,25 +45,28 @@ void for_each_block(const Layout& s, const Fn& fn) {
 }
 
 // term(offset, ch) is the function of j that gives what value j of the plane at `offset` (of channel
-// ch) adds to the channel's sums. Writes the sums of channels [c0, c1) into out[0, c1 - c0).
+// ch) adds to the channel's sums.
+
+// Long planes: each channel's planes one after another, each summed in registers.
 template <typename Term>
-void block_sums(bn::Sums* out, const Term& term, const Layout& s, int64_t c0, int64_t c1) {
-  if (s.hw >= kLongPlane) {
-    for (int64_t ch = c0; ch < c1; ++ch) {
-      double a = 0, b = 0;
-      for (int64_t i = 0; i < s.n; ++i) {
-        const auto value = term(s.offset(i, ch), ch);
+bn::Sums plane_by_plane_sums(const Term& term, const Layout& s, int64_t ch) {
+  double a = 0, b = 0;
+  for (int64_t i = 0; i < s.n; ++i) {
+    const auto value = term(s.offset(i, ch), ch);
 #pragma omp simd reduction(+ : a, b)
-        for (int64_t j = 0; j < s.hw; ++j) {
-          const bn::Sums t = value(j);
-          a += t.a;
-          b += t.b;
-        }
-      }
-      out[ch - c0] = {a, b};
+    for (int64_t j = 0; j < s.hw; ++j) {
+      const bn::Sums t = value(j);
+      a += t.a;
+      b += t.b;
     }
-    return;
   }
+  return {a, b};
+}
+
+// Short planes: every image's values of channels [c0, c1) added into one double per position, then
+// each channel's positions summed, into out[0, c1 - c0).
+template <typename Term>
+void position_sums(bn::Sums* out, const Term& term, const Layout& s, int64_t c0, int64_t c1) {
   std::vector<double> a(static_cast<size_t>((c1 - c0) * s.hw)), b(a.size());
   for (int64_t i = 0; i < s.n; ++i) {
     for (int64_t ch = c0; ch < c1; ++ch) {
@@ -81,8 +84,15 @@ void block_sums(bn::Sums* out, const Term& term, const Layout& s, int64_t c0, in
   for (int64_t ch = c0; ch < c1; ++ch) {
     const auto first = (ch - c0) * s.hw, last = first + s.hw;
     out[ch - c0] = {std::accumulate(a.begin() + first, a.begin() + last, 0.0),
-               std::accumulate(b.begin() + first, b.begin() + last, 0.0)};
+                    std::accumulate(b.begin() + first, b.begin() + last, 0.0)};
   }
+}
+
+// The sums of channels [c0, c1) into out[0, c1 - c0).
+template <typename Term>
+void block_sums(bn::Sums* out, const Term& term, const Layout& s, int64_t c0, int64_t c1) {
+  if (s.hw < kLongPlane) return position_sums(out, term, s, c0, c1);
+  for (int64_t ch = c0; ch < c1; ++ch) out[ch - c0] = plane_by_plane_sums(term, s, ch);
 }
 
 // The sums of channels [c0, c1): read from a [2c] buffer when it is given, else summed from term.
