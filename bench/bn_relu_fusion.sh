@@ -23,8 +23,8 @@ for dir in "$build" ${base:+"$base"}; do
 done
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2)}'; }
-field() { python3 -c "import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])" "$1" "$2"; }
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 models=("quicknet --channels 1 --size 28 --batch 128 --steps 20" "preact-resnet18 --channels 3 --size 32 --batch 32 --steps 6"
         "vgg11 --channels 3 --size 32 --batch 32 --steps 10" "densenet-bc-100 --channels 3 --size 32 --batch 32 --steps 6")
 variants=(fused unfused ${base:+base})
@@ -46,8 +46,8 @@ for spec in "${models[@]}"; do
       "${cmd[@]}" --model $spec --threads "$threads" --device "$device" \
         --json "$tmp/$name-$v-$r.json" >"$tmp/log" 2>&1 ||
         { echo "bn_relu_fusion.sh: $name ($v) failed:" >&2; tail -3 "$tmp/log" >&2; exit 1; }
-      field "$tmp/$name-$v-$r.json" images_per_s >>"$tmp/$name-$v.ips"
-      field "$tmp/$name-$v-$r.json" peak_step_mib >"$tmp/$name-$v.mib"
+      json_field "$tmp/$name-$v-$r.json" images_per_s >>"$tmp/$name-$v.ips"
+      json_field "$tmp/$name-$v-$r.json" peak_step_mib >"$tmp/$name-$v.mib"
     done
   done
   for v in "${variants[@]}"; do

@@ -21,14 +21,14 @@ done
 [ -x "$build/mixup" ] || { echo "data_on_device.sh: $build/mixup not found (build it first)" >&2; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-median() { sort -g | awk '{v[NR] = $1} END {print (NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2)}'; }
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 for r in $(seq "$repeats"); do
   for mode in off on; do
     "$build/mixup" train --recipe quick --device "$device" --epochs "$epochs" --threads "$threads" \
       --data-on-device "$mode" --out "$tmp/$mode-$r" >"$tmp/$mode-$r.log" 2>&1 ||
       { echo "data_on_device.sh: the run with --data-on-device $mode failed:" >&2; tail -3 "$tmp/$mode-$r.log" >&2; exit 1; }
-    python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['train_images_per_s'])" \
-      "$tmp/$mode-$r/summary.json" >>"$tmp/$mode.ips"
+    json_field "$tmp/$mode-$r/summary.json" train_images_per_s >>"$tmp/$mode.ips"
   done
 done
 runs() { awk '{printf "%s%.0f", (NR > 1 ? ", " : ""), $1}' "$1"; }

@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstring>
 #include <map>
 #include <random>
 #include <set>
@@ -21,6 +20,7 @@
 #include "engine/threads.h"
 #include "models/models.h"
 #include "tests/batch_norm_steps.h"
+#include "tests/cuda_fixtures.h"
 #include "tests/fake_ranks.h"
 #include "tests/ops/op_inputs.h"
 
@@ -28,19 +28,13 @@ using namespace mx;
 
 namespace {
 
-std::vector<uint32_t> bits(const std::vector<float>& v) {
-  std::vector<uint32_t> out(v.size());
-  std::memcpy(out.data(), v.data(), v.size() * sizeof(float));
-  return out;
-}
-
 void expect_same_bits(const test::Step& got, const test::Step& want) {
-  EXPECT_EQ(bits(got.y), bits(want.y)) << "y";
-  EXPECT_EQ(bits(got.dx), bits(want.dx)) << "dx";
-  EXPECT_EQ(bits(got.dgamma), bits(want.dgamma)) << "dgamma";
-  EXPECT_EQ(bits(got.dbeta), bits(want.dbeta)) << "dbeta";
-  EXPECT_EQ(bits(got.running_mean), bits(want.running_mean)) << "running_mean";
-  EXPECT_EQ(bits(got.running_var), bits(want.running_var)) << "running_var";
+  test::expect_bitwise_equal(got.y, want.y, "y");
+  test::expect_bitwise_equal(got.dx, want.dx, "dx");
+  test::expect_bitwise_equal(got.dgamma, want.dgamma, "dgamma");
+  test::expect_bitwise_equal(got.dbeta, want.dbeta, "dbeta");
+  test::expect_bitwise_equal(got.running_mean, want.running_mean, "running_mean");
+  test::expect_bitwise_equal(got.running_var, want.running_var, "running_var");
 }
 
 // Long planes (2x1x130: 130 values), blocks of channels (37 channels of 3x3: blocks of 5, the last of 2),
@@ -161,7 +155,7 @@ TEST(ModelsBatchNormRelu, FusedTrainingEqualsUnfusedBitForBit) {
       const Tensor& a = fused.state[i].second;
       const Tensor& b = unfused.state[i].second;
       if (a.dtype() != DType::F32) continue;
-      EXPECT_EQ(bits(a.to_vector<float>()), bits(b.to_vector<float>())) << fused.state[i].first;
+      test::expect_bitwise_equal(a.to_vector<float>(), b.to_vector<float>(), fused.state[i].first.c_str());
     }
   }
 }
